@@ -1,0 +1,35 @@
+from django.conf import settings
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.api_errors import api_not_found
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    """Liveness for load balancers: the process answers and the database does too."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"ok": True})
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("demo-host" if settings.DEMO_HOST_PAGE else "admin:index")
+
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("healthz", health, name="health"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("surveys.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^api/", api_not_found),
+    path("", include("surveys.urls")),
+]
+
+handler500 = "config.views.server_error"

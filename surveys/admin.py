@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from surveys.models import CancelSession, Category, Reason, Response, Survey
+from surveys.services import survey_bump_version
+from workspaces.admin import WorkspaceScopedAdmin
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["code", "label", "stripe_feedback", "position"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReasonInline(admin.TabularInline):
+    model = Reason
+    extra = 0
+    fields = ["position", "code", "category", "label", "follow_up", "text_mode", "is_active"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Answered reasons are retired (is_active off), never deleted.
+        return False
+
+
+@admin.register(Survey)
+class SurveyAdmin(WorkspaceScopedAdmin):
+    list_display = ["name", "workspace", "version", "is_default", "is_active", "updated_at"]
+    list_filter = ["workspace", "is_active"]
+    readonly_fields = ["version", "created_at", "updated_at"]
+    inlines = [ReasonInline]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        if change and (form.has_changed() or any(fs.has_changed() for fs in formsets)):
+            survey_bump_version(survey=form.instance)
+
+
+RESPONSE_FIELDS = ["reason_code", "reason_label", "category", "category_source", "text", "locale"]
+
+
+class ResponseInline(admin.StackedInline):
+    model = Response
+    extra = 0
+    can_delete = False
+    fields = tuple(RESPONSE_FIELDS)
+    readonly_fields = RESPONSE_FIELDS
+
+
+@admin.register(CancelSession)
+class CancelSessionAdmin(WorkspaceScopedAdmin):
+    list_display = ["created_at", "customer_id", "plan", "mrr_cents", "status", "outcome"]
+    list_filter = ["status", "outcome", "workspace", "locale"]
+    search_fields = ["customer_id", "customer_email", "subscription_id"]
+    date_hierarchy = "created_at"
+    inlines = [ResponseInline]
+    list_select_related = ["workspace"]
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # Sessions are written by the flow only; the admin reads them.
+        return [f.name for f in CancelSession._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,0 +1,418 @@
+"""Sessions and flow API (v1). Views validate, call a service, serialise."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.errors import Gone, NotFound, ServiceError
+from offers.presentation import offer_view
+from surveys.models import CancelSession, SessionStatus
+from surveys.selectors import flow_state, session_by_token, session_locale, sessions_for_workspace
+from surveys.services import (
+    CustomerInput,
+    SubscriptionInput,
+    request_fingerprint,
+    session_accept,
+    session_answer,
+    session_cancel,
+    session_open,
+)
+from workspaces.authentication import api_workspace
+from workspaces.selectors import workspace_by_public_id
+
+METADATA_MAX_BYTES = 8192
+
+
+def session_url(session: CancelSession) -> str:
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/c/{session.token}/"
+
+
+# --- Input --------------------------------------------------------------------------
+
+
+class CustomerIn(serializers.Serializer):
+    id = serializers.CharField(max_length=200)
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class SubscriptionIn(serializers.Serializer):
+    id = serializers.CharField(max_length=200)
+    plan = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    mrr_cents = serializers.IntegerField(min_value=0, max_value=10**12, required=False, default=0)
+    currency = serializers.RegexField(
+        r"^[A-Za-z]{3}$", required=False, allow_blank=True, default=""
+    )
+    started_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    current_period_end = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class HttpUrlField(serializers.URLField):
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if value and not value.lower().startswith(("http://", "https://")):
+            raise serializers.ValidationError("Use an http:// or https:// address.")
+        return value
+
+
+class SessionIn(serializers.Serializer):
+    customer = CustomerIn()
+    subscription = SubscriptionIn()
+    locale = serializers.CharField(max_length=35, required=False, allow_blank=True, default="")
+    return_url = HttpUrlField(max_length=2000, required=False, allow_blank=True, default="")
+    metadata = serializers.DictField(required=False, default=dict)
+
+    def validate_metadata(self, value: dict[str, Any]) -> dict[str, Any]:
+        if len(json.dumps(value, default=str)) > METADATA_MAX_BYTES:
+            raise serializers.ValidationError(f"At most {METADATA_MAX_BYTES} bytes of JSON.")
+        return value
+
+
+class WidgetSessionIn(SessionIn):
+    workspace = serializers.CharField(max_length=40)
+    timestamp = serializers.IntegerField()
+    auth_hash = serializers.RegexField(r"^[0-9a-fA-F]{64}$")
+
+
+class AnswerIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=60)
+    text = serializers.CharField(
+        required=False, allow_blank=True, default="", trim_whitespace=True, max_length=None
+    )
+
+
+class AcceptIn(serializers.Serializer):
+    offer = serializers.IntegerField()
+
+
+# --- Output -------------------------------------------------------------------------
+
+
+class CreatedSessionOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    token = serializers.CharField()
+    url = serializers.SerializerMethodField()
+    status = serializers.CharField()
+    expires_at = serializers.DateTimeField(source="token_expires_at")
+
+    def get_url(self, session: CancelSession) -> str:
+        return session_url(session)
+
+
+class SessionOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    outcome = serializers.CharField()
+    url = serializers.SerializerMethodField()
+    expires_at = serializers.DateTimeField(source="token_expires_at")
+    created_at = serializers.DateTimeField()
+    answered_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField()
+    locale = serializers.CharField()
+    customer = serializers.SerializerMethodField()
+    subscription = serializers.SerializerMethodField()
+    answer = serializers.SerializerMethodField()
+    offer_id = serializers.IntegerField(allow_null=True)
+    metadata = serializers.DictField()
+
+    def get_url(self, session: CancelSession) -> str:
+        return session_url(session)
+
+    def get_customer(self, session: CancelSession) -> dict[str, str]:
+        return {
+            "id": session.customer_id,
+            "email": session.customer_email,
+            "name": session.customer_name,
+        }
+
+    def get_subscription(self, session: CancelSession) -> dict[str, Any]:
+        return {
+            "id": session.subscription_id,
+            "plan": session.plan,
+            "mrr_cents": session.mrr_cents,
+            "currency": session.currency,
+        }
+
+    def get_answer(self, session: CancelSession) -> dict[str, Any] | None:
+        response = getattr(session, "response", None)
+        if response is None:
+            return None
+        return {
+            "reason": response.reason_code,
+            "label": response.reason_label,
+            "category": response.category_id,
+            "category_source": response.category_source,
+            "text": response.text,
+            "locale": response.locale,
+        }
+
+
+def offer_out(offer_view: Any) -> dict[str, Any] | None:
+    if offer_view is None:
+        return None
+    return {
+        "id": offer_view.id,
+        "kind": offer_view.kind,
+        "title": offer_view.title,
+        "body": offer_view.body,
+        "terms_text": offer_view.terms_text,
+        "terms": offer_view.terms,
+    }
+
+
+def state_out(session: CancelSession) -> dict[str, Any]:
+    return {"status": session.status, "outcome": session.outcome}
+
+
+# --- Server API: sessions -----------------------------------------------------------
+
+
+class SessionCursor(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "limit"
+
+
+class SessionListParams(serializers.Serializer):
+    status = serializers.ChoiceField(choices=SessionStatus.choices, required=False)
+    since = serializers.DateTimeField(required=False)
+
+
+def _open(request: Request, data: dict[str, Any], *, source: str, workspace: Any) -> Response:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > 200:
+        raise ServiceError("Idempotency-Key is at most 200 characters.", code="invalid_header")
+    customer = data["customer"]
+    subscription = data["subscription"]
+    opened = session_open(
+        workspace=workspace,
+        customer=CustomerInput(**customer),
+        subscription=SubscriptionInput(**subscription),
+        locale=data["locale"],
+        return_url=data["return_url"],
+        metadata=data["metadata"],
+        idempotency_key=key,
+        fingerprint=request_fingerprint(request.data) if key else "",
+        source=source,
+    )
+    return Response(
+        CreatedSessionOut(opened.session).data,
+        status=status.HTTP_201_CREATED if opened.created else status.HTTP_200_OK,
+    )
+
+
+class SessionListCreateApi(APIView):
+    @extend_schema(
+        request=SessionIn,
+        responses={201: CreatedSessionOut, 200: CreatedSessionOut},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        summary="Open a cancel session (or get the one open for this subscription)",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = SessionIn(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return _open(
+            request, serializer.validated_data, source="api", workspace=api_workspace(request)
+        )
+
+    @extend_schema(
+        parameters=[SessionListParams], responses=SessionOut(many=True), summary="List sessions"
+    )
+    def get(self, request: Request) -> Response:
+        params = SessionListParams(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        queryset = sessions_for_workspace(
+            workspace=api_workspace(request),
+            status=params.validated_data.get("status"),
+            since=params.validated_data.get("since"),
+        )
+        paginator = SessionCursor()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(SessionOut(page, many=True).data)
+
+
+class SessionDetailApi(APIView):
+    @extend_schema(responses=SessionOut, summary="Get one session")
+    def get(self, request: Request, session_id: str) -> Response:
+        session = (
+            sessions_for_workspace(workspace=api_workspace(request)).filter(pk=session_id).first()
+        )
+        if session is None:
+            raise NotFound("No such session in this workspace.")
+        return Response(SessionOut(session).data)
+
+
+# --- Widget: browser-opened sessions with a signed identity -------------------------
+
+
+def widget_signature(*, secret: str, timestamp: int, customer_id: str, subscription: dict) -> str:
+    """HMAC-SHA256 (hex) the host's server computes for the widget.
+
+    Signed message: ``"{timestamp}.{customer_id}.{subscription_id}.{plan}.{mrr_cents}"``.
+    """
+    message = ".".join(
+        [
+            str(timestamp),
+            customer_id,
+            str(subscription.get("id", "")),
+            str(subscription.get("plan", "")),
+            str(subscription.get("mrr_cents", 0)),
+        ]
+    )
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+class WidgetSessionCreateApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=WidgetSessionIn,
+        responses={201: CreatedSessionOut, 200: CreatedSessionOut},
+        auth=[],
+        summary="Open a cancel session from the browser widget",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = WidgetSessionIn(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        workspace = workspace_by_public_id(public_id=data["workspace"])
+        expected = widget_signature(
+            secret=workspace.identity_secret if workspace else "",
+            timestamp=data["timestamp"],
+            customer_id=data["customer"]["id"],
+            subscription=data["subscription"],
+        )
+        if workspace is None or not hmac.compare_digest(expected, data["auth_hash"].lower()):
+            raise ServiceError(
+                "The identity signature does not match.", code="bad_signature", status_code=401
+            )
+        age = abs(timezone.now().timestamp() - data["timestamp"])
+        if age > settings.WIDGET_AUTH_MAX_AGE.total_seconds():
+            raise ServiceError(
+                "The identity signature is too old; sign it again.",
+                code="signature_expired",
+                status_code=401,
+            )
+        return _open(request, data, source="widget", workspace=workspace)
+
+
+# --- Customer flow, by token --------------------------------------------------------
+
+FlowOut = inline_serializer(
+    "FlowState",
+    {
+        "session": serializers.DictField(),
+        "survey": serializers.DictField(),
+        "answer": serializers.DictField(allow_null=True),
+        "offer": serializers.DictField(allow_null=True),
+    },
+)
+StepOut = inline_serializer(
+    "FlowStep", {"offer": serializers.DictField(allow_null=True), "state": serializers.DictField()}
+)
+
+
+def _session_or_404(token: str) -> CancelSession:
+    session = session_by_token(token=token)
+    if session is None:
+        raise NotFound("This cancel link is not valid.", code="session_not_found")
+    return session
+
+
+class FlowApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+class FlowStateApi(FlowApi):
+    @extend_schema(
+        responses=FlowOut,
+        parameters=[OpenApiParameter("locale", str)],
+        auth=[],
+        summary="The localised survey and the session's state",
+    )
+    def get(self, request: Request, token: str) -> Response:
+        session = _session_or_404(token)
+        locale = session_locale(
+            session,
+            request.query_params.get("locale") or request.headers.get("Accept-Language"),
+        )
+        state = flow_state(session=session, locale=locale)
+        if state.expired and session.is_open:
+            raise Gone("This cancel link has expired. Please start again.", code="session_expired")
+        answer = state.answer
+        return Response(
+            {
+                "session": {
+                    "id": str(session.pk),
+                    "locale": locale,
+                    "expires_at": session.token_expires_at,
+                    "return_url": session.return_url,
+                    **state_out(session),
+                },
+                "survey": {
+                    "question": state.question,
+                    "reasons": [reason.__dict__ for reason in state.reasons],
+                },
+                "answer": (
+                    {
+                        "reason": answer.reason_code,
+                        "text": answer.text,
+                        "category": answer.category_id,
+                    }
+                    if answer
+                    else None
+                ),
+                "offer": offer_out(state.offer),
+            }
+        )
+
+
+class FlowAnswerApi(FlowApi):
+    @extend_schema(request=AnswerIn, responses=StepOut, auth=[], summary="Answer the survey")
+    def post(self, request: Request, token: str) -> Response:
+        serializer = AnswerIn(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        session = session_answer(
+            token=token,
+            reason_code=serializer.validated_data["reason"],
+            text=serializer.validated_data["text"],
+        )
+        locale = session.locale or session.workspace.default_locale
+        offer = (
+            offer_view(session.offer, locale=locale, currency=session.currency)
+            if session.offer is not None
+            else None
+        )
+        return Response({"offer": offer_out(offer), "state": state_out(session)})
+
+
+class FlowAcceptApi(FlowApi):
+    @extend_schema(request=AcceptIn, responses=StepOut, auth=[], summary="Accept the offer shown")
+    def post(self, request: Request, token: str) -> Response:
+        serializer = AcceptIn(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        session = session_accept(token=token, offer_id=serializer.validated_data["offer"])
+        return Response({"offer": {"id": session.offer_id}, "state": state_out(session)})
+
+
+class FlowCancelApi(FlowApi):
+    @extend_schema(request=None, responses=StepOut, auth=[], summary="Cancel the subscription")
+    def post(self, request: Request, token: str) -> Response:
+        session = session_cancel(token=token)
+        return Response({"offer": None, "state": state_out(session)})

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from surveys import api
+
+urlpatterns = [
+    path("sessions", api.SessionListCreateApi.as_view(), name="api-sessions"),
+    path("sessions/<uuid:session_id>", api.SessionDetailApi.as_view(), name="api-session"),
+    path("widget/sessions", api.WidgetSessionCreateApi.as_view(), name="api-widget-sessions"),
+    path("flow/<str:token>", api.FlowStateApi.as_view(), name="api-flow"),
+    path("flow/<str:token>/answer", api.FlowAnswerApi.as_view(), name="api-flow-answer"),
+    path("flow/<str:token>/accept", api.FlowAcceptApi.as_view(), name="api-flow-accept"),
+    path("flow/<str:token>/cancel", api.FlowCancelApi.as_view(), name="api-flow-cancel"),
+]

@@ -1,0 +1,155 @@
+"""Create (or refresh) the demo workspace, and optionally months of history."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from tqdm import tqdm
+
+from offers.models import Offer
+from offers.services import offer_create
+from surveys.api import session_url
+from surveys.demo_history import history_create
+from surveys.services import CustomerInput, SubscriptionInput, session_open
+from workspaces.models import Role, Workspace
+from workspaces.services import api_key_issue, membership_add, user_create, workspace_create
+
+DEMO_OFFERS: list[dict[str, Any]] = [
+    {
+        "name": "30% off for 3 months",
+        "kind": "discount_percent",
+        "terms": {"percent": 30, "months": 3},
+        "categories": ["price"],
+        "copy": {
+            "en": {"title": "Stay for less", "body": "We'd rather keep you at a lower price."},
+            "zh-hans": {"title": "优惠价继续使用", "body": "我们希望以更低的价格留住您。"},
+        },
+    },
+    {
+        "name": "Pause up to 3 months",
+        "kind": "pause",
+        "terms": {"max_months": 3},
+        "categories": ["not_needed"],
+        "copy": {
+            "en": {"title": "Take a break instead", "body": "Keep your data and settings."},
+            "zh-hans": {"title": "暂停订阅", "body": "您的数据和设置都会保留。"},
+        },
+    },
+    {
+        "name": "Talk to support",
+        "kind": "support",
+        "terms": {},
+        "categories": ["product_quality", "customer_service", "too_complex"],
+        "copy": {
+            "en": {
+                "title": "Let us fix it",
+                "body": "A specialist will get in touch within a day.",
+            },
+            "zh-hans": {"title": "让我们来解决", "body": "专员会在一天内与您联系。"},
+        },
+    },
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo workspace with its survey and offers; --history adds past sessions."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--json", action="store_true", help="Print one JSON object.")
+        parser.add_argument(
+            "--history", type=int, default=0, metavar="N", help="Add N past sessions."
+        )
+        parser.add_argument("--days", type=int, default=180, help="History spread (days).")
+        parser.add_argument("--seed", type=int, default=None, help="Random seed for history.")
+        parser.add_argument("--username", default="demo")
+        parser.add_argument("--password", default=None, help="Default: a new random one.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["history"] < 0:
+            raise CommandError("--history must be 0 or more.")
+        if options["days"] < 1:
+            raise CommandError("--days must be at least 1.")
+        password = options["password"] or secrets.token_urlsafe(9)
+        with transaction.atomic():
+            workspace = Workspace.objects.filter(slug="demo").first()
+            if workspace is None:
+                workspace = workspace_create(name="Demo Cloud", slug="demo", currency="USD")
+            if not Offer.objects.filter(workspace=workspace).exists():
+                for spec in DEMO_OFFERS:
+                    offer_create(workspace=workspace, **spec)
+            user = User.objects.filter(username=options["username"]).first()
+            if user is None:
+                user = user_create(username=options["username"], password=password)
+            else:
+                user.set_password(password)
+                user.save(update_fields=["password"])
+            membership_add(workspace=workspace, user=user, role=Role.ADMIN)
+            issued = api_key_issue(workspace=workspace, name="demo")
+            sample = session_open(
+                workspace=workspace,
+                customer=CustomerInput(id="cus_demo", email="ada@example.com", name="Ada"),
+                subscription=SubscriptionInput(id="sub_demo", plan="Pro", mrr_cents=4900),
+                return_url=f"{settings.PUBLIC_BASE_URL.rstrip('/')}/demo/",
+            ).session
+
+        made = 0
+        if options["history"]:
+            bar = tqdm(
+                total=options["history"],
+                desc="history",
+                unit="session",
+                file=sys.stderr,
+                disable=None,
+            )
+            result = history_create(
+                workspace=workspace,
+                count=options["history"],
+                days=options["days"],
+                seed=options["seed"],
+                progress=bar.update,
+            )
+            bar.close()
+            made = result.sessions
+
+        base = settings.PUBLIC_BASE_URL.rstrip("/")
+        urls = {
+            "demo_host": f"{base}/demo/",
+            "sample_cancel_page": session_url(sample),
+            "admin": f"{base}/admin/",
+            "api_docs": f"{base}/api/docs/",
+        }
+        out: dict[str, Any] = {
+            "workspace": workspace.public_id,
+            "workspace_slug": workspace.slug,
+            "api_key": issued.raw_key,
+            "identity_secret": workspace.identity_secret,
+            "username": user.get_username(),
+            "password": password,
+            "history_sessions": made,
+            "urls": urls,
+        }
+        if options["json"]:
+            self.stdout.write(json.dumps(out))
+            return
+        self.stdout.write(self.style.SUCCESS(f"Demo workspace '{workspace.name}' is ready."))
+        for label, value in [
+            ("Try the cancel flow", urls["demo_host"]),
+            ("A sample cancel page", urls["sample_cancel_page"]),
+            ("Admin", f"{urls['admin']}  (user {out['username']}, password {password})"),
+            ("API docs", urls["api_docs"]),
+            ("API key (shown once)", out["api_key"]),
+            (
+                "Workspace id / identity secret",
+                f"{workspace.public_id} / {workspace.identity_secret}",
+            ),
+        ]:
+            self.stdout.write(f"  {label}: {value}")
+        if made:
+            self.stdout.write(f"  Added {made} past sessions.")

@@ -1,0 +1,220 @@
+"""Exit surveys, the reasons they offer, and the cancel sessions that answer them."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from workspaces.models import Workspace
+
+LOCALES = [code for code, _name in settings.LANGUAGES]
+
+
+class Category(models.Model):
+    """One bucket of the churn-reason taxonomy; ``code`` is the key used everywhere.
+
+    Each maps to the value Stripe accepts in ``cancellation_details.feedback``.
+    The taxonomy is created by a data migration and shared by all workspaces.
+    """
+
+    code = models.SlugField(max_length=40, primary_key=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    stripe_feedback = models.CharField(max_length=40)
+
+    class Meta:
+        ordering = ["position"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return str(self.label)
+
+    @property
+    def label(self) -> str:
+        from surveys.taxonomy import category_label
+
+        return str(category_label(self.code))
+
+
+class Survey(models.Model):
+    """A workspace's exit survey. ``version`` goes up whenever its reasons change;
+    answers keep the wording and category they were given under."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="surveys")
+    name = models.CharField(max_length=200)
+    is_default = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    randomize_order = models.BooleanField(
+        default=False, help_text="Shuffle reasons per session (the last 'other' stays last)."
+    )
+    # Per-locale question, e.g. {"en": "Why are you leaving?", "zh-hans": "…"}.
+    question = models.JSONField(default=dict, blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["workspace", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace"], condition=Q(is_default=True), name="one_default_survey"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (v{self.version})"
+
+
+class TextMode(models.TextChoices):
+    NONE = "none", _("No text box")
+    OPTIONAL = "optional", _("Optional text")
+    REQUIRED = "required", _("Text required")
+
+
+class Reason(models.Model):
+    """One answer to 'why are you leaving?'. Retired, never deleted, once answered."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="reasons")
+    code = models.SlugField(max_length=60)
+    position = models.PositiveSmallIntegerField(default=0)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+")
+    # {"en": "It's too expensive", "zh-hans": "价格太贵了"}
+    label = models.JSONField(default=dict)
+    follow_up = models.JSONField(default=dict, blank=True)
+    text_mode = models.CharField(max_length=10, choices=TextMode.choices, default=TextMode.OPTIONAL)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["survey", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "code"], name="reason_code_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class SessionStatus(models.TextChoices):
+    STARTED = "started", _("Started")
+    ANSWERED = "answered", _("Answered")
+    OFFERED = "offered", _("Offered")
+    COMPLETED = "completed", _("Completed")
+    ABANDONED = "abandoned", _("Abandoned")
+
+
+OPEN_STATUSES = (SessionStatus.STARTED, SessionStatus.ANSWERED, SessionStatus.OFFERED)
+
+
+class Outcome(models.TextChoices):
+    SAVED = "saved", _("Saved")
+    CANCELLED = "cancelled", _("Cancelled")
+    ABANDONED = "abandoned", _("Abandoned")
+
+
+class CancelSession(models.Model):
+    """One customer's trip through the cancel flow for one subscription."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="sessions")
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="sessions")
+    survey_version = models.PositiveIntegerField()
+    token = models.CharField(max_length=64, unique=True, default=new_session_token)
+    token_expires_at = models.DateTimeField()
+
+    customer_id = models.CharField(max_length=200)
+    customer_email = models.EmailField(blank=True)
+    customer_name = models.CharField(max_length=200, blank=True)
+    subscription_id = models.CharField(max_length=200)
+    plan = models.CharField(max_length=100, blank=True)
+    mrr_cents = models.PositiveBigIntegerField(default=0)
+    currency = models.CharField(max_length=3, default="USD")
+    subscription_started_at = models.DateTimeField(null=True, blank=True)
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    locale = models.CharField(max_length=10, blank=True)
+    return_url = models.URLField(max_length=2000, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=10, default="api")  # api | widget | demo
+
+    status = models.CharField(
+        max_length=10, choices=SessionStatus.choices, default=SessionStatus.STARTED
+    )
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
+    offer = models.ForeignKey(
+        "offers.Offer", on_delete=models.PROTECT, null=True, blank=True, related_name="sessions"
+    )
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+
+    created_at = models.DateTimeField(db_index=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    offered_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "subscription_id"],
+                condition=Q(status__in=["started", "answered", "offered"]),
+                name="one_open_session_per_subscription",
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="session_idempotency_key_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "-created_at"], name="session_ws_created"),
+            models.Index(fields=["status", "created_at"], name="session_status_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} / {self.subscription_id} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class CategorySource(models.TextChoices):
+    CHOICE = "choice", _("Chosen reason")
+    RULE = "rule", _("Keyword rule")
+    MODEL = "model", _("Classifier")
+    MANUAL = "manual", _("Set by a team member")
+
+
+class Response(models.Model):
+    """The customer's answer. Wording and category are copied at answer time, so
+    editing the survey later never rewrites what a customer said."""
+
+    session = models.OneToOneField(CancelSession, on_delete=models.CASCADE, related_name="response")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    reason = models.ForeignKey(Reason, on_delete=models.PROTECT, related_name="responses")
+    reason_code = models.CharField(max_length=60)
+    reason_label = models.CharField(max_length=300)
+    survey_version = models.PositiveIntegerField()
+    text = models.TextField(blank=True)
+    locale = models.CharField(max_length=10)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+")
+    category_source = models.CharField(
+        max_length=10, choices=CategorySource.choices, default=CategorySource.CHOICE
+    )
+    category_confidence = models.FloatField(default=1.0)
+    model_version = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "category"], name="response_ws_category")]
+
+    def __str__(self) -> str:
+        return f"{self.reason_code}: {self.text[:40]}"

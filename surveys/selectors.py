@@ -1,0 +1,110 @@
+"""Reads for surveys and cancel sessions."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from offers.presentation import OfferView, offer_view
+from surveys.locales import localized, normalize_locale
+from surveys.models import CancelSession, Reason, Response
+from workspaces.models import Workspace
+
+
+def session_by_token(*, token: str) -> CancelSession | None:
+    """The session with its workspace, survey, offer and answer, in one query."""
+    return (
+        CancelSession.objects.select_related("workspace", "survey", "offer", "response")
+        .filter(token=token)
+        .first()
+    )
+
+
+def sessions_for_workspace(
+    *, workspace: Workspace, status: str | None = None, since: datetime | None = None
+) -> QuerySet[CancelSession]:
+    queryset = CancelSession.objects.filter(workspace=workspace).select_related("response")
+    if status:
+        queryset = queryset.filter(status=status)
+    if since:
+        queryset = queryset.filter(created_at__gte=since)
+    return queryset.order_by("-created_at", "-id")
+
+
+def session_locale(session: CancelSession, accept_language: str | None = None) -> str:
+    """The session's own locale, else the browser's, else the workspace's."""
+    return (
+        session.locale
+        or normalize_locale(accept_language)
+        or session.workspace.default_locale
+        or "en"
+    )
+
+
+@dataclass(frozen=True)
+class ReasonView:
+    code: str
+    label: str
+    category: str
+    follow_up: str
+    text_mode: str
+
+
+@dataclass(frozen=True)
+class FlowState:
+    session: CancelSession
+    locale: str
+    question: str
+    reasons: list[ReasonView]
+    answer: Response | None
+    offer: OfferView | None
+    expired: bool
+
+
+def _ordered_reasons(session: CancelSession) -> list[Reason]:
+    reasons = list(
+        Reason.objects.filter(survey_id=session.survey_id, is_active=True).order_by(
+            "position", "id"
+        )
+    )
+    if session.survey.randomize_order:
+        # Shuffle per session (stable across reloads); "other" keeps the last place.
+        tail = [r for r in reasons if r.category_id == "other"]
+        head = [r for r in reasons if r.category_id != "other"]
+        random.Random(str(session.pk)).shuffle(head)
+        reasons = head + tail
+    return reasons
+
+
+def flow_state(*, session: CancelSession, locale: str, now: datetime | None = None) -> FlowState:
+    """Everything a customer's page or the flow API shows for a session (2 queries
+    with ``session_by_token``)."""
+    now = now or timezone.now()
+    reasons = [
+        ReasonView(
+            code=reason.code,
+            label=localized(reason.label, locale),
+            category=reason.category_id,
+            follow_up=localized(reason.follow_up, locale),
+            text_mode=reason.text_mode,
+        )
+        for reason in _ordered_reasons(session)
+    ]
+    offer = (
+        offer_view(session.offer, locale=locale, currency=session.currency)
+        if session.offer is not None
+        else None
+    )
+    return FlowState(
+        session=session,
+        locale=locale,
+        question=localized(session.survey.question, locale),
+        reasons=reasons,
+        answer=getattr(session, "response", None),
+        offer=offer,
+        expired=session.token_expires_at <= now,
+    )

@@ -1,0 +1,389 @@
+"""Writes for surveys and the cancel flow.
+
+The flow is a small state machine::
+
+    started -> answered -> offered -> completed (saved | cancelled)
+         \\________\\___________\\_____> completed (cancelled)   [cancel at any step]
+    open sessions left too long -> abandoned
+
+Each transition below locks the session row, checks the state, writes, and is
+safe to repeat: a double click or a retried request returns the same result and
+never records a second outcome.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from config.errors import Conflict, Gone, Invalid, NotFound
+from offers.selectors import offer_for_answer
+from surveys.locales import localized, normalize_locale
+from surveys.models import (
+    OPEN_STATUSES,
+    CancelSession,
+    CategorySource,
+    Outcome,
+    Reason,
+    Response,
+    SessionStatus,
+    Survey,
+    TextMode,
+)
+from surveys.taxonomy import DEFAULT_QUESTION, DEFAULT_REASONS
+from workspaces.models import Workspace
+
+# --- Surveys --------------------------------------------------------------------
+
+
+def survey_create_default(*, workspace: Workspace) -> Survey:
+    """The default bilingual survey covering the whole taxonomy."""
+    with transaction.atomic():
+        survey = Survey.objects.create(
+            workspace=workspace,
+            name="Default exit survey",
+            is_default=True,
+            question=dict(DEFAULT_QUESTION),
+        )
+        Reason.objects.bulk_create(
+            Reason(
+                survey=survey,
+                code=code,
+                position=position,
+                category_id=category,
+                label=label,
+                follow_up=follow_up,
+                text_mode=text_mode,
+            )
+            for position, (code, category, label, follow_up, text_mode) in enumerate(
+                DEFAULT_REASONS, start=1
+            )
+        )
+    return survey
+
+
+def survey_bump_version(*, survey: Survey) -> Survey:
+    """Record that the survey's wording or reasons changed.
+
+    Answers already given keep the label, category and version they were given
+    under (they are copied onto the Response), so nothing past is rewritten.
+    """
+    with transaction.atomic():
+        Survey.objects.filter(pk=survey.pk).update(version=survey.version + 1)
+        survey.refresh_from_db(fields=["version", "updated_at"])
+    return survey
+
+
+# --- Opening a session --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerInput:
+    id: str
+    email: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class SubscriptionInput:
+    id: str
+    plan: str = ""
+    mrr_cents: int = 0
+    currency: str = ""
+    started_at: datetime | None = None
+    current_period_end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OpenedSession:
+    session: CancelSession
+    created: bool
+
+
+def request_fingerprint(payload: Any) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def session_open(
+    *,
+    workspace: Workspace,
+    customer: CustomerInput,
+    subscription: SubscriptionInput,
+    locale: str | None = None,
+    return_url: str = "",
+    metadata: dict[str, Any] | None = None,
+    idempotency_key: str = "",
+    fingerprint: str = "",
+    source: str = "api",
+    now: datetime | None = None,
+) -> OpenedSession:
+    """Open a cancel session, or return the one already open for the subscription.
+
+    With an ``idempotency_key``, a repeat of the same request returns the session
+    it made; the same key with a different body is a conflict.
+    """
+    now = now or timezone.now()
+    if idempotency_key:
+        existing = CancelSession.objects.filter(
+            workspace=workspace, idempotency_key=idempotency_key
+        ).first()
+        if existing is not None:
+            if fingerprint and existing.request_fingerprint != fingerprint:
+                raise Conflict(
+                    "This Idempotency-Key was used with a different request body.",
+                    code="idempotency_key_reused",
+                )
+            return OpenedSession(session=existing, created=True)
+
+    survey = (
+        Survey.objects.filter(workspace=workspace, is_active=True)
+        .order_by("-is_default", "id")
+        .first()
+    )
+    if survey is None:
+        raise Conflict("This workspace has no active survey.", code="no_survey")
+
+    with transaction.atomic():
+        current = (
+            CancelSession.objects.select_for_update()
+            .filter(
+                workspace=workspace,
+                subscription_id=subscription.id,
+                status__in=OPEN_STATUSES,
+            )
+            .first()
+        )
+        if current is not None:
+            if current.token_expires_at > now:
+                return OpenedSession(session=current, created=False)
+            _mark_abandoned(current, now=now)
+        session = CancelSession(
+            workspace=workspace,
+            survey=survey,
+            survey_version=survey.version,
+            token_expires_at=now + settings.SESSION_TOKEN_TTL,
+            customer_id=customer.id,
+            customer_email=customer.email,
+            customer_name=customer.name,
+            subscription_id=subscription.id,
+            plan=subscription.plan,
+            mrr_cents=subscription.mrr_cents,
+            currency=(subscription.currency or workspace.currency).upper(),
+            subscription_started_at=subscription.started_at,
+            current_period_end=subscription.current_period_end,
+            locale=normalize_locale(locale) or "",
+            return_url=return_url,
+            metadata=metadata or {},
+            idempotency_key=idempotency_key,
+            request_fingerprint=fingerprint,
+            source=source,
+            created_at=now,
+        )
+        try:
+            with transaction.atomic():
+                session.save(force_insert=True)
+        except IntegrityError:
+            # A concurrent request opened one first: return that one.
+            winner = CancelSession.objects.filter(
+                workspace=workspace, subscription_id=subscription.id, status__in=OPEN_STATUSES
+            ).first()
+            if winner is None and idempotency_key:
+                winner = CancelSession.objects.filter(
+                    workspace=workspace, idempotency_key=idempotency_key
+                ).first()
+            if winner is None:
+                raise
+            return OpenedSession(session=winner, created=False)
+    return OpenedSession(session=session, created=True)
+
+
+# --- The flow -------------------------------------------------------------------
+
+
+def _locked_session(token: str, *, now: datetime) -> CancelSession:
+    session = (
+        CancelSession.objects.select_for_update(of=("self",))
+        .select_related("workspace", "offer", "response")
+        .filter(token=token)
+        .first()
+    )
+    if session is None:
+        raise NotFound("This cancel link is not valid.", code="session_not_found")
+    return session
+
+
+def _require_usable(session: CancelSession, *, now: datetime) -> None:
+    if session.status == SessionStatus.COMPLETED:
+        raise Conflict("This cancellation is already complete.", code="session_completed")
+    if session.token_expires_at <= now or session.status == SessionStatus.ABANDONED:
+        raise Gone("This cancel link has expired. Please start again.", code="session_expired")
+
+
+def session_answer(
+    *, token: str, reason_code: str, text: str = "", now: datetime | None = None
+) -> CancelSession:
+    """Record why the customer is leaving and pick at most one offer.
+
+    Answering again before the end replaces the answer; an offer already shown
+    stays the only one.
+    """
+    now = now or timezone.now()
+    text = (text or "").strip()
+    limit = settings.RESPONSE_TEXT_MAX_LENGTH
+    if len(text) > limit:
+        raise Invalid(
+            f"The text is too long ({len(text)} characters; the limit is {limit}).",
+            code="text_too_long",
+            fields={"text": f"at most {limit} characters"},
+        )
+    with transaction.atomic():
+        session = _locked_session(token, now=now)
+        _require_usable(session, now=now)
+        reason = Reason.objects.filter(
+            survey_id=session.survey_id, code=reason_code, is_active=True
+        ).first()
+        if reason is None:
+            raise Invalid(
+                f"Unknown reason {reason_code!r}.",
+                code="unknown_reason",
+                fields={"reason": "not one of this survey's reasons"},
+            )
+        if reason.text_mode == TextMode.REQUIRED and not text:
+            raise Invalid(
+                "Please tell us a little more.",
+                code="text_required",
+                fields={"text": "required for this reason"},
+            )
+        if reason.text_mode == TextMode.NONE:
+            text = ""
+        locale = session.locale or session.workspace.default_locale
+        response = getattr(session, "response", None)
+        if response is not None and response.reason_id == reason.pk and response.text == text:
+            return session  # the same answer again: nothing to do
+        if response is None:
+            response = Response(session=session, workspace_id=session.workspace_id)
+        response.reason = reason
+        response.reason_code = reason.code
+        response.reason_label = localized(reason.label, locale)[:300]
+        response.survey_version = session.survey_version
+        response.text = text
+        response.locale = locale
+        response.category_id = reason.category_id
+        response.category_source = CategorySource.CHOICE
+        response.category_confidence = 1.0
+        response.save()
+        session.response = response
+
+        fields = ["status"]
+        if session.answered_at is None:
+            session.answered_at = now
+            fields.append("answered_at")
+        if session.offer_id is None:
+            offer = offer_for_answer(
+                workspace=session.workspace_id, category_code=reason.category_id
+            )
+            if offer is not None:
+                session.offer = offer
+                session.offered_at = now
+                session.status = SessionStatus.OFFERED
+                fields += ["offer", "offered_at"]
+            else:
+                session.status = SessionStatus.ANSWERED
+        session.save(update_fields=fields)
+    return session
+
+
+def session_accept(*, token: str, offer_id: int, now: datetime | None = None) -> CancelSession:
+    """The customer takes the offer they were shown: outcome ``saved``."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = _locked_session(token, now=now)
+        if session.outcome == Outcome.SAVED and session.offer_id == offer_id:
+            return session  # a repeat of the same acceptance
+        _require_usable(session, now=now)
+        if session.offer_id is None or session.offer_id != offer_id:
+            raise Conflict(
+                "That offer was not shown in this session.",
+                code="offer_not_shown",
+                fields={"offer": "not the offer shown"},
+            )
+        session.status = SessionStatus.COMPLETED
+        session.outcome = Outcome.SAVED
+        session.completed_at = now
+        session.save(update_fields=["status", "outcome", "completed_at"])
+    return session
+
+
+def session_cancel(*, token: str, now: datetime | None = None) -> CancelSession:
+    """The customer cancels: outcome ``cancelled``. Possible from every step.
+
+    A session already marked abandoned can still be cancelled while its link is
+    valid: a customer who comes back to cancel is never turned away.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = _locked_session(token, now=now)
+        if session.outcome == Outcome.CANCELLED:
+            return session  # a repeat
+        if session.status == SessionStatus.COMPLETED:
+            raise Conflict(
+                "This session already ended with the offer accepted.", code="session_completed"
+            )
+        if session.token_expires_at <= now:
+            raise Gone("This cancel link has expired. Please start again.", code="session_expired")
+        session.status = SessionStatus.COMPLETED
+        session.outcome = Outcome.CANCELLED
+        session.completed_at = now
+        session.save(update_fields=["status", "outcome", "completed_at"])
+    return session
+
+
+def _mark_abandoned(session: CancelSession, *, now: datetime) -> None:
+    session.status = SessionStatus.ABANDONED
+    session.outcome = Outcome.ABANDONED
+    session.completed_at = now
+    session.save(update_fields=["status", "outcome", "completed_at"])
+
+
+def sessions_abandon_stale(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Mark sessions left open longer than SESSION_ABANDON_AFTER as abandoned.
+
+    Works in small locked batches (skipping rows a customer is using right now),
+    so it is safe to run from several workers and to repeat.
+    """
+    now = now or timezone.now()
+    cutoff = now - settings.SESSION_ABANDON_AFTER
+    total = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                CancelSession.objects.select_for_update(skip_locked=True)
+                .filter(status__in=OPEN_STATUSES, created_at__lt=cutoff)
+                .order_by("created_at")[:batch_size]
+            )
+            for session in batch:
+                _mark_abandoned(session, now=now)
+        total += len(batch)
+        if len(batch) < batch_size:
+            return total
+
+
+def session_set_locale(*, token: str, locale: str) -> CancelSession:
+    """The customer picked a language on the page; later pages and emails use it."""
+    normalized = normalize_locale(locale)
+    if normalized is None:
+        raise Invalid(f"Unsupported language {locale!r}.", code="unsupported_locale")
+    with transaction.atomic():
+        session = _locked_session(token, now=timezone.now())
+        if session.locale != normalized:
+            session.locale = normalized
+            session.save(update_fields=["locale"])
+    return session

@@ -1,0 +1,119 @@
+"""Admin for workspaces. ``WorkspaceScopedAdmin`` limits every model admin to the
+workspaces the signed-in user belongs to (superusers see all)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+
+from workspaces.models import ApiKey, Membership, Workspace
+from workspaces.selectors import workspaces_for_user
+from workspaces.services import api_key_issue, api_key_revoke
+
+
+class WorkspaceScopedAdmin(admin.ModelAdmin):
+    """Rows, foreign-key choices and saves stay inside the user's workspaces.
+
+    ``workspace_path`` is the lookup from the model to its Workspace.
+    """
+
+    workspace_path = "workspace"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        allowed = workspaces_for_user(user=request.user)
+        return queryset.filter(**{f"{self.workspace_path}__in": allowed})
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if request.user.is_superuser or field is None or not hasattr(field, "queryset"):
+            return field
+        model = db_field.remote_field.model
+        assert field.queryset is not None
+        allowed = workspaces_for_user(user=request.user)
+        if model is Workspace:
+            field.queryset = allowed
+        elif any(f.name == "workspace" for f in model._meta.fields):
+            field.queryset = field.queryset.filter(workspace__in=allowed)
+        elif any(f.name == "survey" for f in model._meta.fields):
+            field.queryset = field.queryset.filter(survey__workspace__in=allowed)
+        return field
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and (
+            request.user.is_superuser or workspaces_for_user(user=request.user).exists()
+        )
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self.has_module_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self.has_module_permission(request)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Workspace)
+class WorkspaceAdmin(WorkspaceScopedAdmin):
+    workspace_path = "pk"
+    list_display = ["name", "slug", "public_id", "time_zone", "default_locale", "currency"]
+    readonly_fields = ["public_id", "identity_secret", "created_at"]
+    search_fields = ["name", "slug", "public_id"]
+    inlines = [MembershipInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset = admin.ModelAdmin.get_queryset(self, request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(pk__in=workspaces_for_user(user=request.user))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(WorkspaceScopedAdmin):
+    list_display = ["name", "workspace", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["workspace"]
+    fields = ["workspace", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        issued = api_key_issue(workspace=obj.workspace, name=obj.name)
+        obj.pk = issued.api_key.pk
+        self.message_user(
+            request,
+            f"New API key (copy it now, it is not shown again): {issued.raw_key}",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for api_key in queryset:
+            api_key_revoke(api_key=api_key)
+        self.message_user(request, f"Revoked {queryset.count()} key(s).")
+
+
+@admin.register(Membership)
+class MembershipAdmin(WorkspaceScopedAdmin):
+    list_display = ["user", "workspace", "role", "created_at"]
+    list_filter = ["role", "workspace"]

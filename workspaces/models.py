@@ -1,0 +1,83 @@
+"""Tenants, who belongs to them, and how servers and widgets prove who they are."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def new_public_id() -> str:
+    return "ws_" + secrets.token_hex(8)
+
+
+def new_identity_secret() -> str:
+    return "wis_" + secrets.token_urlsafe(32)
+
+
+class Workspace(models.Model):
+    """A subscription business that puts our cancel flow in front of its customers."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    public_id = models.CharField(max_length=40, unique=True, default=new_public_id, editable=False)
+    time_zone = models.CharField(max_length=64, default="UTC")
+    default_locale = models.CharField(max_length=10, choices=settings.LANGUAGES, default="en")
+    currency = models.CharField(max_length=3, default="USD")
+    # Signs the widget's customer identity (HMAC-SHA256); never sent to browsers.
+    identity_secret = models.CharField(max_length=80, default=new_identity_secret)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Admin")
+    ANALYST = "analyst", _("Analyst")
+    SUPPORT = "support", _("Support")
+
+
+class Membership(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.ANALYST)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "user"], name="one_membership_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.workspace} ({self.role})"
+
+
+class ApiKey(models.Model):
+    """A server credential. Only its SHA-256 is stored; the key is shown once."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, help_text="The visible start of the key.")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

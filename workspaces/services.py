@@ -1,0 +1,108 @@
+"""Writes for workspaces, members and credentials."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from workspaces.models import ApiKey, Membership, Role, Workspace
+
+API_KEY_PREFIX = "cfk_"
+# last_used_at is refreshed at most this often, so authenticating is not a write
+# on every request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def hash_api_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedApiKey:
+    api_key: ApiKey
+    raw_key: str
+
+
+def workspace_create(
+    *,
+    name: str,
+    slug: str | None = None,
+    time_zone: str = "UTC",
+    default_locale: str = "en",
+    currency: str = "USD",
+) -> Workspace:
+    """Create a workspace with the default survey (surveys app) ready to use."""
+    from surveys.services import survey_create_default
+
+    with transaction.atomic():
+        workspace = Workspace.objects.create(
+            name=name,
+            slug=slug or slugify(name)[:60],
+            time_zone=time_zone,
+            default_locale=default_locale,
+            currency=currency.upper(),
+        )
+        survey_create_default(workspace=workspace)
+    return workspace
+
+
+def membership_add(*, workspace: Workspace, user: User, role: str) -> Membership:
+    if role not in Role.values:
+        raise ValueError(f"unknown role {role!r}")
+    membership, _ = Membership.objects.update_or_create(
+        workspace=workspace, user=user, defaults={"role": role}
+    )
+    return membership
+
+
+def user_create(*, username: str, password: str, email: str = "") -> User:
+    user: User = get_user_model().objects.create_user(
+        username=username, password=password, email=email
+    )
+    # Members sign in to the admin and dashboard; the admin's site needs is_staff.
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    return user
+
+
+def api_key_issue(*, workspace: Workspace, name: str) -> IssuedApiKey:
+    """Make a new API key. The raw key is returned once and never stored."""
+    raw_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    api_key = ApiKey.objects.create(
+        workspace=workspace,
+        name=name,
+        prefix=raw_key[: len(API_KEY_PREFIX) + 6],
+        key_hash=hash_api_key(raw_key),
+    )
+    return IssuedApiKey(api_key=api_key, raw_key=raw_key)
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key
+
+
+def api_key_touch(*, api_key: ApiKey) -> None:
+    """Record use, at most once per LAST_USED_RESOLUTION."""
+    now = timezone.now()
+    if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+
+
+def identity_secret_rotate(*, workspace: Workspace) -> str:
+    from workspaces.models import new_identity_secret
+
+    workspace.identity_secret = new_identity_secret()
+    workspace.save(update_fields=["identity_secret"])
+    return workspace.identity_secret
