@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from config.errors import Gone, NotFound, ServiceError
 from offers.presentation import offer_view
+from surveys.locales import normalize_locale
 from surveys.models import CancelSession, SessionStatus
 from surveys.selectors import flow_state, session_by_token, session_locale, sessions_for_workspace
 from surveys.services import (
@@ -348,9 +349,8 @@ class FlowStateApi(FlowApi):
     )
     def get(self, request: Request, token: str) -> Response:
         session = _session_or_404(token)
-        locale = session_locale(
-            session,
-            request.query_params.get("locale") or request.headers.get("Accept-Language"),
+        locale = normalize_locale(request.query_params.get("locale")) or session_locale(
+            session, request.headers.get("Accept-Language")
         )
         state = flow_state(session=session, locale=locale)
         if state.expired and session.is_open:
