@@ -30,6 +30,15 @@ def _tasks_in_process(request: pytest.FixtureRequest) -> Any:
     celery_app.conf.task_always_eager = previous
 
 
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings: Any) -> None:
+    """Tests serve static files without running collectstatic first."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def workspace(db: None) -> Any:
     return make_workspace(name="Acme Cloud", slug="acme")

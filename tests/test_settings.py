@@ -1,0 +1,66 @@
+"""Bad settings stop start-up with a message naming the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start(**env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
+        ({"SESSION_ABANDON_AFTER_MINUTES": "soon"}, "SESSION_ABANDON_AFTER_MINUTES='soon'"),
+        ({"SESSION_TOKEN_TTL_MINUTES": "0"}, "must be at least 1"),
+        ({"TIME_ZONE": "Mars/Olympus"}, "TIME_ZONE='Mars/Olympus' is not a known time zone"),
+        ({"REDIS_URL": "localhost:6379"}, "REDIS_URL='localhost:6379' must start with"),
+        ({"DATABASE_URL": "mysql://x@y/z"}, "DATABASE_URL must be postgres"),
+        ({"SECRET_KEY_FILE": "/nonexistent/secret"}, "SECRET_KEY_FILE"),
+    ],
+)
+def test_bad_values_fail_loudly(env: dict[str, str], message: str) -> None:
+    result = start(**env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_secret_from_a_file(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("s3cret-from-file\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django;django.setup();from django.conf import settings;"
+            "print(settings.SECRET_KEY)",
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "SECRET_KEY_FILE": str(secret),
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == "s3cret-from-file"
