@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -17,11 +18,29 @@ from workspaces.models import Workspace
 
 def session_by_token(*, token: str) -> CancelSession | None:
     """The session with its workspace, survey, offer and answer, in one query."""
-    return (
+    found = list(
         CancelSession.objects.select_related("workspace", "survey", "offer", "response")
         .filter(token=token)
-        .first()
+        .order_by()[:1]
     )
+    return found[0] if found else None
+
+
+@lru_cache(maxsize=256)
+def _reasons_for_version(survey_id: int, version: int) -> tuple[Reason, ...]:
+    return tuple(
+        Reason.objects.filter(survey_id=survey_id, is_active=True).order_by("position", "id")
+    )
+
+
+def survey_reasons(*, survey_id: int, version: int) -> tuple[Reason, ...]:
+    """The survey's active reasons, in order, cached per (survey, version).
+
+    Every change to a survey's reasons goes through ``survey_bump_version`` (the
+    admin does it on save), so a new version is a new cache key and a cached
+    list is never stale. Callers must not modify the returned rows.
+    """
+    return _reasons_for_version(survey_id, version)
 
 
 def sessions_for_workspace(
@@ -66,11 +85,7 @@ class FlowState:
 
 
 def _ordered_reasons(session: CancelSession) -> list[Reason]:
-    reasons = list(
-        Reason.objects.filter(survey_id=session.survey_id, is_active=True).order_by(
-            "position", "id"
-        )
-    )
+    reasons = list(survey_reasons(survey_id=session.survey_id, version=session.survey.version))
     if session.survey.randomize_order:
         # Shuffle per session (stable across reloads); "other" keeps the last place.
         tail = [r for r in reasons if r.category_id == "other"]

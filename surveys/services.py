@@ -29,6 +29,7 @@ from surveys.locales import localized, normalize_locale
 from surveys.models import (
     OPEN_STATUSES,
     CancelSession,
+    Category,
     CategorySource,
     Outcome,
     Reason,
@@ -37,15 +38,29 @@ from surveys.models import (
     Survey,
     TextMode,
 )
-from surveys.taxonomy import DEFAULT_QUESTION, DEFAULT_REASONS
+from surveys.selectors import survey_reasons
+from surveys.taxonomy import CATEGORIES, DEFAULT_QUESTION, DEFAULT_REASONS
 from workspaces.models import Workspace
 
 # --- Surveys --------------------------------------------------------------------
 
 
+def categories_ensure() -> None:
+    """Make sure the default taxonomy exists (a migration creates it; this also
+    covers databases emptied since, such as a flushed test database)."""
+    Category.objects.bulk_create(
+        [
+            Category(code=code, position=position, stripe_feedback=feedback)
+            for code, (position, feedback) in CATEGORIES.items()
+        ],
+        ignore_conflicts=True,
+    )
+
+
 def survey_create_default(*, workspace: Workspace) -> Survey:
     """The default bilingual survey covering the whole taxonomy."""
     with transaction.atomic():
+        categories_ensure()
         survey = Survey.objects.create(
             workspace=workspace,
             name="Default exit survey",
@@ -209,15 +224,15 @@ def session_open(
 
 
 def _locked_session(token: str, *, now: datetime) -> CancelSession:
-    session = (
+    found = list(
         CancelSession.objects.select_for_update(of=("self",))
-        .select_related("workspace", "offer", "response")
+        .select_related("workspace", "survey", "offer", "response")
         .filter(token=token)
-        .first()
+        .order_by()[:1]
     )
-    if session is None:
+    if not found:
         raise NotFound("This cancel link is not valid.", code="session_not_found")
-    return session
+    return found[0]
 
 
 def _require_usable(session: CancelSession, *, now: datetime) -> None:
@@ -247,9 +262,14 @@ def session_answer(
     with transaction.atomic():
         session = _locked_session(token, now=now)
         _require_usable(session, now=now)
-        reason = Reason.objects.filter(
-            survey_id=session.survey_id, code=reason_code, is_active=True
-        ).first()
+        reason = next(
+            (
+                r
+                for r in survey_reasons(survey_id=session.survey_id, version=session.survey.version)
+                if r.code == reason_code
+            ),
+            None,
+        )
         if reason is None:
             raise Invalid(
                 f"Unknown reason {reason_code!r}.",

@@ -1,0 +1,286 @@
+#!/usr/bin/env python
+"""Drive the cancel flow under gunicorn on PostgreSQL and compare each endpoint
+with the stack's floor (a bare Django view doing one indexed query).
+
+    .venv/bin/python bench/flow.py [--seconds 10] [--clients 8] [--workers 3]
+
+Each endpoint gets its own phase of the same length and concurrency as the
+floor, against sessions prepared in the right state, so the ratios compare like
+with like. Prints requests/s, p50 and p99 per endpoint and the ratio to the floor
+(throughput; 1.0 = as fast as the floor). Needs PostgreSQL: DATABASE_URL, or the
+default postgres://postgres@127.0.0.1:5432/bench_flow (created if missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_flow"
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def prepare(sessions_per_phase: int) -> dict:
+    """Migrate, make the workspace, and sessions in each state the phases need."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from offers.models import Offer
+    from surveys.models import CancelSession, SessionStatus
+    from surveys.services import session_answer
+    from tests.factories import make_offer
+    from workspaces.models import Workspace
+    from workspaces.services import api_key_issue, workspace_create
+
+    call_command("migrate", verbosity=0)
+    workspace = Workspace.objects.filter(slug="bench").first() or workspace_create(
+        name="Bench", slug="bench"
+    )
+    offer = Offer.objects.filter(workspace=workspace).first() or make_offer(workspace)
+    key = api_key_issue(workspace=workspace, name="bench").raw_key
+    survey = workspace.surveys.get(is_default=True)
+    now = timezone.now()
+    run = secrets.token_hex(3)
+
+    def make(label: str) -> list[str]:
+        rows = [
+            CancelSession(
+                workspace=workspace,
+                survey=survey,
+                survey_version=survey.version,
+                token_expires_at=now + timedelta(hours=2),
+                customer_id=f"cus_{run}_{label}_{i}",
+                subscription_id=f"sub_{run}_{label}_{i}",
+                plan="Pro",
+                mrr_cents=4900,
+                currency="USD",
+                locale="en",
+                created_at=now,
+            )
+            for i in range(sessions_per_phase)
+        ]
+        CancelSession.objects.bulk_create(rows, batch_size=2000)
+        return [row.token for row in rows]
+
+    print(f"preparing {sessions_per_phase} sessions per phase…", file=sys.stderr)
+    answer_tokens = make("answer")
+    cancel_tokens = make("cancel")
+    accept_tokens = make("accept")
+    for n, token in enumerate(accept_tokens):
+        session_answer(token=token, reason_code="too_expensive")
+        if n % 1000 == 999:
+            print(f"  answered {n + 1}/{len(accept_tokens)} for the accept phase", file=sys.stderr)
+    read_tokens = make("read")
+    assert CancelSession.objects.filter(
+        token__in=accept_tokens[:5], status=SessionStatus.OFFERED
+    ).count() == min(5, len(accept_tokens))
+    return {
+        "key": key,
+        "offer": offer.pk,
+        "run": run,
+        "answer": answer_tokens,
+        "cancel": cancel_tokens,
+        "accept": accept_tokens,
+        "read": read_tokens,
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(port: int, workers: int, threads: int, env: dict) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/bench/floor")
+            if conn.getresponse().status == 200:
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise SystemExit("gunicorn did not start")
+
+
+def client(args: tuple) -> tuple[list[float], int, int]:
+    """One client process: send its requests until the deadline; keep-alive."""
+    port, requests, deadline = args
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    latencies: list[float] = []
+    errors = 0
+    for method, path, body, headers in requests:
+        if time.monotonic() >= deadline:
+            break
+        started = time.perf_counter()
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            if response.status >= 400:
+                errors += 1
+        except (OSError, http.client.HTTPException):
+            errors += 1
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            continue
+        latencies.append(time.perf_counter() - started)
+    conn.close()
+    return latencies, errors, len(latencies)
+
+
+def run_phase(port: int, clients: int, seconds: float, requests: list) -> dict:
+    shares = [requests[i::clients] for i in range(clients)]
+    with multiprocessing.Pool(clients) as pool:
+        start = time.monotonic()
+        deadline = start + seconds
+        results = pool.map(client, [(port, share, deadline) for share in shares])
+        elapsed = time.monotonic() - start
+    latencies = sorted(x for lat, _e, _n in results for x in lat)
+    errors = sum(e for _l, e, _n in results)
+    if not latencies:
+        return {"rps": 0.0, "p50": 0.0, "p99": 0.0, "n": 0, "errors": errors}
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50": statistics.median(latencies) * 1000,
+        "p99": p99 * 1000,
+        "n": len(latencies),
+        "errors": errors,
+        "exhausted": len(latencies) >= len(requests),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--clients", type=int, default=6)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--sessions", type=int, default=8000, help="sessions per phase")
+    options = parser.parse_args()
+
+    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DB
+    if not database_url.startswith("postgres"):
+        raise SystemExit("bench/flow.py measures PostgreSQL: set DATABASE_URL=postgres://…")
+    if database_url == DEFAULT_DB:
+        ensure_database(database_url)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "REDIS_URL": "",
+    }
+    os.environ.update(env)
+    data = prepare(options.sessions)
+    port = free_port()
+    server = start_server(port, options.workers, options.threads, env)
+    json_headers = {"Content-Type": "application/json"}
+    auth = {**json_headers, "Authorization": f"Bearer {data['key']}"}
+
+    def open_body(i: int) -> str:
+        return json.dumps(
+            {
+                "customer": {"id": f"cus_open_{data['run']}_{i}"},
+                "subscription": {
+                    "id": f"sub_open_{data['run']}_{i}",
+                    "plan": "Pro",
+                    "mrr_cents": 4900,
+                },
+            }
+        )
+
+    n = options.sessions
+    phases = {
+        "floor (1 indexed query)": [("GET", "/bench/floor", None, {})] * (n * 4),
+        "POST /api/v1/sessions": [
+            ("POST", "/api/v1/sessions", open_body(i), auth) for i in range(n)
+        ],
+        "GET /api/v1/flow/{token}": [
+            ("GET", f"/api/v1/flow/{t}", None, {}) for t in data["read"] * 4
+        ],
+        "GET /c/{token}/ (page)": [("GET", f"/c/{t}/", None, {}) for t in data["read"] * 4],
+        "POST …/answer": [
+            ("POST", f"/api/v1/flow/{t}/answer", '{"reason": "too_expensive"}', json_headers)
+            for t in data["answer"]
+        ],
+        "POST …/accept": [
+            ("POST", f"/api/v1/flow/{t}/accept", json.dumps({"offer": data["offer"]}), json_headers)
+            for t in data["accept"]
+        ],
+        "POST …/cancel": [
+            ("POST", f"/api/v1/flow/{t}/cancel", None, json_headers) for t in data["cancel"]
+        ],
+    }
+    try:
+        run_phase(port, options.clients, 2.0, phases["floor (1 indexed query)"])  # warm-up
+        results = {}
+        for name, requests in phases.items():
+            print(f"phase: {name}…", file=sys.stderr)
+            results[name] = run_phase(port, options.clients, options.seconds, requests)
+    finally:
+        server.terminate()
+        server.wait(10)
+
+    floor_rps = results["floor (1 indexed query)"]["rps"]
+    print(
+        f"\ngunicorn {options.workers} workers x {options.threads} threads, "
+        f"{options.clients} client processes, {options.seconds:.0f} s per phase, PostgreSQL\n"
+    )
+    print(f"{'endpoint':28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x floor':>8} {'errors':>7}")
+    for name, r in results.items():
+        ratio = r["rps"] / floor_rps if floor_rps else 0.0
+        note = "  (ran out of prepared sessions: raise --sessions)" if r.get("exhausted") else ""
+        print(
+            f"{name:28} {r['rps']:8.0f} {r['p50']:8.1f} {r['p99']:8.1f} {ratio:8.2f} "
+            f"{r['errors']:7d}{note}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""A customer completes the cancel flow in a real browser, in both languages."""
+
+from __future__ import annotations
+
+import pytest
+
+from surveys.models import Outcome
+from tests.factories import make_offer, make_session, make_workspace
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def shop(live_server):
+    workspace = make_workspace()
+    make_offer(workspace)
+    return workspace
+
+
+def test_cancel_in_english(live_server, shop, phone) -> None:
+    session = make_session(shop, locale="en", return_url=f"{live_server.url}/healthz")
+    external: list[str] = []
+    local = (live_server.url, "http://127.0.0.1")
+    phone.on("request", lambda r: None if r.url.startswith(local) else external.append(r.url))
+    phone.goto(f"{live_server.url}/c/{session.token}/")
+    assert phone.locator("h1").inner_text() == "Why are you cancelling?"
+    phone.get_by_label("I'm switching to another product").check()
+    phone.get_by_label("Which one, and what made you choose it?").fill("Moving to Acme")
+    phone.get_by_role("button", name="Continue").click()
+    assert phone.locator("h1").inner_text() == "Confirm cancellation"
+    phone.get_by_role("button", name="Cancel my subscription").click()
+    assert phone.locator("h1").inner_text() == "Your subscription is cancelled"
+    session.refresh_from_db()
+    assert session.outcome == Outcome.CANCELLED
+    assert session.response.text == "Moving to Acme"
+    assert external == []
+
+
+def test_save_in_chinese(live_server, shop, phone) -> None:
+    session = make_session(shop, locale="zh-hans")
+    phone.goto(f"{live_server.url}/c/{session.token}/")
+    assert phone.locator("h1").inner_text() == "您为什么要取消订阅?"
+    phone.get_by_label("价格太贵了").check()
+    phone.get_by_role("button", name="继续").click()
+    assert "接下来3个月减免30%" in phone.locator(".terms").inner_text()
+    accept = phone.get_by_role("button", name="接受优惠")
+    cancel = phone.get_by_role("button", name="不用了,取消我的订阅")
+    # The way out is as visible as the offer: same size, both in view.
+    accept_box, cancel_box = accept.bounding_box(), cancel.bounding_box()
+    assert accept_box and cancel_box
+    assert abs(accept_box["height"] - cancel_box["height"]) < 1
+    assert abs(accept_box["width"] - cancel_box["width"]) < 1
+    assert cancel.is_visible()
+    accept.click()
+    assert phone.locator("h1").inner_text() == "感谢您继续使用"
+    session.refresh_from_db()
+    assert session.outcome == Outcome.SAVED
+
+
+def test_works_with_javascript_off(live_server, shop, chromium) -> None:
+    session = make_session(shop, locale="en")
+    context = chromium.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/c/{session.token}/")
+    page.get_by_label("It's too expensive").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="No thanks, cancel my subscription").click()
+    assert page.locator("h1").inner_text() == "Your subscription is cancelled"
+    context.close()
+    session.refresh_from_db()
+    assert session.outcome == Outcome.CANCELLED
+    assert session.response.reason_code == "too_expensive"
+
+
+def test_switch_language_on_the_page(live_server, shop, phone) -> None:
+    session = make_session(shop, locale="en")
+    phone.goto(f"{live_server.url}/c/{session.token}/")
+    phone.get_by_role("button", name="中文").click()
+    assert phone.locator("h1").inner_text() == "您为什么要取消订阅?"
+    phone.get_by_role("button", name="取消我的订阅").click()
+    assert phone.locator("h1").inner_text() == "您的订阅已取消"
