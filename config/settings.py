@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "workspaces",
     "surveys",
     "offers",
+    "alerts",
+    "analytics",
 ]
 
 MIDDLEWARE = [
@@ -116,7 +118,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "app-home"
+LOGOUT_REDIRECT_URL = "login"
 
 # --- Internationalisation -----------------------------------------------------
 LANGUAGE_CODE = "en"

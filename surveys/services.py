@@ -205,6 +205,7 @@ def session_open(
         try:
             with transaction.atomic():
                 session.save(force_insert=True)
+                _session_changed(session=session, before=None, now=now)
         except IntegrityError:
             # A concurrent request opened one first: return that one.
             winner = CancelSession.objects.filter(
@@ -218,6 +219,43 @@ def session_open(
                 raise
             return OpenedSession(session=winner, created=False)
     return OpenedSession(session=session, created=True)
+
+
+# --- Change hook -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionSnapshot:
+    """What a session looked like before a change: the parts that analytics, alerts
+    and outcome webhooks care about. ``None`` as the snapshot means "did not exist"."""
+
+    status: str
+    outcome: str
+    locale: str
+    reason_code: str
+    category_code: str
+    offer_id: int | None
+
+    @classmethod
+    def of(cls, session: CancelSession) -> SessionSnapshot:
+        response = getattr(session, "response", None)
+        return cls(
+            status=session.status,
+            outcome=session.outcome,
+            locale=session.locale,
+            reason_code=response.reason_code if response is not None else "",
+            category_code=response.category_id if response is not None else "",
+            offer_id=session.offer_id,
+        )
+
+
+def _session_changed(
+    *, session: CancelSession, before: SessionSnapshot | None, now: datetime
+) -> None:
+    """Every write to a session (or its answer) ends here, inside the same
+    transaction: the other apps record what follows from the change (rollups,
+    alerts, outcome webhooks) atomically with it. Keep it explicit: one call per
+    consumer, each a service of its own app."""
 
 
 # --- The flow -------------------------------------------------------------------
@@ -262,6 +300,7 @@ def session_answer(
     with transaction.atomic():
         session = _locked_session(token, now=now)
         _require_usable(session, now=now)
+        before = SessionSnapshot.of(session)
         reason = next(
             (
                 r
@@ -318,6 +357,7 @@ def session_answer(
             else:
                 session.status = SessionStatus.ANSWERED
         session.save(update_fields=fields)
+        _session_changed(session=session, before=before, now=now)
     return session
 
 
@@ -335,10 +375,12 @@ def session_accept(*, token: str, offer_id: int, now: datetime | None = None) ->
                 code="offer_not_shown",
                 fields={"offer": "not the offer shown"},
             )
+        before = SessionSnapshot.of(session)
         session.status = SessionStatus.COMPLETED
         session.outcome = Outcome.SAVED
         session.completed_at = now
         session.save(update_fields=["status", "outcome", "completed_at"])
+        _session_changed(session=session, before=before, now=now)
     return session
 
 
@@ -359,18 +401,22 @@ def session_cancel(*, token: str, now: datetime | None = None) -> CancelSession:
             )
         if session.token_expires_at <= now:
             raise Gone("This cancel link has expired. Please start again.", code="session_expired")
+        before = SessionSnapshot.of(session)
         session.status = SessionStatus.COMPLETED
         session.outcome = Outcome.CANCELLED
         session.completed_at = now
         session.save(update_fields=["status", "outcome", "completed_at"])
+        _session_changed(session=session, before=before, now=now)
     return session
 
 
 def _mark_abandoned(session: CancelSession, *, now: datetime) -> None:
+    before = SessionSnapshot.of(session)
     session.status = SessionStatus.ABANDONED
     session.outcome = Outcome.ABANDONED
     session.completed_at = now
     session.save(update_fields=["status", "outcome", "completed_at"])
+    _session_changed(session=session, before=before, now=now)
 
 
 def sessions_abandon_stale(*, now: datetime | None = None, batch_size: int = 500) -> int:
@@ -404,6 +450,49 @@ def session_set_locale(*, token: str, locale: str) -> CancelSession:
     with transaction.atomic():
         session = _locked_session(token, now=timezone.now())
         if session.locale != normalized:
+            before = SessionSnapshot.of(session)
             session.locale = normalized
             session.save(update_fields=["locale"])
+            _session_changed(session=session, before=before, now=timezone.now())
     return session
+
+
+def response_relabel(
+    *, workspace: Workspace, response_id: int, category_code: str, now: datetime | None = None
+) -> Response:
+    """A team member sets the category of an answer by hand. A manual label wins
+    over the chosen reason, rules and the classifier, and the figures follow."""
+    now = now or timezone.now()
+    if not Category.objects.filter(code=category_code).exists():
+        raise Invalid(
+            f"Unknown category {category_code!r}.",
+            code="unknown_category",
+            fields={"category": "not a category of the taxonomy"},
+        )
+    with transaction.atomic():
+        response = (
+            Response.objects.select_for_update()
+            .select_related("session")
+            .filter(workspace=workspace, pk=response_id)
+            .first()
+        )
+        if response is None:
+            raise NotFound("No such answer in this workspace.", code="response_not_found")
+        session = response.session
+        session.response = response
+        before = SessionSnapshot.of(session)
+        response.category_id = category_code
+        response.category_source = CategorySource.MANUAL
+        response.category_confidence = 1.0
+        response.model_version = ""
+        response.save(
+            update_fields=[
+                "category",
+                "category_source",
+                "category_confidence",
+                "model_version",
+                "updated_at",
+            ]
+        )
+        _session_changed(session=session, before=before, now=now)
+    return response

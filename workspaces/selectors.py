@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
-from workspaces.models import ApiKey, Workspace
+from workspaces.models import ApiKey, Membership, Role, Workspace
 from workspaces.services import hash_api_key
 
 
@@ -28,3 +28,19 @@ def workspaces_for_user(*, user: User | AnonymousUser) -> QuerySet[Workspace]:
 
 def workspace_by_public_id(*, public_id: str) -> Workspace | None:
     return Workspace.objects.filter(public_id=public_id).first()
+
+
+def member_role(*, user: User | AnonymousUser, slug: str) -> tuple[Workspace, str] | None:
+    """The workspace with this slug and the user's role in it, or None when the
+    user is not a member (a superuser counts as an admin everywhere). One query."""
+    if not user.is_authenticated:
+        return None
+    if getattr(user, "is_superuser", False):
+        workspace = Workspace.objects.filter(slug=slug).first()
+        return (workspace, Role.ADMIN) if workspace is not None else None
+    membership = (
+        Membership.objects.select_related("workspace")
+        .filter(user=user, workspace__slug=slug)
+        .first()
+    )
+    return (membership.workspace, membership.role) if membership is not None else None
