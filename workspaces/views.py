@@ -14,7 +14,9 @@ from workspaces.selectors import workspaces_for_user
 @login_required
 def app_home(request: HttpRequest) -> HttpResponse:
     """Where signing in lands: the workspaces this user can open, with their role."""
-    roles = dict(Membership.objects.filter(user=request.user).values_list("workspace_id", "role"))
+    roles = dict(
+        Membership.objects.filter(user_id=request.user.pk).values_list("workspace_id", "role")
+    )
     workspaces = [
         (workspace, Role(roles.get(workspace.pk, Role.ADMIN)).label)
         for workspace in workspaces_for_user(user=request.user).order_by("name")
