@@ -44,3 +44,17 @@ def member_role(*, user: User | AnonymousUser, slug: str) -> tuple[Workspace, st
         .first()
     )
     return (membership.workspace, membership.role) if membership is not None else None
+
+
+def workspace_roles(*, user: User | AnonymousUser) -> list[tuple[Workspace, str]]:
+    """The workspaces the user can open, by name, each with the user's role."""
+    if not user.is_authenticated:
+        return []
+    if getattr(user, "is_superuser", False):
+        return [(workspace, Role.ADMIN) for workspace in Workspace.objects.order_by("name")]
+    return [
+        (membership.workspace, membership.role)
+        for membership in Membership.objects.select_related("workspace")
+        .filter(user_id=user.pk)
+        .order_by("workspace__name")
+    ]

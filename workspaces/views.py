@@ -7,19 +7,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from workspaces.access import member_required
-from workspaces.models import Membership, Role
-from workspaces.selectors import workspaces_for_user
+from workspaces.models import Role
+from workspaces.selectors import workspace_roles
 
 
 @login_required
 def app_home(request: HttpRequest) -> HttpResponse:
     """Where signing in lands: the workspaces this user can open, with their role."""
-    roles = dict(
-        Membership.objects.filter(user_id=request.user.pk).values_list("workspace_id", "role")
-    )
     workspaces = [
-        (workspace, Role(roles.get(workspace.pk, Role.ADMIN)).label)
-        for workspace in workspaces_for_user(user=request.user).order_by("name")
+        (workspace, Role(role).label) for workspace, role in workspace_roles(user=request.user)
     ]
     return render(request, "app/home.html", {"workspaces": workspaces})
 
