@@ -28,6 +28,11 @@ class Workspace(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     # Signs the widget's customer identity (HMAC-SHA256); never sent to browsers.
     identity_secret = models.CharField(max_length=80, default=new_identity_secret)
+    # Goes up whenever the flow's configuration changes (offers, targeting rules,
+    # experiments, categorisation rules, competitors, the trained classifier).
+    # The flow loads the workspace with the session anyway, so in-process caches
+    # keyed by (workspace id, config_version) cost no query and are never stale.
+    config_version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

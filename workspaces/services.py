@@ -10,6 +10,7 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -106,3 +107,10 @@ def identity_secret_rotate(*, workspace: Workspace) -> str:
     workspace.identity_secret = new_identity_secret()
     workspace.save(update_fields=["identity_secret"])
     return workspace.identity_secret
+
+
+def workspace_config_bump(*, workspace_id: int) -> None:
+    """Record that the flow's configuration changed, so caches keyed by
+    ``(workspace id, config_version)`` load it afresh. Call it inside the
+    transaction that changes the configuration."""
+    Workspace.objects.filter(pk=workspace_id).update(config_version=F("config_version") + 1)
