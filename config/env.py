@@ -58,6 +58,38 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     return number
 
 
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    value = _raw(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = float(value.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name}={number} must be at least {minimum}.")
+    return number
+
+
+def env_float_list(name: str, default: list[float], *, minimum: float = 0) -> list[float]:
+    """Comma-separated numbers, e.g. ``5,300,1800``."""
+    value = _raw(name)
+    if value is None or value.strip() == "":
+        return [float(item) for item in default]
+    numbers = []
+    for item in value.split(","):
+        try:
+            number = float(item.strip())
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}={value!r}: {item.strip()!r} is not a number (use e.g. 5,300,1800)."
+            ) from None
+        if number < minimum:
+            raise ImproperlyConfigured(f"{name}: {number} must be at least {minimum}.")
+        numbers.append(number)
+    return numbers
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = _raw(name)
     if value is None:

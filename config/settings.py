@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy as _
 
 from config.env import (
     env_bool,
+    env_float,
+    env_float_list,
     env_int,
     env_list,
     env_str,
@@ -215,10 +217,50 @@ RESPONSE_TEXT_MAX_LENGTH = env_int("RESPONSE_TEXT_MAX_LENGTH", 2000, minimum=100
 # The demo host page at /demo/ lets a newcomer click "cancel" like a customer.
 DEMO_HOST_PAGE = env_bool("DEMO_HOST_PAGE", DEBUG)
 
+# --- Outbound: alerts and outcome webhooks -----------------------------------------
+# Webhook and Slack URLs that resolve to private, loopback or link-local addresses
+# are refused (SSRF) unless this is set (tests and local development only).
+ALLOW_PRIVATE_WEBHOOK_TARGETS = env_bool("ALLOW_PRIVATE_WEBHOOK_TARGETS", False)
+# Every outbound request gives up after this long.
+OUTBOUND_TIMEOUT_SECONDS = env_float("OUTBOUND_TIMEOUT_SECONDS", 15.0, minimum=0.5)
+# Wait before each retry of a failed delivery (seconds); after the last, it is dead.
+DELIVERY_RETRY_DELAYS = env_float_list(
+    "DELIVERY_RETRY_DELAYS", [5, 300, 1800, 7200, 18000, 36000], minimum=0
+)
+# Retries due sooner than this go through a Celery countdown; later ones wait as
+# database rows that the sweeper picks up (a broker restart loses no long wait).
+DELIVERY_COUNTDOWN_MAX_SECONDS = 60.0
+# A delivery "in flight" for longer than this had its worker die: send it again.
+DELIVERY_STALE_AFTER_SECONDS = env_float(
+    "DELIVERY_STALE_AFTER_SECONDS", OUTBOUND_TIMEOUT_SECONDS * 2 + 15, minimum=1
+)
+DELIVERY_SWEEP_INTERVAL_SECONDS = env_float("DELIVERY_SWEEP_INTERVAL_SECONDS", 10.0, minimum=0.5)
+
+# Email: SMTP when EMAIL_HOST is set, else printed to the console (embedded mode).
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be true.")
+EMAIL_TIMEOUT = OUTBOUND_TIMEOUT_SECONDS
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Cancel flow <alerts@localhost>")
+
 CELERY_BEAT_SCHEDULE = {
     "sessions-abandon-stale": {
         "task": "surveys.tasks.sessions_abandon_stale",
         "schedule": 300.0,
+    },
+    "deliveries-sweep": {
+        "task": "alerts.tasks.deliveries_sweep",
+        "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
     },
 }
 

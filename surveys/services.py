@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from alerts.services import session_change_record
 from config.errors import Conflict, Gone, Invalid, NotFound
 from offers.selectors import offer_for_answer
 from surveys.locales import localized, normalize_locale
@@ -256,6 +257,7 @@ def _session_changed(
     transaction: the other apps record what follows from the change (rollups,
     alerts, outcome webhooks) atomically with it. Keep it explicit: one call per
     consumer, each a service of its own app."""
+    session_change_record(session=session, before=before, now=now)
 
 
 # --- The flow -------------------------------------------------------------------

@@ -1,0 +1,174 @@
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from alerts.models import (
+    Alert,
+    AlertChange,
+    Channel,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    RoutingRule,
+    Team,
+    WebhookEndpoint,
+)
+from alerts.services import delivery_retry, routing_rule_validate, webhook_url_validate
+from config.errors import ServiceError
+from workspaces.admin import WorkspaceScopedAdmin
+
+
+class ChannelInline(admin.TabularInline):
+    model = Channel
+    extra = 0
+    fields = ["kind", "target", "is_enabled", "disabled_reason"]
+    readonly_fields = ["disabled_reason"]
+
+
+@admin.register(Team)
+class TeamAdmin(WorkspaceScopedAdmin):
+    list_display = ["name", "workspace", "locale"]
+    list_filter = ["workspace"]
+    filter_horizontal = ["members"]
+    inlines = [ChannelInline]
+
+
+@admin.register(Channel)
+class ChannelAdmin(WorkspaceScopedAdmin):
+    workspace_path = "team__workspace"
+    list_display = ["__str__", "team", "kind", "is_enabled", "disabled_reason"]
+    list_filter = ["kind", "is_enabled"]
+    readonly_fields = ["secret"]
+
+    def save_model(self, request: HttpRequest, obj: Channel, form: Any, change: bool) -> None:
+        if obj.kind != "email":
+            try:
+                webhook_url_validate(obj.target)
+            except ServiceError as error:
+                self.message_user(request, f"Not saved: {error.message}", messages.ERROR)
+                return
+        super().save_model(request, obj, form, change)
+
+
+class RoutingRuleForm(forms.ModelForm):
+    class Meta:
+        model = RoutingRule
+        fields = [
+            "workspace",
+            "name",
+            "team",
+            "priority",
+            "stop_after_match",
+            "is_active",
+            "categories",
+            "reasons",
+            "outcomes",
+            "plans",
+            "offer_kinds",
+            "min_mrr_cents",
+            "min_tenure_days",
+            "max_tenure_days",
+            "min_risk_score",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        errors = routing_rule_validate(
+            min_tenure_days=data.get("min_tenure_days"),
+            max_tenure_days=data.get("max_tenure_days"),
+            outcomes=data.get("outcomes") or [],
+        )
+        for field, message in errors.items():
+            self.add_error(field, message)
+        return data
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(WorkspaceScopedAdmin):
+    form = RoutingRuleForm
+    list_display = ["name", "workspace", "team", "priority", "stop_after_match", "is_active"]
+    list_filter = ["workspace", "team", "is_active"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(WorkspaceScopedAdmin):
+    list_display = ["url", "workspace", "events", "is_enabled", "disabled_reason", "created_at"]
+    list_filter = ["workspace", "is_enabled"]
+    readonly_fields = ["secret", "created_at"]
+
+    def save_model(
+        self, request: HttpRequest, obj: WebhookEndpoint, form: Any, change: bool
+    ) -> None:
+        try:
+            webhook_url_validate(obj.url)
+        except ServiceError as error:
+            self.message_user(request, f"Not saved: {error.message}", messages.ERROR)
+            return
+        super().save_model(request, obj, form, change)
+
+
+class AlertChangeInline(admin.TabularInline):
+    model = AlertChange
+    extra = 0
+    can_delete = False
+    readonly_fields = ["created_at", "user", "from_status", "to_status", "note"]
+
+
+@admin.register(Alert)
+class AlertAdmin(WorkspaceScopedAdmin):
+    list_display = ["created_at", "team", "session", "risk_score", "status", "assignee"]
+    list_filter = ["workspace", "team", "status"]
+    readonly_fields = ["workspace", "session", "team", "rule", "event", "risk_score", "created_at"]
+    inlines = [AlertChangeInline]
+
+
+class AttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    readonly_fields = ["number", "started_at", "duration_ms", "ok", "status_code", "error"]
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(WorkspaceScopedAdmin):
+    list_display = [
+        "id",
+        "kind",
+        "workspace",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+    ]
+    list_filter = ["status", "kind", "workspace"]
+    readonly_fields = [
+        "workspace",
+        "event",
+        "kind",
+        "alert",
+        "channel",
+        "endpoint",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "created_at",
+        "updated_at",
+        "sent_at",
+    ]
+    inlines = [AttemptInline]
+    actions = ["retry"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Retry the selected dead deliveries")
+    def retry(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        done = 0
+        for delivery in queryset.filter(status=DeliveryStatus.DEAD):
+            delivery_retry(workspace=delivery.workspace, delivery_id=delivery.pk)
+            done += 1
+        self.message_user(request, f"Queued {done} dead delivery(ies) for one more try.")

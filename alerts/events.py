@@ -1,0 +1,73 @@
+"""The outcome event payload the host receives (and that alerts are built from).
+
+Frozen at the moment of the outcome, from the session already loaded by the
+flow: building it costs no query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from surveys.models import CancelSession, Outcome
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def offer_terms(session: CancelSession) -> dict[str, Any] | None:
+    """The offer shown, its machine-readable terms, and whether it was taken."""
+    offer = session.offer
+    if offer is None:
+        return None
+    return {
+        "id": offer.pk,
+        "kind": offer.kind,
+        "name": offer.name,
+        "terms": dict(offer.terms or {}),
+        "accepted": session.outcome == Outcome.SAVED,
+    }
+
+
+def session_event_payload(session: CancelSession, *, event_type: str) -> dict[str, Any]:
+    response = getattr(session, "response", None)
+    answer = None
+    if response is not None:
+        answer = {
+            "reason": response.reason_code,
+            "reason_label": response.reason_label,
+            "category": response.category_id,
+            "category_source": response.category_source,
+            "text": response.text,
+        }
+    return {
+        "type": event_type,
+        "timestamp": _iso(timezone.now()),
+        "data": {
+            "id": str(session.pk),
+            "status": session.status,
+            "outcome": session.outcome,
+            "source": session.source,
+            "locale": session.locale,
+            "customer": {
+                "id": session.customer_id,
+                "email": session.customer_email,
+                "name": session.customer_name,
+            },
+            "subscription": {
+                "id": session.subscription_id,
+                "plan": session.plan,
+                "mrr_cents": session.mrr_cents,
+                "currency": session.currency,
+                "started_at": _iso(session.subscription_started_at),
+                "current_period_end": _iso(session.current_period_end),
+            },
+            "answer": answer,
+            "offer": offer_terms(session),
+            "metadata": session.metadata,
+            "created_at": _iso(session.created_at),
+            "completed_at": _iso(session.completed_at),
+        },
+    }

@@ -1,0 +1,553 @@
+"""Writes for alerts, outcome webhooks and their delivery.
+
+The guarantees (DESIGN.md, "Outbound"):
+
+1. ``session_change_record`` runs inside the flow's transaction and writes one
+   ``OutboxEvent`` when a session gets an outcome. The dispatch task is queued
+   with ``transaction.on_commit``; if the broker is down, nothing is lost: the
+   row waits and ``deliveries_sweep`` queues it later.
+2. ``outbox_dispatch`` expands the event once (row lock + ``dispatched_at``):
+   routing rules -> at most one ``Alert`` per session and team -> one ``Delivery``
+   per channel, and one per host endpoint subscribed to the event type.
+3. ``delivery_attempt`` sends one delivery once per call: it claims the row
+   (lock, status pending/retry -> in flight), sends outside any transaction, then
+   records the attempt and moves the row to sent, retry (with backoff and jitter)
+   or dead. A repeated or duplicated task finds the row no longer due and does
+   nothing.
+4. ``deliveries_sweep`` (Celery beat) re-queues events not yet expanded,
+   deliveries pending or due, and deliveries stuck in flight because their worker
+   died. Long waits are rows with ``next_attempt_at``, never broker countdowns.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from alerts.events import session_event_payload
+from alerts.models import (
+    Alert,
+    AlertChange,
+    AlertStatus,
+    Channel,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    EventType,
+    OutboxEvent,
+    RoutingRule,
+    WebhookEndpoint,
+)
+from alerts.risk import risk_score, tenure_days
+from alerts.transports import TransportError, transport_for
+from alerts.transports.http import check_target
+from config.errors import Conflict, Invalid, NotFound
+from surveys.models import CancelSession, Outcome
+from workspaces.models import Workspace
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from surveys.services import SessionSnapshot
+
+log = logging.getLogger(__name__)
+
+# Grace before the sweeper re-queues work whose own task should still be coming.
+SWEEP_GRACE = timedelta(seconds=5)
+ERROR_LENGTH = 500
+
+
+def _queue(task: Any, *args: Any, countdown: float | None = None) -> None:
+    """Publish a task; a broker outage must not fail the caller (the row waits
+    for the sweeper)."""
+    try:
+        task.apply_async(args=args, countdown=countdown)
+    except Exception as exc:  # kombu raises a variety of connection errors
+        log.warning("Could not queue %s%r (%s); the sweeper will pick it up.", task.name, args, exc)
+
+
+# --- From the flow ---------------------------------------------------------------
+
+
+def session_change_record(
+    *, session: CancelSession, before: SessionSnapshot | None, now: datetime
+) -> OutboxEvent | None:
+    """Called by the flow for every change of a session, in its transaction.
+    Writes one outbox row (one query) when the session just got an outcome."""
+    if not session.outcome or (before is not None and before.outcome == session.outcome):
+        return None
+    event_type = (
+        EventType.SESSION_ABANDONED
+        if session.outcome == Outcome.ABANDONED
+        else EventType.SESSION_COMPLETED
+    )
+    event = OutboxEvent.objects.create(
+        workspace_id=session.workspace_id,
+        session=session,
+        event_type=event_type,
+        payload=session_event_payload(session, event_type=event_type),
+        created_at=now,
+    )
+    from alerts.tasks import outbox_dispatch
+
+    transaction.on_commit(lambda: _queue(outbox_dispatch, event.pk))
+    return event
+
+
+# --- Routing ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionFacts:
+    """What routing rules look at."""
+
+    category: str
+    reason: str
+    outcome: str
+    plan: str
+    mrr_cents: int
+    tenure_days: int | None
+    risk_score: int
+    accepted_offer_kind: str
+
+
+def session_facts(session: CancelSession) -> SessionFacts:
+    response = getattr(session, "response", None)
+    category = response.category_id if response is not None else ""
+    tenure = tenure_days(
+        session.subscription_started_at, session.completed_at or session.created_at
+    )
+    accepted = (
+        session.offer.kind if session.offer is not None and session.outcome == Outcome.SAVED else ""
+    )
+    return SessionFacts(
+        category=category,
+        reason=response.reason_code if response is not None else "",
+        outcome=session.outcome,
+        plan=session.plan,
+        mrr_cents=session.mrr_cents,
+        tenure_days=tenure,
+        risk_score=risk_score(
+            mrr_cents=session.mrr_cents, tenure=tenure, category=category, outcome=session.outcome
+        ),
+        accepted_offer_kind=accepted,
+    )
+
+
+def rule_matches(rule: RoutingRule, facts: SessionFacts) -> bool:
+    def listed(values: list[str], value: str) -> bool:
+        return not values or value in values
+
+    if not (
+        listed(rule.categories, facts.category)
+        and listed(rule.reasons, facts.reason)
+        and listed(rule.outcomes, facts.outcome)
+        and listed(rule.plans, facts.plan)
+        and listed(rule.offer_kinds, facts.accepted_offer_kind)
+    ):
+        return False
+    if rule.min_mrr_cents is not None and facts.mrr_cents < rule.min_mrr_cents:
+        return False
+    if rule.min_risk_score is not None and facts.risk_score < rule.min_risk_score:
+        return False
+    if rule.min_tenure_days is not None or rule.max_tenure_days is not None:
+        if facts.tenure_days is None:
+            return False
+        if rule.min_tenure_days is not None and facts.tenure_days < rule.min_tenure_days:
+            return False
+        if rule.max_tenure_days is not None and facts.tenure_days > rule.max_tenure_days:
+            return False
+    return True
+
+
+def routing_match(*, rules: list[RoutingRule], facts: SessionFacts) -> list[RoutingRule]:
+    """The matching rules, by priority, one per team, up to a stop-after-match."""
+    matched: list[RoutingRule] = []
+    teams: set[int] = set()
+    for rule in sorted(rules, key=lambda r: (r.priority, r.pk)):
+        if not rule.is_active or not rule_matches(rule, facts):
+            continue
+        if rule.team_id not in teams:
+            matched.append(rule)
+            teams.add(rule.team_id)
+        if rule.stop_after_match:
+            break
+    return matched
+
+
+def routing_rule_validate(
+    *, min_tenure_days: int | None, max_tenure_days: int | None, outcomes: list[str]
+) -> dict[str, str]:
+    """Errors of a rule's conditions, by field (empty when valid)."""
+    errors = {}
+    if (
+        min_tenure_days is not None
+        and max_tenure_days is not None
+        and min_tenure_days > max_tenure_days
+    ):
+        errors["max_tenure_days"] = "must not be below the minimum tenure"
+    unknown = [o for o in outcomes if o not in Outcome.values]
+    if unknown:
+        errors["outcomes"] = f"unknown outcomes: {', '.join(unknown)}"
+    return errors
+
+
+# --- Expanding an event ------------------------------------------------------------
+
+
+def outbox_dispatch(*, event_id: int, now: datetime | None = None) -> list[int]:
+    """Expand one outbox event into alerts and deliveries, once. Returns the ids of
+    the deliveries it created (and queued)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        event = (
+            OutboxEvent.objects.select_for_update()
+            .filter(pk=event_id, dispatched_at__isnull=True)
+            .first()
+        )
+        if event is None:
+            return []
+        session = (
+            CancelSession.objects.select_related("workspace", "offer", "response")
+            .filter(pk=event.session_id)
+            .get()
+        )
+        facts = session_facts(session)
+        rules = list(
+            RoutingRule.objects.filter(
+                workspace_id=event.workspace_id, is_active=True
+            ).select_related("team")
+        )
+        deliveries: list[Delivery] = []
+        for rule in routing_match(rules=rules, facts=facts):
+            alert, created = Alert.objects.get_or_create(
+                session=session,
+                team=rule.team,
+                defaults={
+                    "workspace_id": event.workspace_id,
+                    "rule": rule,
+                    "event": event,
+                    "risk_score": facts.risk_score,
+                    "created_at": now,
+                },
+            )
+            if not created:
+                continue  # this team already heard about this session
+            for channel in Channel.objects.filter(team=rule.team, is_enabled=True):
+                deliveries.append(
+                    _delivery(event, kind=channel.kind, now=now, alert=alert, channel=channel)
+                )
+        for endpoint in WebhookEndpoint.objects.filter(
+            workspace_id=event.workspace_id, is_enabled=True
+        ):
+            if endpoint.wants(event.event_type):
+                deliveries.append(_delivery(event, kind="endpoint", now=now, endpoint=endpoint))
+        Delivery.objects.bulk_create(deliveries)
+        event.dispatched_at = now
+        event.save(update_fields=["dispatched_at"])
+        ids = [d.pk for d in deliveries]
+        from alerts.tasks import delivery_send
+
+        def queue_all() -> None:
+            for pk in ids:
+                _queue(delivery_send, pk)
+
+        transaction.on_commit(queue_all)
+    return ids
+
+
+def _delivery(event: OutboxEvent, *, kind: str, now: datetime, **targets: Any) -> Delivery:
+    return Delivery(
+        workspace_id=event.workspace_id,
+        event=event,
+        kind=kind,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
+        **targets,
+    )
+
+
+def delivery_create(
+    *, event: OutboxEvent, kind: str, now: datetime | None = None, queue: bool = True
+) -> Delivery:
+    """A delivery of ``event`` through a transport another app registered (for
+    example billing): it gets the same retries, records and dead letters."""
+    now = now or timezone.now()
+    delivery = _delivery(event, kind=kind, now=now)
+    delivery.save(force_insert=True)
+    if queue:
+        from alerts.tasks import delivery_send
+
+        transaction.on_commit(lambda: _queue(delivery_send, delivery.pk))
+    return delivery
+
+
+# --- Sending ---------------------------------------------------------------------
+
+
+def retry_delay(attempts: int) -> float | None:
+    """Seconds to wait after ``attempts`` failed tries, with ±10% jitter so a
+    receiver coming back is not hit by every retry at once; None when no try is
+    left."""
+    delays = settings.DELIVERY_RETRY_DELAYS
+    if attempts > len(delays):
+        return None
+    base = delays[attempts - 1]
+    return base * random.uniform(0.9, 1.1)
+
+
+def _claim(delivery_id: int, now: datetime) -> Delivery | None:
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related(
+                "event",
+                "channel",
+                "endpoint",
+                "alert__team",
+                "alert__workspace",
+                "alert__event",
+                "alert__session__response",
+                "alert__session__offer",
+            )
+            .filter(pk=delivery_id, status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRY])
+            .first()
+        )
+        # Not due yet: an early duplicate; the countdown or the sweeper comes back.
+        if delivery is None or delivery.next_attempt_at > now + timedelta(seconds=1):
+            return None
+        delivery.status = DeliveryStatus.IN_FLIGHT
+        delivery.attempts += 1
+        delivery.updated_at = now
+        delivery.save(update_fields=["status", "attempts", "updated_at"])
+    return delivery
+
+
+def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str | None:
+    """Try one delivery once, if it is due. Returns the new status, or None when
+    there was nothing to do (already sent, dead, not due, or being sent)."""
+    now = now or timezone.now()
+    delivery = _claim(delivery_id, now)
+    if delivery is None:
+        return None
+    started = time.monotonic()
+    status_code: int | None = None
+    error: TransportError | None = None
+    try:
+        status_code = transport_for(delivery.kind).send(delivery)
+    except TransportError as exc:
+        error, status_code = exc, exc.status_code
+    except Exception as exc:  # a bug in a transport must not wedge the row in flight
+        log.exception("Transport %s crashed on delivery %s", delivery.kind, delivery.pk)
+        error = TransportError(f"Internal error: {type(exc).__name__}: {exc}")
+    duration_ms = int((time.monotonic() - started) * 1000)
+    return _record(delivery, error=error, status_code=status_code, duration_ms=duration_ms)
+
+
+def _record(
+    delivery: Delivery, *, error: TransportError | None, status_code: int | None, duration_ms: int
+) -> str:
+    finished = timezone.now()
+    message = error.message[:ERROR_LENGTH] if error else ""
+    with transaction.atomic():
+        DeliveryAttempt.objects.create(
+            delivery=delivery,
+            number=delivery.attempts,
+            started_at=finished - timedelta(milliseconds=duration_ms),
+            duration_ms=duration_ms,
+            ok=error is None,
+            status_code=status_code,
+            error=message,
+        )
+        countdown = None
+        if error is None:
+            delivery.status = DeliveryStatus.SENT
+            delivery.sent_at = finished
+            delivery.last_error = ""
+        else:
+            delivery.last_error = message
+            delay = None if error.permanent else retry_delay(delivery.attempts)
+            if delay is None:
+                delivery.status = DeliveryStatus.DEAD
+                if error.disable:
+                    _disable_target(delivery, reason=message)
+            else:
+                delivery.status = DeliveryStatus.RETRY
+                delivery.next_attempt_at = finished + timedelta(seconds=delay)
+                if delay <= settings.DELIVERY_COUNTDOWN_MAX_SECONDS:
+                    countdown = delay
+        delivery.updated_at = finished
+        delivery.save(
+            update_fields=["status", "sent_at", "last_error", "next_attempt_at", "updated_at"]
+        )
+        if countdown is not None:
+            from alerts.tasks import delivery_send
+
+            pk = delivery.pk
+            transaction.on_commit(lambda: _queue(delivery_send, pk, countdown=countdown))
+    if delivery.status == DeliveryStatus.DEAD:
+        log.warning(
+            "Delivery %s is dead after %s tries: %s", delivery.pk, delivery.attempts, message
+        )
+    return delivery.status
+
+
+def _disable_target(delivery: Delivery, *, reason: str) -> None:
+    if delivery.endpoint_id:
+        WebhookEndpoint.objects.filter(pk=delivery.endpoint_id).update(
+            is_enabled=False, disabled_reason=reason[:300]
+        )
+    if delivery.channel_id:
+        Channel.objects.filter(pk=delivery.channel_id).update(
+            is_enabled=False, disabled_reason=reason[:300]
+        )
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    events: int
+    deliveries: int
+    rescued: int
+
+
+def deliveries_sweep(*, now: datetime | None = None, limit: int = 1000) -> SweepResult:
+    """Queue what should be moving and is not: events not yet expanded,
+    deliveries pending or due, and deliveries whose worker died mid-send."""
+    from alerts.tasks import delivery_send, outbox_dispatch
+
+    now = now or timezone.now()
+    events = list(
+        OutboxEvent.objects.filter(dispatched_at__isnull=True, created_at__lt=now - SWEEP_GRACE)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    stale = now - timedelta(seconds=settings.DELIVERY_STALE_AFTER_SECONDS)
+    with transaction.atomic():
+        rescued = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(status=DeliveryStatus.IN_FLIGHT, updated_at__lt=stale)
+            .values_list("pk", flat=True)[:limit]
+        )
+        Delivery.objects.filter(pk__in=rescued).update(
+            status=DeliveryStatus.PENDING,
+            next_attempt_at=now,
+            updated_at=now,
+            last_error="The worker stopped during the attempt; sending again.",
+        )
+    due = list(
+        Delivery.objects.filter(
+            status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRY],
+            next_attempt_at__lte=now,
+            updated_at__lt=now - SWEEP_GRACE,
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in events:
+        _queue(outbox_dispatch, pk)
+    for pk in dict.fromkeys([*rescued, *due]):
+        _queue(delivery_send, pk)
+    return SweepResult(events=len(events), deliveries=len(due), rescued=len(rescued))
+
+
+def delivery_retry(*, workspace: Workspace, delivery_id: int) -> Delivery:
+    """A member retries a dead delivery by hand: one more try, now."""
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update().filter(workspace=workspace, pk=delivery_id).first()
+        )
+        if delivery is None:
+            raise NotFound("No such delivery in this workspace.", code="delivery_not_found")
+        if delivery.status != DeliveryStatus.DEAD:
+            raise Conflict(
+                f"Only dead deliveries can be retried; this one is {delivery.status}.",
+                code="delivery_not_dead",
+            )
+        delivery.status = DeliveryStatus.PENDING
+        delivery.next_attempt_at = now
+        delivery.updated_at = now
+        delivery.save(update_fields=["status", "next_attempt_at", "updated_at"])
+        from alerts.tasks import delivery_send
+
+        transaction.on_commit(lambda: _queue(delivery_send, delivery.pk))
+    return delivery
+
+
+# --- Webhook endpoints -----------------------------------------------------------
+
+
+def webhook_url_validate(url: str) -> None:
+    try:
+        check_target(url)
+    except TransportError as exc:
+        raise Invalid(exc.message, code="url_refused", fields={"url": exc.message}) from None
+
+
+def webhook_endpoint_create(
+    *, workspace: Workspace, url: str, events: list[str]
+) -> WebhookEndpoint:
+    """Register the host's endpoint; its secret is returned once, at creation."""
+    unknown = [e for e in events if e not in EventType.values]
+    if unknown:
+        raise Invalid(
+            "Unknown event types.",
+            code="validation_error",
+            fields={
+                "events": f"unknown: {', '.join(unknown)}; known: {', '.join(EventType.values)}"
+            },
+        )
+    webhook_url_validate(url)
+    return WebhookEndpoint.objects.create(workspace=workspace, url=url, events=list(events))
+
+
+def webhook_endpoint_delete(*, workspace: Workspace, endpoint_id: int) -> None:
+    deleted, _ = WebhookEndpoint.objects.filter(workspace=workspace, pk=endpoint_id).delete()
+    if not deleted:
+        raise NotFound("No such webhook endpoint.", code="endpoint_not_found")
+
+
+# --- The inbox -------------------------------------------------------------------
+
+
+def alert_update(
+    *,
+    alert: Alert,
+    user: AbstractBaseUser,
+    status: str,
+    assignee_id: int | None,
+    note: str = "",
+) -> Alert:
+    """A member works an alert: status, assignee, and a note; every change is kept."""
+    if status not in AlertStatus.values:
+        raise Invalid(f"Unknown status {status!r}.", fields={"status": "unknown status"})
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Alert.objects.select_for_update().get(pk=alert.pk)
+        note = note.strip()
+        if locked.status == status and locked.assignee_id == assignee_id and not note:
+            return locked
+        AlertChange.objects.create(
+            alert=locked,
+            user_id=user.pk,
+            from_status=locked.status,
+            to_status=status,
+            note=note,
+            created_at=now,
+        )
+        locked.status = status
+        locked.assignee_id = assignee_id
+        if note:
+            stamp = now.strftime("%Y-%m-%d %H:%M")
+            locked.notes = f"{locked.notes}\n[{stamp} {user.get_username()}] {note}".strip()
+        locked.save(update_fields=["status", "assignee", "notes", "updated_at"])
+    return locked

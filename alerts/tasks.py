@@ -1,0 +1,25 @@
+"""Celery tasks for outbound work. Each takes an id and calls a service that
+locks the row and checks its status, so a duplicate or retried task is harmless.
+``acks_late`` + ``reject_on_worker_lost`` come from the settings."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from alerts import services
+
+
+@shared_task(name="alerts.tasks.outbox_dispatch")
+def outbox_dispatch(event_id: int) -> int:
+    return len(services.outbox_dispatch(event_id=event_id))
+
+
+@shared_task(name="alerts.tasks.delivery_send")
+def delivery_send(delivery_id: int) -> str | None:
+    return services.delivery_attempt(delivery_id=delivery_id)
+
+
+@shared_task(name="alerts.tasks.deliveries_sweep")
+def deliveries_sweep() -> dict[str, int]:
+    result = services.deliveries_sweep()
+    return {"events": result.events, "deliveries": result.deliveries, "rescued": result.rescued}
