@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from tqdm import tqdm
 
+from alerts.services import routing_defaults_create
 from offers.models import Offer
 from offers.services import offer_create
 from surveys.api import session_url
@@ -91,6 +92,8 @@ class Command(BaseCommand):
                 user.set_password(password)
                 user.save(update_fields=["password"])
             membership_add(workspace=workspace, user=user, role=Role.ADMIN)
+            for team in routing_defaults_create(workspace=workspace, email_domain="demo.example"):
+                team.members.add(user)
             issued = api_key_issue(workspace=workspace, name="demo")
             sample = session_open(
                 workspace=workspace,
@@ -124,6 +127,8 @@ class Command(BaseCommand):
             "sample_cancel_page": session_url(sample),
             "admin": f"{base}/admin/",
             "api_docs": f"{base}/api/docs/",
+            "sign_in": f"{base}/accounts/login/",
+            "inbox": f"{base}/app/{workspace.slug}/inbox/",
         }
         out: dict[str, Any] = {
             "workspace": workspace.public_id,
@@ -143,6 +148,8 @@ class Command(BaseCommand):
             ("Try the cancel flow", urls["demo_host"]),
             ("A sample cancel page", urls["sample_cancel_page"]),
             ("Admin", f"{urls['admin']}  (user {out['username']}, password {password})"),
+            ("Sign in (web UI)", f"{urls['sign_in']}  (same user)"),
+            ("At-risk inbox", urls["inbox"]),
             ("API docs", urls["api_docs"]),
             ("API key (shown once)", out["api_key"]),
             (
