@@ -12,7 +12,7 @@ matters, so a support lead can predict it by hand:
 - outcome (0-15): cancelled 15, abandoned 10, saved 0.
 
 A customer paying $299 for a year who leaves for a competitor scores 93; a
-one-month $19 customer who no longer needs it and took a pause scores 19.
+one-month $19 customer who no longer needs it and took a pause scores 24.
 """
 
 from __future__ import annotations

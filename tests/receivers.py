@@ -1,0 +1,73 @@
+"""Real HTTP receivers on loopback for outbound tests: they record every request
+and answer with scripted status codes (then 200)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    """``Receiver.start(statuses=[500, 500])`` answers 500 twice, then 200."""
+
+    statuses: list[int] = field(default_factory=list)
+    redirect_to: str = ""
+    requests: list[Received] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @classmethod
+    def start(cls, statuses: list[int] | None = None, redirect_to: str = "") -> Receiver:
+        receiver = cls(statuses=list(statuses or []), redirect_to=redirect_to)
+        lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                with lock:
+                    receiver.requests.append(
+                        Received(self.path, dict(self.headers.items()), body, time.time())
+                    )
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                if receiver.redirect_to:
+                    self.send_response(302)
+                    self.send_header("Location", receiver.redirect_to)
+                else:
+                    self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        receiver.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=receiver.server.serve_forever, daemon=True).start()
+        return receiver
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
