@@ -27,6 +27,8 @@ class Receiver:
     """``Receiver.start(statuses=[500, 500])`` answers 500 twice, then 200."""
 
     statuses: list[int] = field(default_factory=list)
+    # Seconds to stall before answering, per request in order (then none).
+    stalls: list[float] = field(default_factory=list)
     redirect_to: str = ""
     requests: list[Received] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
@@ -38,8 +40,15 @@ class Receiver:
         return f"http://{host}:{port}"
 
     @classmethod
-    def start(cls, statuses: list[int] | None = None, redirect_to: str = "") -> Receiver:
-        receiver = cls(statuses=list(statuses or []), redirect_to=redirect_to)
+    def start(
+        cls,
+        statuses: list[int] | None = None,
+        redirect_to: str = "",
+        stalls: list[float] | None = None,
+    ) -> Receiver:
+        receiver = cls(
+            statuses=list(statuses or []), redirect_to=redirect_to, stalls=list(stalls or [])
+        )
         lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
@@ -51,6 +60,9 @@ class Receiver:
                         Received(self.path, dict(self.headers.items()), body, time.time())
                     )
                     status = receiver.statuses.pop(0) if receiver.statuses else 200
+                    stall = receiver.stalls.pop(0) if receiver.stalls else 0.0
+                if stall:
+                    time.sleep(stall)
                 if receiver.redirect_to:
                     self.send_response(302)
                     self.send_header("Location", receiver.redirect_to)
@@ -71,3 +83,6 @@ class Receiver:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+
+    def paths(self) -> list[str]:
+        return [request.path for request in self.requests]

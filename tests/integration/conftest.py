@@ -67,7 +67,16 @@ class WorkerProcess:
         self.log = ROOT / "test-results" / f"worker-{os.getpid()}-{time.time_ns()}.log"
 
     def start(self, timeout: float = 30.0) -> None:
-        from config.celery import app
+        from celery import Celery
+
+        from config.celery import app as default_app
+
+        broker = (self.env or {}).get("REDIS_URL")
+        app = (
+            Celery(broker=broker, set_as_current=False)
+            if broker and broker != settings.REDIS_URL
+            else default_app
+        )
 
         self.log.parent.mkdir(exist_ok=True)
         node = f"test-{os.getpid()}-{time.time_ns()}@localhost"
@@ -100,6 +109,9 @@ class WorkerProcess:
             if replies:
                 return
         raise RuntimeError(f"worker did not answer within {timeout}s; see {self.log}")
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def kill(self) -> None:
         if self.process and self.process.poll() is None:
