@@ -24,12 +24,14 @@ from __future__ import annotations
 import logging
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from alerts.events import session_event_payload
@@ -228,21 +230,26 @@ def outbox_dispatch(*, event_id: int, now: datetime | None = None) -> list[int]:
             ).select_related("team")
         )
         deliveries: list[Delivery] = []
-        for rule in routing_match(rules=rules, facts=facts):
-            alert, created = Alert.objects.get_or_create(
+        alerted = set(Alert.objects.filter(session=session).values_list("team_id", flat=True))
+        # At most one alert per session and team (also a unique constraint).
+        alerts = [
+            Alert(
+                workspace_id=event.workspace_id,
                 session=session,
                 team=rule.team,
-                defaults={
-                    "workspace_id": event.workspace_id,
-                    "rule": rule,
-                    "event": event,
-                    "risk_score": facts.risk_score,
-                    "created_at": now,
-                },
+                rule=rule,
+                event=event,
+                risk_score=facts.risk_score,
+                created_at=now,
             )
-            if not created:
-                continue  # this team already heard about this session
-            for channel in Channel.objects.filter(team=rule.team, is_enabled=True):
+            for rule in routing_match(rules=rules, facts=facts)
+            if rule.team_id not in alerted
+        ]
+        if alerts:
+            Alert.objects.bulk_create(alerts)
+            by_team = {alert.team_id: alert for alert in alerts}
+            for channel in Channel.objects.filter(team_id__in=by_team, is_enabled=True):
+                alert = by_team[channel.team_id]
                 deliveries.append(
                     _delivery(event, kind=channel.kind, now=now, alert=alert, channel=channel)
                 )
@@ -254,15 +261,16 @@ def outbox_dispatch(*, event_id: int, now: datetime | None = None) -> list[int]:
         Delivery.objects.bulk_create(deliveries)
         event.dispatched_at = now
         event.save(update_fields=["dispatched_at"])
-        ids = [d.pk for d in deliveries]
-        from alerts.tasks import delivery_send
-
-        def queue_all() -> None:
-            for pk in ids:
-                _queue(delivery_send, pk)
-
-        transaction.on_commit(queue_all)
-    return ids
+    for delivery in deliveries:
+        # Everything the transports read is loaded already: no query while sending.
+        delivery.event = event
+        if delivery.alert is not None:
+            delivery.alert.workspace = session.workspace
+    # The first try happens here, at once: the rows are loaded and a support lead
+    # is waiting. Failures retry through delivery_send; a crash here leaves rows
+    # pending or in flight, which the sweeper sends again.
+    deliveries_send(deliveries=deliveries)
+    return [d.pk for d in deliveries]
 
 
 def _delivery(event: OutboxEvent, *, kind: str, now: datetime, **targets: Any) -> Delivery:
@@ -288,7 +296,7 @@ def delivery_create(
     if queue:
         from alerts.tasks import delivery_send
 
-        transaction.on_commit(lambda: _queue(delivery_send, delivery.pk))
+        transaction.on_commit(lambda: _queue(delivery_send, delivery.pk, kind))
     return delivery
 
 
@@ -306,40 +314,58 @@ def retry_delay(attempts: int) -> float | None:
     return base * random.uniform(0.9, 1.1)
 
 
-def _claim(delivery_id: int, now: datetime) -> Delivery | None:
-    with transaction.atomic():
-        delivery = (
-            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related(
-                "event",
-                "channel",
-                "endpoint",
-                "alert__team",
-                "alert__workspace",
-                "alert__event",
-                "alert__session__response",
-                "alert__session__offer",
-            )
-            .filter(pk=delivery_id, status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRY])
-            .first()
-        )
-        # Not due yet: an early duplicate; the countdown or the sweeper comes back.
-        if delivery is None or delivery.next_attempt_at > now + timedelta(seconds=1):
-            return None
-        delivery.status = DeliveryStatus.IN_FLIGHT
-        delivery.attempts += 1
-        delivery.updated_at = now
-        delivery.save(update_fields=["status", "attempts", "updated_at"])
+# What each kind of delivery needs loaded to be sent (one query, no lock held).
+_FOR_SENDING = {
+    "endpoint": ("event", "endpoint"),
+}
+_FOR_ALERTS = (
+    "event",
+    "channel",
+    "alert__team",
+    "alert__workspace",
+    "alert__session__response",
+    "alert__session__offer",
+)
+
+
+def _claim_row(delivery_id: int, now: datetime) -> bool:
+    """Take the delivery if it is due and nobody has it: one conditional UPDATE
+    (the row lock it takes makes a concurrent claim see the new status and match
+    nothing)."""
+    return bool(
+        Delivery.objects.filter(
+            pk=delivery_id,
+            status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRY],
+            # Not due yet: an early duplicate; the countdown or the sweeper comes back.
+            next_attempt_at__lte=now + timedelta(seconds=1),
+        ).update(status=DeliveryStatus.IN_FLIGHT, attempts=F("attempts") + 1, updated_at=now)
+    )
+
+
+def _claim(delivery_id: int, now: datetime, kind: str = "") -> Delivery | None:
+    """Claim the delivery, then load what sending it needs."""
+    if not _claim_row(delivery_id, now):
+        return None
+    related = _FOR_SENDING.get(kind, _FOR_ALERTS) if kind else _FOR_ALERTS
+    delivery = Delivery.objects.select_related(*related).get(pk=delivery_id)
+    if delivery.alert is not None:
+        delivery.alert.event = delivery.event  # the same event; saves a query
     return delivery
 
 
-def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str | None:
-    """Try one delivery once, if it is due. Returns the new status, or None when
-    there was nothing to do (already sent, dead, not due, or being sent)."""
-    now = now or timezone.now()
-    delivery = _claim(delivery_id, now)
-    if delivery is None:
-        return None
+_sender: ThreadPoolExecutor | None = None
+
+
+def _sender_pool() -> ThreadPoolExecutor:
+    # Made on first use, so each worker process (after the fork) has its own.
+    global _sender
+    if _sender is None:
+        _sender = ThreadPoolExecutor(max_workers=8, thread_name_prefix="deliveries")
+    return _sender
+
+
+def _send(delivery: Delivery) -> tuple[TransportError | None, int | None, int]:
+    """Send through the delivery's transport; no database access."""
     started = time.monotonic()
     status_code: int | None = None
     error: TransportError | None = None
@@ -350,56 +376,102 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str | 
     except Exception as exc:  # a bug in a transport must not wedge the row in flight
         log.exception("Transport %s crashed on delivery %s", delivery.kind, delivery.pk)
         error = TransportError(f"Internal error: {type(exc).__name__}: {exc}")
-    duration_ms = int((time.monotonic() - started) * 1000)
-    return _record(delivery, error=error, status_code=status_code, duration_ms=duration_ms)
+    return error, status_code, int((time.monotonic() - started) * 1000)
 
 
-def _record(
-    delivery: Delivery, *, error: TransportError | None, status_code: int | None, duration_ms: int
-) -> str:
+def deliveries_send(*, deliveries: list[Delivery]) -> list[str]:
+    """First tries of freshly expanded deliveries (loaded with all they need):
+    claim each, send them side by side (a slow receiver does not hold up the
+    others), record each result."""
+    now = timezone.now()
+    claimed = [d for d in deliveries if _claim_row(d.pk, now)]
+    for delivery in claimed:
+        delivery.status = DeliveryStatus.IN_FLIGHT
+        delivery.attempts += 1
+    pool = _sender_pool() if len(claimed) > 1 else None
+    results = list(pool.map(_send, claimed)) if pool else [_send(d) for d in claimed]
+    return _record(
+        [
+            (delivery, error, code, ms)
+            for delivery, (error, code, ms) in zip(claimed, results, strict=True)
+        ]
+    )
+
+
+def delivery_attempt(
+    *, delivery_id: int, kind: str = "", now: datetime | None = None
+) -> str | None:
+    """Try one delivery once, if it is due. Returns the new status, or None when
+    there was nothing to do (already sent, dead, not due, or being sent)."""
+    now = now or timezone.now()
+    delivery = _claim(delivery_id, now, kind)
+    if delivery is None:
+        return None
+    error, status_code, duration_ms = _send(delivery)
+    return _record([(delivery, error, status_code, duration_ms)])[0]
+
+
+Result = tuple[Delivery, "TransportError | None", "int | None", int]
+
+
+def _record(results: list[Result]) -> list[str]:
+    """Record each try and move each delivery on: sent, retry (with backoff) or
+    dead. One transaction for the lot."""
     finished = timezone.now()
-    message = error.message[:ERROR_LENGTH] if error else ""
-    with transaction.atomic():
-        DeliveryAttempt.objects.create(
-            delivery=delivery,
-            number=delivery.attempts,
-            started_at=finished - timedelta(milliseconds=duration_ms),
-            duration_ms=duration_ms,
-            ok=error is None,
-            status_code=status_code,
-            error=message,
+    attempts, sent, others = [], [], []
+    for delivery, error, status_code, duration_ms in results:
+        message = error.message[:ERROR_LENGTH] if error else ""
+        attempts.append(
+            DeliveryAttempt(
+                delivery=delivery,
+                number=delivery.attempts,
+                started_at=finished - timedelta(milliseconds=duration_ms),
+                duration_ms=duration_ms,
+                ok=error is None,
+                status_code=status_code,
+                error=message,
+            )
         )
-        countdown = None
-        if error is None:
-            delivery.status = DeliveryStatus.SENT
-            delivery.sent_at = finished
-            delivery.last_error = ""
-        else:
-            delivery.last_error = message
-            delay = None if error.permanent else retry_delay(delivery.attempts)
-            if delay is None:
-                delivery.status = DeliveryStatus.DEAD
-                if error.disable:
-                    _disable_target(delivery, reason=message)
-            else:
-                delivery.status = DeliveryStatus.RETRY
-                delivery.next_attempt_at = finished + timedelta(seconds=delay)
-                if delay <= settings.DELIVERY_COUNTDOWN_MAX_SECONDS:
-                    countdown = delay
         delivery.updated_at = finished
-        delivery.save(
-            update_fields=["status", "sent_at", "last_error", "next_attempt_at", "updated_at"]
-        )
-        if countdown is not None:
-            from alerts.tasks import delivery_send
+        delivery.last_error = message
+        if error is None:
+            delivery.status, delivery.sent_at = DeliveryStatus.SENT, finished
+            sent.append(delivery.pk)
+            continue
+        delay = None if error.permanent else retry_delay(delivery.attempts)
+        if delay is None:
+            delivery.status = DeliveryStatus.DEAD
+        else:
+            delivery.status = DeliveryStatus.RETRY
+            delivery.next_attempt_at = finished + timedelta(seconds=delay)
+        others.append((delivery, error, delay))
+    with transaction.atomic():
+        DeliveryAttempt.objects.bulk_create(attempts)
+        if sent:
+            Delivery.objects.filter(pk__in=sent).update(
+                status=DeliveryStatus.SENT, sent_at=finished, last_error="", updated_at=finished
+            )
+        for delivery, error, delay in others:
+            delivery.save(update_fields=["status", "last_error", "next_attempt_at", "updated_at"])
+            if delivery.status == DeliveryStatus.DEAD:
+                log.warning(
+                    "Delivery %s is dead after %s tries: %s",
+                    delivery.pk,
+                    delivery.attempts,
+                    delivery.last_error,
+                )
+                if error.disable:
+                    _disable_target(delivery, reason=delivery.last_error)
+            elif delay is not None and delay <= settings.DELIVERY_COUNTDOWN_MAX_SECONDS:
+                _queue_retry(delivery, countdown=delay)
+    return [delivery.status for delivery, *_ in results]
 
-            pk = delivery.pk
-            transaction.on_commit(lambda: _queue(delivery_send, pk, countdown=countdown))
-    if delivery.status == DeliveryStatus.DEAD:
-        log.warning(
-            "Delivery %s is dead after %s tries: %s", delivery.pk, delivery.attempts, message
-        )
-    return delivery.status
+
+def _queue_retry(delivery: Delivery, *, countdown: float) -> None:
+    from alerts.tasks import delivery_send
+
+    pk, kind = delivery.pk, delivery.kind
+    transaction.on_commit(lambda: _queue(delivery_send, pk, kind, countdown=countdown))
 
 
 def _disable_target(delivery: Delivery, *, reason: str) -> None:

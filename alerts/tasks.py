@@ -15,8 +15,9 @@ def outbox_dispatch(event_id: int) -> int:
 
 
 @shared_task(name="alerts.tasks.delivery_send")
-def delivery_send(delivery_id: int) -> str | None:
-    return services.delivery_attempt(delivery_id=delivery_id)
+def delivery_send(delivery_id: int, kind: str = "") -> str | None:
+    # ``kind`` only narrows what is loaded; the row decides everything else.
+    return services.delivery_attempt(delivery_id=delivery_id, kind=kind)
 
 
 @shared_task(name="alerts.tasks.deliveries_sweep")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from urllib.parse import urlsplit
 
 import requests
@@ -14,6 +15,17 @@ from django.conf import settings
 from alerts.transports.base import TransportError
 
 USER_AGENT = "cancelflow-webhooks/1"
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """One keep-alive session per thread: repeated deliveries to the same receiver
+    reuse the connection instead of opening one each time."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = requests.Session()
+        session.trust_env = False  # no proxies or .netrc from the environment
+    return session
 
 
 def check_target(url: str) -> None:
@@ -40,7 +52,7 @@ def post_json(url: str, body: bytes, headers: dict[str, str]) -> int:
     """POST ``body``; return the status code of a 2xx answer, raise otherwise."""
     check_target(url)
     try:
-        response = requests.post(
+        response = _session().post(
             url,
             data=body,
             headers={"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers},
