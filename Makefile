@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format messages bench-flow clean
+.PHONY: run test lint format messages bench-flow bench-alerts clean
 
 $(STAMP): pyproject.toml
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -23,10 +23,12 @@ run: $(STAMP)
 	@if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \
 		echo "PostgreSQL + Redis: web, Celery worker and beat (honcho)"; \
 		DEMO_HOST_PAGE=$${DEMO_HOST_PAGE:-true} HOST=$(HOST) PORT=$(PORT) \
+		ALLOW_PRIVATE_WEBHOOK_TARGETS=$${ALLOW_PRIVATE_WEBHOOK_TARGETS:-true} \
 			$(VENV)/bin/honcho -f Procfile start; \
 	else \
 		echo "Embedded mode: SQLite, tasks run in-process. Serving http://$(HOST):$(PORT)/"; \
 		DEMO_HOST_PAGE=$${DEMO_HOST_PAGE:-true} HOST=$(HOST) PORT=$(PORT) \
+		ALLOW_PRIVATE_WEBHOOK_TARGETS=$${ALLOW_PRIVATE_WEBHOOK_TARGETS:-true} \
 			$(VENV)/bin/honcho -f Procfile start web; \
 	fi
 
@@ -50,6 +52,9 @@ messages: $(STAMP)
 
 bench-flow: $(STAMP)
 	$(PY) bench/flow.py
+
+bench-alerts: $(STAMP)
+	$(PY) bench/alerts.py
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache .mypy_cache .ruff_cache

@@ -56,8 +56,11 @@ def test_a_cancellation_reaches_slack_the_webhook_channel_and_email(
     }
     # Slack: valid Block Kit with the customer's words.
     payload = slack.requests[0].json()
-    blocks = [Block.parse(block) for block in payload["blocks"]]
-    assert all(block is not None for block in blocks)
+    for block in payload["blocks"]:
+        parsed = Block.parse(block)
+        assert parsed is not None, block
+        parsed.validate_json()  # slack_sdk raises on a malformed block
+    assert [b["type"] for b in payload["blocks"]] == ["header", "section", "section", "actions"]
     assert "Too pricey for what we use" in json.dumps(payload, ensure_ascii=False)
     # Generic webhook: signed with the channel's secret.
     request = receiver.requests[0]
