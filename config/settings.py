@@ -214,6 +214,10 @@ SESSION_TOKEN_TTL = timedelta(minutes=env_int("SESSION_TOKEN_TTL_MINUTES", 24 * 
 # How far the widget's signed timestamp may be from now (bounded replay).
 WIDGET_AUTH_MAX_AGE = timedelta(seconds=env_int("WIDGET_AUTH_MAX_AGE_SECONDS", 300, minimum=10))
 RESPONSE_TEXT_MAX_LENGTH = env_int("RESPONSE_TEXT_MAX_LENGTH", 2000, minimum=100)
+# Free-text categorisation: a workspace's model is trained once it has this many
+# labelled answers, and again after this many new labels.
+CLASSIFIER_MIN_EXAMPLES = env_int("CLASSIFIER_MIN_EXAMPLES", 20, minimum=2)
+CLASSIFIER_RETRAIN_AFTER_LABELS = env_int("CLASSIFIER_RETRAIN_AFTER_LABELS", 20, minimum=1)
 # The demo host page at /demo/ lets a newcomer click "cancel" like a customer.
 DEMO_HOST_PAGE = env_bool("DEMO_HOST_PAGE", DEBUG)
 
@@ -257,6 +261,10 @@ CELERY_BEAT_SCHEDULE = {
     "sessions-abandon-stale": {
         "task": "surveys.tasks.sessions_abandon_stale",
         "schedule": 300.0,
+    },
+    "classifiers-retrain": {
+        "task": "surveys.tasks.classifiers_retrain_due",
+        "schedule": 3600.0,
     },
     "deliveries-sweep": {
         "task": "alerts.tasks.deliveries_sweep",

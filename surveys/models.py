@@ -190,6 +190,7 @@ class CategorySource(models.TextChoices):
     RULE = "rule", _("Keyword rule")
     MODEL = "model", _("Classifier")
     MANUAL = "manual", _("Set by a team member")
+    NONE = "none", _("No match: other, for review")
 
 
 class Response(models.Model):
@@ -210,11 +211,105 @@ class Response(models.Model):
     )
     category_confidence = models.FloatField(default=1.0)
     model_version = models.CharField(max_length=40, blank=True)
+    # Categorised with low confidence: a team member should look at it.
+    needs_review = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        indexes = [models.Index(fields=["workspace", "category"], name="response_ws_category")]
+        indexes = [
+            models.Index(fields=["workspace", "category"], name="response_ws_category"),
+            models.Index(
+                fields=["workspace", "created_at"],
+                condition=Q(needs_review=True),
+                name="response_review_queue",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reason_code}: {self.text[:40]}"
+
+
+class CategoryRule(models.Model):
+    """A workspace's own keyword or phrase for a category, on top of the default
+    lexicon. ``*`` at the end matches any ending ("invoic*")."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="category_rules"
+    )
+    phrase = models.CharField(max_length=100)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+")
+    weight = models.FloatField(default=3.0, help_text="Default-lexicon phrases weigh 1 to 3.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["workspace", "category", "phrase"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "phrase"], name="category_rule_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phrase} → {self.category_id}"
+
+
+class Competitor(models.Model):
+    """A product customers leave for; answers naming it (or an alias) are tagged."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="competitors")
+    name = models.CharField(max_length=100)
+    # Other spellings, in any language: ["acme.io", "艾克米"].
+    aliases = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["workspace", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="competitor_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CompetitorMention(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    response = models.ForeignKey(
+        Response, on_delete=models.CASCADE, related_name="competitor_mentions"
+    )
+    competitor = models.ForeignKey(Competitor, on_delete=models.CASCADE, related_name="mentions")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["response", "competitor"], name="one_mention_per_response"
+            )
+        ]
+        indexes = [models.Index(fields=["workspace", "created_at"], name="mention_ws_created")]
+
+    def __str__(self) -> str:
+        return f"{self.competitor} in response {self.response_id}"
+
+
+class ClassifierModel(models.Model):
+    """A trained free-text classifier for one workspace; the newest version is used."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="classifiers")
+    version = models.PositiveIntegerField()
+    trained_at = models.DateTimeField()
+    examples = models.PositiveIntegerField()
+    # Labelled answers counted when it was trained (to know when to retrain).
+    labels_seen = models.PositiveIntegerField()
+    parameters = models.JSONField()
+
+    class Meta:
+        ordering = ["workspace", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "version"], name="classifier_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id} v{self.version} ({self.examples} examples)"
+
+    @property
+    def label(self) -> str:
+        return f"nb-v{self.version}"

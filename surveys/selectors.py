@@ -6,8 +6,9 @@ import random
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from offers.presentation import OfferView, offer_view
@@ -123,3 +124,76 @@ def flow_state(*, session: CancelSession, locale: str, now: datetime | None = No
         offer=offer,
         expired=session.token_expires_at <= now,
     )
+
+
+def categorizer_data(*, workspace_id: int) -> dict[str, Any]:
+    """What the workspace's categoriser is built from (three queries; cached by
+    the caller per configuration version)."""
+    from surveys.categorization.classifier import NaiveBayes
+    from surveys.models import CategoryRule, ClassifierModel, Competitor
+
+    rules = [
+        (rule.phrase, rule.category_id, rule.weight)
+        for rule in CategoryRule.objects.filter(workspace_id=workspace_id, is_active=True)
+    ]
+    competitors = [
+        (c.pk, c.name, list(c.aliases or []))
+        for c in Competitor.objects.filter(workspace_id=workspace_id)
+    ]
+    latest = ClassifierModel.objects.filter(workspace_id=workspace_id).order_by("-version").first()
+    return {
+        "rules": rules,
+        "competitors": competitors,
+        "model": NaiveBayes.from_json(latest.parameters) if latest else None,
+        "model_version": latest.label if latest else "",
+    }
+
+
+def labelled_examples(*, workspace_id: int) -> QuerySet[Response]:
+    """Answers whose text has a trusted category: written next to a chosen
+    reason (other than "other"), or labelled by a team member."""
+    from surveys.models import CategorySource
+
+    return (
+        Response.objects.filter(workspace_id=workspace_id)
+        .exclude(text="")
+        .filter(
+            Q(category_source=CategorySource.MANUAL)
+            | (Q(category_source=CategorySource.CHOICE) & ~Q(reason__category_id="other"))
+        )
+    )
+
+
+def review_queue(*, workspace: Workspace, limit: int = 100) -> QuerySet[Response]:
+    """Low-confidence categorisations, newest first, for a person to check."""
+    return Response.objects.filter(workspace=workspace, needs_review=True).order_by("-created_at")[
+        :limit
+    ]
+
+
+def competitor_counts(
+    *, workspace: Workspace, since: datetime | None = None, until: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Which competitors customers name, and how often, most named first."""
+    from django.db.models import Count
+
+    from surveys.models import CompetitorMention
+
+    mentions = CompetitorMention.objects.filter(workspace=workspace)
+    if since:
+        mentions = mentions.filter(created_at__gte=since)
+    if until:
+        mentions = mentions.filter(created_at__lt=until)
+    rows = (
+        mentions.values("competitor_id", "competitor__name")
+        .annotate(mentions=Count("id"))
+        .order_by("-mentions", "competitor__name")
+    )
+    return [
+        {
+            "competitor": row["competitor__name"],
+            "id": row["competitor_id"],
+            "mentions": row["mentions"],
+        }
+        for row in rows
+    ]

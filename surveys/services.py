@@ -26,12 +26,16 @@ from django.utils import timezone
 from alerts.services import session_change_record
 from config.errors import Conflict, Gone, Invalid, NotFound
 from offers.selectors import offer_for_answer
+from surveys.categorization.classifier import NaiveBayes
+from surveys.categorization.pipeline import Categorization, categorizer_for
 from surveys.locales import localized, normalize_locale
 from surveys.models import (
     OPEN_STATUSES,
     CancelSession,
     Category,
     CategorySource,
+    ClassifierModel,
+    CompetitorMention,
     Outcome,
     Reason,
     Response,
@@ -39,9 +43,10 @@ from surveys.models import (
     Survey,
     TextMode,
 )
-from surveys.selectors import survey_reasons
+from surveys.selectors import labelled_examples, survey_reasons
 from surveys.taxonomy import CATEGORIES, DEFAULT_QUESTION, DEFAULT_REASONS
 from workspaces.models import Workspace
+from workspaces.services import workspace_config_bump
 
 # --- Surveys --------------------------------------------------------------------
 
@@ -282,6 +287,51 @@ def _require_usable(session: CancelSession, *, now: datetime) -> None:
         raise Gone("This cancel link has expired. Please start again.", code="session_expired")
 
 
+def _categorize_answer(
+    response: Response, workspace: Workspace, *, chosen: str
+) -> Categorization | None:
+    """Set the answer's category. A chosen reason gives it, unless it is "other":
+    then the customer's words are categorised (rules, the workspace's model, else
+    "other" queued for review). No query: the categoriser is cached per
+    configuration version."""
+    response.category_id = chosen
+    response.category_source = CategorySource.CHOICE
+    response.category_confidence = 1.0
+    response.model_version = ""
+    response.needs_review = False
+    if not response.text:
+        return None
+    found = categorizer_for(
+        workspace_id=workspace.pk, config_version=workspace.config_version
+    ).categorize(response.text)
+    if chosen == "other":
+        response.category_id = found.category
+        response.category_source = CategorySource(found.source)
+        response.category_confidence = found.confidence
+        response.model_version = found.model_version
+        response.needs_review = found.needs_review
+    return found
+
+
+def _mentions_record(response: Response, competitors: tuple[int, ...], *, replace: bool) -> None:
+    """Tag the competitors the answer names (a query only when there are some)."""
+    if replace:
+        CompetitorMention.objects.filter(response=response).delete()
+    if competitors:
+        CompetitorMention.objects.bulk_create(
+            [
+                CompetitorMention(
+                    workspace_id=response.workspace_id,
+                    response=response,
+                    competitor_id=competitor,
+                    created_at=timezone.now(),
+                )
+                for competitor in competitors
+            ],
+            ignore_conflicts=True,
+        )
+
+
 def session_answer(
     *, token: str, reason_code: str, text: str = "", now: datetime | None = None
 ) -> CancelSession:
@@ -329,6 +379,7 @@ def session_answer(
         response = getattr(session, "response", None)
         if response is not None and response.reason_id == reason.pk and response.text == text:
             return session  # the same answer again: nothing to do
+        answered_before = response is not None
         if response is None:
             response = Response(session=session, workspace_id=session.workspace_id)
         response.reason = reason
@@ -337,11 +388,10 @@ def session_answer(
         response.survey_version = session.survey_version
         response.text = text
         response.locale = locale
-        response.category_id = reason.category_id
-        response.category_source = CategorySource.CHOICE
-        response.category_confidence = 1.0
+        found = _categorize_answer(response, session.workspace, chosen=reason.category_id)
         response.save()
         session.response = response
+        _mentions_record(response, found.competitors if found else (), replace=answered_before)
 
         fields = ["status"]
         if session.answered_at is None:
@@ -349,7 +399,7 @@ def session_answer(
             fields.append("answered_at")
         if session.offer_id is None:
             offer = offer_for_answer(
-                workspace=session.workspace_id, category_code=reason.category_id
+                workspace=session.workspace_id, category_code=response.category_id
             )
             if offer is not None:
                 session.offer = offer
@@ -487,14 +537,86 @@ def response_relabel(
         response.category_source = CategorySource.MANUAL
         response.category_confidence = 1.0
         response.model_version = ""
+        response.needs_review = False
         response.save(
             update_fields=[
                 "category",
                 "category_source",
                 "category_confidence",
                 "model_version",
+                "needs_review",
                 "updated_at",
             ]
         )
         _session_changed(session=session, before=before, now=now)
+        # The label teaches the model: retrain once enough new labels came in.
+        if response.text and classifier_retrain_due(workspace_id=workspace.pk):
+            from surveys.tasks import classifier_train as train_task
+
+            transaction.on_commit(lambda: train_task.delay(workspace.pk))
     return response
+
+
+# --- Learning from labels ---------------------------------------------------------------
+
+
+def classifier_train(*, workspace_id: int, now: datetime | None = None) -> ClassifierModel | None:
+    """Train the workspace's free-text model on its labelled answers and store it
+    as the next version. None when there is too little to learn from."""
+    now = now or timezone.now()
+    examples = list(labelled_examples(workspace_id=workspace_id).values_list("text", "category_id"))
+    if (
+        len(examples) < settings.CLASSIFIER_MIN_EXAMPLES
+        or len({category for _text, category in examples}) < 2
+    ):
+        return None
+    model = NaiveBayes.train(examples)
+    with transaction.atomic():
+        latest = (
+            ClassifierModel.objects.select_for_update()
+            .filter(workspace_id=workspace_id)
+            .order_by("-version")
+            .first()
+        )
+        stored = ClassifierModel.objects.create(
+            workspace_id=workspace_id,
+            version=(latest.version + 1) if latest else 1,
+            trained_at=now,
+            examples=len(examples),
+            labels_seen=len(examples),
+            parameters=model.to_json(),
+        )
+        workspace_config_bump(workspace_id=workspace_id)
+    return stored
+
+
+def classifier_retrain_due(*, workspace_id: int) -> bool:
+    """Enough new labels since the last model (or none yet) to train again."""
+    labelled = labelled_examples(workspace_id=workspace_id).count()
+    latest = ClassifierModel.objects.filter(workspace_id=workspace_id).order_by("-version").first()
+    seen = latest.labels_seen if latest else 0
+    return labelled - seen >= settings.CLASSIFIER_RETRAIN_AFTER_LABELS
+
+
+def classifiers_retrain_due(*, workspace_ids: list[int] | None = None) -> list[int]:
+    """Periodic: train every workspace that has enough new labels. Returns their ids."""
+    ids = (
+        workspace_ids
+        if workspace_ids is not None
+        else list(Workspace.objects.values_list("pk", flat=True))
+    )
+    trained = []
+    for workspace_id in ids:
+        if classifier_retrain_due(workspace_id=workspace_id) and classifier_train(
+            workspace_id=workspace_id
+        ):
+            trained.append(workspace_id)
+    return trained
+
+
+def categorize_texts(*, workspace: Workspace, texts: list[str]) -> list[Categorization]:
+    """Categorise texts the way the flow would (the API's /categorize)."""
+    categorizer = categorizer_for(
+        workspace_id=workspace.pk, config_version=workspace.config_version
+    )
+    return [categorizer.categorize(text) for text in texts]

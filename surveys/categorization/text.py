@@ -1,0 +1,53 @@
+"""Normalising text and cutting it into clauses and character n-grams."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACE = re.compile(r"\s+")
+# Clause breaks (on NFKC text, where full-width punctuation is ASCII already):
+# punctuation in both scripts, and contrast words after which the
+# real reason usually comes ("the price is fine, but ...", "价格还行,但是...").
+_CLAUSE = re.compile(
+    r"[.!?;。\n]|,|、|\bbut\b|\bhowever\b|\bthough\b|\balthough\b|\bexcept\b"
+    r"|但是|但|不过|可是|然而|只是"
+)
+_CONTRAST = re.compile(r"\bbut\b|\bhowever\b|\bthough\b|\bexcept\b|但是|但|不过|可是|然而|只是")
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width to half-width), lower case, typographic quotes to ASCII,
+    runs of spaces to one."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = text.replace("\u2019", "'").replace("\u2018", "'")
+    return _SPACE.sub(" ", text).strip()
+
+
+def clauses(text: str) -> list[tuple[str, bool]]:
+    """The clauses of a normalised text, each with whether a contrast word
+    ("but", "但是") opened it."""
+    result: list[tuple[str, bool]] = []
+    position = 0
+    after_contrast = False
+    for match in _CLAUSE.finditer(text):
+        piece = text[position : match.start()].strip()
+        if piece:
+            result.append((piece, after_contrast))
+            after_contrast = False
+        after_contrast = after_contrast or bool(_CONTRAST.fullmatch(match.group().strip()))
+        position = match.end()
+    tail = text[position:].strip()
+    if tail:
+        result.append((tail, after_contrast))
+    return result
+
+
+def char_ngrams(text: str, low: int = 1, high: int = 4) -> list[str]:
+    """Character n-grams of the normalised text, with word edges marked, so
+    "pricey" and "价格太贵" both give useful features without a segmenter."""
+    padded = f" {normalize(text)} "
+    grams: list[str] = []
+    for size in range(low, high + 1):
+        grams.extend(padded[i : i + size] for i in range(len(padded) - size + 1))
+    return [g for g in grams if g.strip()]
