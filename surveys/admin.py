@@ -5,9 +5,19 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from surveys.models import CancelSession, Category, Reason, Response, Survey
+from surveys.models import (
+    CancelSession,
+    Category,
+    CategoryRule,
+    ClassifierModel,
+    Competitor,
+    Reason,
+    Response,
+    Survey,
+)
 from surveys.services import survey_bump_version
 from workspaces.admin import WorkspaceScopedAdmin
+from workspaces.services import workspace_config_bump
 
 
 @admin.register(Category)
@@ -68,6 +78,51 @@ class CancelSessionAdmin(WorkspaceScopedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # Sessions are written by the flow only; the admin reads them.
         return [f.name for f in CancelSession._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+class ConfigChangeAdmin(WorkspaceScopedAdmin):
+    """Saving or deleting one of these changes how the flow categorises answers:
+    bump the workspace's configuration version so every process reloads it."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        workspace_config_bump(workspace_id=obj.workspace_id)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        workspace_id = obj.workspace_id
+        super().delete_model(request, obj)
+        workspace_config_bump(workspace_id=workspace_id)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        workspace_ids = set(queryset.values_list("workspace_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for workspace_id in workspace_ids:
+            workspace_config_bump(workspace_id=workspace_id)
+
+
+@admin.register(CategoryRule)
+class CategoryRuleAdmin(ConfigChangeAdmin):
+    list_display = ["phrase", "category", "weight", "workspace", "is_active"]
+    list_filter = ["workspace", "category", "is_active"]
+    search_fields = ["phrase"]
+
+
+@admin.register(Competitor)
+class CompetitorAdmin(ConfigChangeAdmin):
+    list_display = ["name", "aliases", "workspace"]
+    list_filter = ["workspace"]
+    search_fields = ["name"]
+
+
+@admin.register(ClassifierModel)
+class ClassifierModelAdmin(WorkspaceScopedAdmin):
+    list_display = ["workspace", "version", "trained_at", "examples"]
+    list_filter = ["workspace"]
+    exclude = ["parameters"]
+    readonly_fields = ["workspace", "version", "trained_at", "examples", "labels_seen"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
