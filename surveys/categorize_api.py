@@ -115,8 +115,13 @@ class ResponseLabelApi(APIView):
 
 
 class CompetitorCountsParams(serializers.Serializer):
-    since = serializers.DateTimeField(required=False, source="from")
-    until = serializers.DateTimeField(required=False, source="to")
+    """``?from=…&to=…`` (ISO 8601); "from" is a Python keyword, hence get_fields."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            "from": serializers.DateTimeField(required=False),
+            "to": serializers.DateTimeField(required=False),
+        }
 
 
 class CompetitorCountOut(serializers.Serializer):

@@ -301,9 +301,7 @@ def _categorize_answer(
     response.needs_review = False
     if not response.text:
         return None
-    found = categorizer_for(
-        workspace_id=workspace.pk, config_version=workspace.config_version
-    ).categorize(response.text)
+    found = categorizer_for(workspace=workspace).categorize(response.text)
     if chosen == "other":
         response.category_id = found.category
         response.category_source = CategorySource(found.source)
@@ -616,7 +614,32 @@ def classifiers_retrain_due(*, workspace_ids: list[int] | None = None) -> list[i
 
 def categorize_texts(*, workspace: Workspace, texts: list[str]) -> list[Categorization]:
     """Categorise texts the way the flow would (the API's /categorize)."""
-    categorizer = categorizer_for(
-        workspace_id=workspace.pk, config_version=workspace.config_version
-    )
+    categorizer = categorizer_for(workspace=workspace)
     return [categorizer.categorize(text) for text in texts]
+
+
+def responses_recategorize(*, workspace: Workspace, batch_size: int = 2000) -> int:
+    """Categorise again the free text of answers given as "other" (never a manual
+    label), with the workspace's current rules and model: after importing history,
+    or after a new model. Returns how many answers changed category."""
+    categorizer = categorizer_for(workspace=workspace)
+    candidates = (
+        Response.objects.filter(workspace=workspace, reason__category_id="other")
+        .exclude(text="")
+        .exclude(category_source=CategorySource.MANUAL)
+        .only("pk", "text", "category_id", "category_source")
+    )
+    changed: list[Response] = []
+    for response in candidates.iterator(chunk_size=batch_size):
+        found = categorizer.categorize(response.text)
+        if found.category != response.category_id or response.category_source == "choice":
+            response.category_id = found.category
+            response.category_source = found.source
+            response.category_confidence = found.confidence
+            response.model_version = found.model_version
+            response.needs_review = found.needs_review
+            changed.append(response)
+    fields = ["category", "category_source", "category_confidence", "model_version", "needs_review"]
+    with transaction.atomic():
+        Response.objects.bulk_update(changed, fields, batch_size=batch_size)
+    return len(changed)

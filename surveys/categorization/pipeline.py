@@ -1,8 +1,8 @@
 """Put a free-text answer in a category: rules, then the workspace's model, then
 ``other`` (queued for review). Also finds the competitors an answer names.
 
-``categorizer_for(workspace)`` is cached in process per
-``(workspace.pk, workspace.config_version)``: on the request path it costs no
+``categorizer_for(workspace=...)`` is cached in process per
+``(workspace.pk, workspace.public_id, workspace.config_version)``: on the request path it costs no
 query; any change of rules, competitors or model bumps the version.
 """
 
@@ -12,6 +12,7 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from surveys.categorization.classifier import NaiveBayes
 from surveys.categorization.lexicon import (
@@ -22,6 +23,9 @@ from surveys.categorization.lexicon import (
     rule_scores,
 )
 from surveys.categorization.text import normalize
+
+if TYPE_CHECKING:
+    from workspaces.models import Workspace
 
 # A rule decides alone when it is this sure; below REVIEW_BELOW a person should look.
 RULE_DECIDES_AT = 0.5
@@ -125,14 +129,17 @@ def build_categorizer(
     )
 
 
-_CACHE: OrderedDict[tuple[int, int], Categorizer] = OrderedDict()
+_CACHE: OrderedDict[tuple[int, str, int], Categorizer] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 64
 
 
-def categorizer_for(*, workspace_id: int, config_version: int) -> Categorizer:
-    """The workspace's categoriser, loaded once per configuration version."""
-    key = (workspace_id, config_version)
+def categorizer_for(*, workspace: Workspace) -> Categorizer:
+    """The workspace's categoriser, loaded once per configuration version. The
+    random public id is in the key too, so a reused primary key (a deleted
+    workspace's, on SQLite) can never see another workspace's cache."""
+    workspace_id = workspace.pk
+    key = (workspace_id, workspace.public_id, workspace.config_version)
     with _CACHE_LOCK:
         found = _CACHE.get(key)
         if found is not None:

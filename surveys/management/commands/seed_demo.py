@@ -18,9 +18,18 @@ from offers.models import Offer
 from offers.services import offer_create
 from surveys.api import session_url
 from surveys.demo_history import history_create
-from surveys.services import CustomerInput, SubscriptionInput, session_open
+from surveys.models import Competitor
+from surveys.services import (
+    CustomerInput,
+    SubscriptionInput,
+    classifier_train,
+    responses_recategorize,
+    session_open,
+)
 from workspaces.models import Role, Workspace
 from workspaces.services import api_key_issue, membership_add, user_create, workspace_create
+
+DEMO_COMPETITORS = [("Acme", ["acme.io", "艾克米"]), ("Globex", ["globex.com", "格洛贝克斯"])]
 
 DEMO_OFFERS: list[dict[str, Any]] = [
     {
@@ -94,6 +103,10 @@ class Command(BaseCommand):
             membership_add(workspace=workspace, user=user, role=Role.ADMIN)
             for team in routing_defaults_create(workspace=workspace, email_domain="demo.example"):
                 team.members.add(user)
+            for name, aliases in DEMO_COMPETITORS:
+                Competitor.objects.get_or_create(
+                    workspace=workspace, name=name, defaults={"aliases": aliases}
+                )
             issued = api_key_issue(workspace=workspace, name="demo")
             sample = session_open(
                 workspace=workspace,
@@ -120,6 +133,10 @@ class Command(BaseCommand):
             )
             bar.close()
             made = result.sessions
+            # Learn from the history's labelled words, then sort its "other" answers.
+            if classifier_train(workspace_id=workspace.pk):
+                workspace.refresh_from_db()
+            responses_recategorize(workspace=workspace)
 
         base = settings.PUBLIC_BASE_URL.rstrip("/")
         urls = {

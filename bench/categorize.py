@@ -1,0 +1,78 @@
+#!/usr/bin/env python
+"""Time categorising one free-text answer, as the cancel flow does it.
+
+    .venv/bin/python bench/categorize.py [--repeat 20]
+
+Builds a categoriser with the default lexicon and a model trained on two thirds
+of the shipped answers (tests/data/exit_answers.csv), then times each held-out
+answer ``--repeat`` times and prints p50/p99 per path (decided by a rule, by the
+model, or neither), the held-out accuracy per language, and how long training
+took. No database needed. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=20)
+    options = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from surveys.categorization.evaluation import (
+        categorizer_trained_on,
+        evaluate,
+        load_examples,
+        split,
+    )
+
+    examples = load_examples(ROOT / "tests" / "data" / "exit_answers.csv")
+    train, test = split(examples)
+    started = time.perf_counter()
+    categorizer = categorizer_trained_on(train)
+    trained_ms = (time.perf_counter() - started) * 1000
+    vocabulary = categorizer.model.vocabulary if categorizer.model else 0
+    print(f"trained on {len(train)} answers in {trained_ms:.0f} ms ({vocabulary} n-grams)")
+
+    timings: dict[str, list[float]] = {"rule": [], "model": [], "none": []}
+    for _ in range(options.repeat):
+        for example in test:
+            started = time.perf_counter()
+            result = categorizer.categorize(example.text)
+            timings[result.source].append((time.perf_counter() - started) * 1000)
+    everything = [t for values in timings.values() for t in values]
+    print(f"\n{'path':8} {'answers':>8} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8}")
+    for path, values in [*timings.items(), ("all", everything)]:
+        if values:
+            print(
+                f"{path:8} {len(values) // options.repeat:8d} {percentile(values, 0.5):8.3f} "
+                f"{percentile(values, 0.99):8.3f} {statistics.fmean(values):8.3f}"
+            )
+    print()
+    for locale, report in sorted(evaluate(categorizer, test).items()):
+        print(
+            f"held-out {locale:8} {report.accuracy:6.1%} of {report.total} "
+            f"(macro-F1 {report.macro_f1():.3f})"
+        )
+
+
+if __name__ == "__main__":
+    main()
