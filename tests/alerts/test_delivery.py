@@ -306,3 +306,16 @@ def test_the_sweeper_resends_a_delivery_stuck_in_flight(
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.SENT
     assert len(receiver.requests) == 1
+
+
+def test_a_chinese_team_reads_its_alert_in_chinese(
+    workspace, outbound, django_capture_on_commit_callbacks
+) -> None:
+    team = make_team(workspace, "客户成功", email="cs@example.com")
+    team.locale = "zh-hans"
+    team.save()
+    make_rule(workspace, team)
+    with django_capture_on_commit_callbacks(execute=True):
+        cancel(workspace, text="太贵了,用不起")
+    body = mail.outbox[0].body
+    assert "客户原话" in body and "风险分" in body and "太贵了,用不起" in body
