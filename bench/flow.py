@@ -8,7 +8,9 @@ Each endpoint gets its own phase of the same length and concurrency as the
 floor, against sessions prepared in the right state, so the ratios compare like
 with like. Prints requests/s, p50 and p99 per endpoint and the ratio to the floor
 (throughput; 1.0 = as fast as the floor). Needs PostgreSQL: DATABASE_URL, or the
-default postgres://postgres@127.0.0.1:5432/bench_flow (created if missing).
+default postgres://postgres@127.0.0.1:5432/bench_flow (created if missing), and
+Redis for the outcomes' queued alerts: BENCH_REDIS_URL, default
+redis://127.0.0.1:6379/15 (emptied at the end).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_flow"
+BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def ensure_database(url: str) -> None:
@@ -214,7 +217,9 @@ def main() -> None:
         "DATABASE_URL": database_url,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "REDIS_URL": "",
+        # The production topology: outcomes queue their alert fan-out on Redis (a
+        # database of its own, emptied afterwards; no worker runs here).
+        "REDIS_URL": BENCH_REDIS,
     }
     os.environ.update(env)
     data = prepare(options.sessions)
@@ -266,6 +271,9 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(10)
+        import redis
+
+        redis.Redis.from_url(BENCH_REDIS).flushdb()
 
     floor_rps = results["floor (1 indexed query)"]["rps"]
     print(
