@@ -1,7 +1,7 @@
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -21,8 +21,43 @@ from config.errors import ServiceError
 from workspaces.admin import WorkspaceScopedAdmin
 
 
+def _refuse_unsafe_url(url: str) -> str:
+    """The SSRF guard, as a form error: private and loopback targets are refused
+    unless ALLOW_PRIVATE_WEBHOOK_TARGETS is set."""
+    try:
+        webhook_url_validate(url)
+    except ServiceError as error:
+        raise forms.ValidationError(error.message) from None
+    return url
+
+
+class ChannelForm(forms.ModelForm):
+    class Meta:
+        model = Channel
+        fields = ["team", "kind", "target", "is_enabled", "disabled_reason"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("kind") in ("slack", "webhook") and data.get("target"):
+            try:
+                _refuse_unsafe_url(data["target"])
+            except forms.ValidationError as error:
+                self.add_error("target", error)
+        return data
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["workspace", "url", "events", "is_enabled", "disabled_reason"]
+
+    def clean_url(self) -> str:
+        return _refuse_unsafe_url(self.cleaned_data["url"])
+
+
 class ChannelInline(admin.TabularInline):
     model = Channel
+    form = ChannelForm
     extra = 0
     fields = ["kind", "target", "is_enabled", "disabled_reason"]
     readonly_fields = ["disabled_reason"]
@@ -43,14 +78,7 @@ class ChannelAdmin(WorkspaceScopedAdmin):
     list_filter = ["kind", "is_enabled"]
     readonly_fields = ["secret"]
 
-    def save_model(self, request: HttpRequest, obj: Channel, form: Any, change: bool) -> None:
-        if obj.kind != "email":
-            try:
-                webhook_url_validate(obj.target)
-            except ServiceError as error:
-                self.message_user(request, f"Not saved: {error.message}", messages.ERROR)
-                return
-        super().save_model(request, obj, form, change)
+    form = ChannelForm
 
 
 class RoutingRuleForm(forms.ModelForm):
@@ -99,15 +127,7 @@ class WebhookEndpointAdmin(WorkspaceScopedAdmin):
     list_filter = ["workspace", "is_enabled"]
     readonly_fields = ["secret", "created_at"]
 
-    def save_model(
-        self, request: HttpRequest, obj: WebhookEndpoint, form: Any, change: bool
-    ) -> None:
-        try:
-            webhook_url_validate(obj.url)
-        except ServiceError as error:
-            self.message_user(request, f"Not saved: {error.message}", messages.ERROR)
-            return
-        super().save_model(request, obj, form, change)
+    form = WebhookEndpointForm
 
 
 class AlertChangeInline(admin.TabularInline):
