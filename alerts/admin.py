@@ -18,7 +18,7 @@ from alerts.models import (
 )
 from alerts.services import delivery_retry, routing_rule_validate, webhook_url_validate
 from config.errors import ServiceError
-from workspaces.admin import WorkspaceScopedAdmin
+from workspaces.admin import ConfigChangeAdmin, WorkspaceScopedAdmin
 
 
 def _refuse_unsafe_url(url: str) -> str:
@@ -64,7 +64,7 @@ class ChannelInline(admin.TabularInline):
 
 
 @admin.register(Team)
-class TeamAdmin(WorkspaceScopedAdmin):
+class TeamAdmin(ConfigChangeAdmin):
     list_display = ["name", "workspace", "locale"]
     list_filter = ["workspace"]
     filter_horizontal = ["members"]
@@ -72,7 +72,7 @@ class TeamAdmin(WorkspaceScopedAdmin):
 
 
 @admin.register(Channel)
-class ChannelAdmin(WorkspaceScopedAdmin):
+class ChannelAdmin(ConfigChangeAdmin):
     workspace_path = "team__workspace"
     list_display = ["__str__", "team", "kind", "is_enabled", "disabled_reason"]
     list_filter = ["kind", "is_enabled"]
@@ -115,14 +115,14 @@ class RoutingRuleForm(forms.ModelForm):
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(WorkspaceScopedAdmin):
+class RoutingRuleAdmin(ConfigChangeAdmin):
     form = RoutingRuleForm
     list_display = ["name", "workspace", "team", "priority", "stop_after_match", "is_active"]
     list_filter = ["workspace", "team", "is_active"]
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(WorkspaceScopedAdmin):
+class WebhookEndpointAdmin(ConfigChangeAdmin):
     list_display = ["url", "workspace", "events", "is_enabled", "disabled_reason", "created_at"]
     list_filter = ["workspace", "is_enabled"]
     readonly_fields = ["secret", "created_at"]

@@ -147,6 +147,8 @@ class OutboxEvent(models.Model):
     event_type = models.CharField(max_length=40, choices=EventType.choices)
     event_id = models.CharField(max_length=40, unique=True, default=new_event_id)
     payload = models.JSONField()
+    # The session had an outcome before this one (abandoned, then cancelled).
+    follows_outcome = models.BooleanField(default=False)
     created_at = models.DateTimeField()
     dispatched_at = models.DateTimeField(null=True, blank=True)
 

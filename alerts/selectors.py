@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
-from alerts.models import Alert, Delivery, Team, WebhookEndpoint
+from alerts.models import Alert, Channel, Delivery, RoutingRule, Team, WebhookEndpoint
 from workspaces.models import Workspace
 
 
@@ -49,3 +53,42 @@ def deliveries_for_workspace(
 
 def webhook_endpoints_for_workspace(*, workspace: Workspace) -> QuerySet[WebhookEndpoint]:
     return WebhookEndpoint.objects.filter(workspace=workspace).order_by("id")
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    """A workspace's routing rules (with teams), enabled channels by team and
+    enabled webhook endpoints: what expanding an event reads."""
+
+    rules: list[RoutingRule]
+    channels: dict[int, list[Channel]]
+    endpoints: list[WebhookEndpoint]
+
+
+_ROUTING: OrderedDict[tuple[int, str, int], RoutingConfig] = OrderedDict()
+_ROUTING_LOCK = threading.Lock()
+
+
+def routing_config(*, workspace: Workspace) -> RoutingConfig:
+    """Cached per ``(pk, public_id, config_version)``: every change of teams,
+    channels, rules or endpoints bumps the version (services and admin alike)."""
+    key = (workspace.pk, workspace.public_id, workspace.config_version)
+    with _ROUTING_LOCK:
+        found = _ROUTING.get(key)
+    if found is not None:
+        return found
+    channels: dict[int, list[Channel]] = {}
+    for channel in Channel.objects.filter(team__workspace=workspace, is_enabled=True):
+        channels.setdefault(channel.team_id, []).append(channel)
+    config = RoutingConfig(
+        rules=list(
+            RoutingRule.objects.filter(workspace=workspace, is_active=True).select_related("team")
+        ),
+        channels=channels,
+        endpoints=list(WebhookEndpoint.objects.filter(workspace=workspace, is_enabled=True)),
+    )
+    with _ROUTING_LOCK:
+        _ROUTING[key] = config
+        while len(_ROUTING) > 64:
+            _ROUTING.popitem(last=False)
+    return config

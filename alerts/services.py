@@ -50,11 +50,13 @@ from alerts.models import (
     WebhookEndpoint,
 )
 from alerts.risk import risk_score, tenure_days
+from alerts.selectors import routing_config
 from alerts.transports import TransportError, transport_for
 from alerts.transports.http import check_target
 from config.errors import Conflict, Invalid, NotFound
 from surveys.models import CancelSession, Outcome
 from workspaces.models import Workspace
+from workspaces.services import workspace_config_bump
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -96,6 +98,7 @@ def session_change_record(
         workspace_id=session.workspace_id,
         session=session,
         event_type=event_type,
+        follows_outcome=bool(before is not None and before.outcome),
         payload=session_event_payload(session, event_type=event_type),
         created_at=now,
     )
@@ -212,25 +215,24 @@ def outbox_dispatch(*, event_id: int, now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
     with transaction.atomic():
         event = (
-            OutboxEvent.objects.select_for_update()
+            OutboxEvent.objects.select_for_update(of=("self",))
+            .select_related("session__workspace", "session__offer", "session__response")
             .filter(pk=event_id, dispatched_at__isnull=True)
             .first()
         )
         if event is None:
             return []
-        session = (
-            CancelSession.objects.select_related("workspace", "offer", "response")
-            .filter(pk=event.session_id)
-            .get()
-        )
+        session = event.session
         facts = session_facts(session)
-        rules = list(
-            RoutingRule.objects.filter(
-                workspace_id=event.workspace_id, is_active=True
-            ).select_related("team")
-        )
+        routing = routing_config(workspace=session.workspace)
+        rules = routing.rules
         deliveries: list[Delivery] = []
-        alerted = set(Alert.objects.filter(session=session).values_list("team_id", flat=True))
+        # Only a session abandoned and then cancelled can have alerts already.
+        alerted = (
+            set(Alert.objects.filter(session=session).values_list("team_id", flat=True))
+            if event.follows_outcome
+            else set()
+        )
         # At most one alert per session and team (also a unique constraint).
         alerts = [
             Alert(
@@ -248,16 +250,23 @@ def outbox_dispatch(*, event_id: int, now: datetime | None = None) -> list[int]:
         if alerts:
             Alert.objects.bulk_create(alerts)
             by_team = {alert.team_id: alert for alert in alerts}
-            for channel in Channel.objects.filter(team_id__in=by_team, is_enabled=True):
-                alert = by_team[channel.team_id]
-                deliveries.append(
-                    _delivery(event, kind=channel.kind, now=now, alert=alert, channel=channel)
-                )
-        for endpoint in WebhookEndpoint.objects.filter(
-            workspace_id=event.workspace_id, is_enabled=True
-        ):
+            for team_id, alert in by_team.items():
+                for channel in routing.channels.get(team_id, []):
+                    deliveries.append(
+                        _delivery(
+                            event,
+                            kind=channel.kind,
+                            now=now,
+                            alert=alert,
+                            channel=channel,
+                            taken=True,
+                        )
+                    )
+        for endpoint in routing.endpoints:
             if endpoint.wants(event.event_type):
-                deliveries.append(_delivery(event, kind="endpoint", now=now, endpoint=endpoint))
+                deliveries.append(
+                    _delivery(event, kind="endpoint", now=now, endpoint=endpoint, taken=True)
+                )
         Delivery.objects.bulk_create(deliveries)
         event.dispatched_at = now
         event.save(update_fields=["dispatched_at"])
@@ -266,18 +275,25 @@ def outbox_dispatch(*, event_id: int, now: datetime | None = None) -> list[int]:
         delivery.event = event
         if delivery.alert is not None:
             delivery.alert.workspace = session.workspace
-    # The first try happens here, at once: the rows are loaded and a support lead
-    # is waiting. Failures retry through delivery_send; a crash here leaves rows
-    # pending or in flight, which the sweeper sends again.
-    deliveries_send(deliveries=deliveries)
+    # The first try happens here, at once: the rows are loaded (and were written
+    # "in flight", already ours) and a support lead is waiting. Failures retry
+    # through delivery_send; a crash here leaves rows in flight, which the sweeper
+    # sends again.
+    deliveries_send(deliveries=deliveries, taken=True)
     return [d.pk for d in deliveries]
 
 
-def _delivery(event: OutboxEvent, *, kind: str, now: datetime, **targets: Any) -> Delivery:
+def _delivery(
+    event: OutboxEvent, *, kind: str, now: datetime, taken: bool = False, **targets: Any
+) -> Delivery:
+    """A new delivery row; ``taken`` writes it in flight with its first try
+    counted, for the worker that is about to send it."""
     return Delivery(
         workspace_id=event.workspace_id,
         event=event,
         kind=kind,
+        status=DeliveryStatus.IN_FLIGHT if taken else DeliveryStatus.PENDING,
+        attempts=1 if taken else 0,
         next_attempt_at=now,
         created_at=now,
         updated_at=now,
@@ -379,15 +395,18 @@ def _send(delivery: Delivery) -> tuple[TransportError | None, int | None, int]:
     return error, status_code, int((time.monotonic() - started) * 1000)
 
 
-def deliveries_send(*, deliveries: list[Delivery]) -> list[str]:
+def deliveries_send(*, deliveries: list[Delivery], taken: bool = False) -> list[str]:
     """First tries of freshly expanded deliveries (loaded with all they need):
-    claim each, send them side by side (a slow receiver does not hold up the
-    others), record each result."""
+    claim each (unless written ``taken``, in flight for us), send them side by side
+    (a slow receiver does not hold up the others), record each result."""
     now = timezone.now()
-    claimed = [d for d in deliveries if _claim_row(d.pk, now)]
-    for delivery in claimed:
-        delivery.status = DeliveryStatus.IN_FLIGHT
-        delivery.attempts += 1
+    if taken:
+        claimed = list(deliveries)
+    else:
+        claimed = [d for d in deliveries if _claim_row(d.pk, now)]
+        for delivery in claimed:
+            delivery.status = DeliveryStatus.IN_FLIGHT
+            delivery.attempts += 1
     pool = _sender_pool() if len(claimed) > 1 else None
     results = list(pool.map(_send, claimed)) if pool else [_send(d) for d in claimed]
     return _record(
@@ -475,6 +494,7 @@ def _queue_retry(delivery: Delivery, *, countdown: float) -> None:
 
 
 def _disable_target(delivery: Delivery, *, reason: str) -> None:
+    workspace_config_bump(workspace_id=delivery.workspace_id)
     if delivery.endpoint_id:
         WebhookEndpoint.objects.filter(pk=delivery.endpoint_id).update(
             is_enabled=False, disabled_reason=reason[:300]
@@ -580,13 +600,18 @@ def webhook_endpoint_create(
             },
         )
     webhook_url_validate(url)
-    return WebhookEndpoint.objects.create(workspace=workspace, url=url, events=list(events))
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.create(workspace=workspace, url=url, events=list(events))
+        workspace_config_bump(workspace_id=workspace.pk)
+    return endpoint
 
 
 def webhook_endpoint_delete(*, workspace: Workspace, endpoint_id: int) -> None:
-    deleted, _ = WebhookEndpoint.objects.filter(workspace=workspace, pk=endpoint_id).delete()
-    if not deleted:
-        raise NotFound("No such webhook endpoint.", code="endpoint_not_found")
+    with transaction.atomic():
+        deleted, _ = WebhookEndpoint.objects.filter(workspace=workspace, pk=endpoint_id).delete()
+        if not deleted:
+            raise NotFound("No such webhook endpoint.", code="endpoint_not_found")
+        workspace_config_bump(workspace_id=workspace.pk)
 
 
 # --- The inbox -------------------------------------------------------------------
@@ -690,4 +715,5 @@ def routing_defaults_create(*, workspace: Workspace, email_domain: str) -> list[
                     defaults={"team": team, "priority": priority, **conditions},
                 )
             teams.append(team)
+        workspace_config_bump(workspace_id=workspace.pk)
     return teams

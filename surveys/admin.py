@@ -16,8 +16,7 @@ from surveys.models import (
     Survey,
 )
 from surveys.services import survey_bump_version
-from workspaces.admin import WorkspaceScopedAdmin
-from workspaces.services import workspace_config_bump
+from workspaces.admin import ConfigChangeAdmin, WorkspaceScopedAdmin
 
 
 @admin.register(Category)
@@ -81,26 +80,6 @@ class CancelSessionAdmin(WorkspaceScopedAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
-
-
-class ConfigChangeAdmin(WorkspaceScopedAdmin):
-    """Saving or deleting one of these changes how the flow categorises answers:
-    bump the workspace's configuration version so every process reloads it."""
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        workspace_config_bump(workspace_id=obj.workspace_id)
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        workspace_id = obj.workspace_id
-        super().delete_model(request, obj)
-        workspace_config_bump(workspace_id=workspace_id)
-
-    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        workspace_ids = set(queryset.values_list("workspace_id", flat=True))
-        super().delete_queryset(request, queryset)
-        for workspace_id in workspace_ids:
-            workspace_config_bump(workspace_id=workspace_id)
 
 
 @admin.register(CategoryRule)

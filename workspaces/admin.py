@@ -11,7 +11,7 @@ from django.http import HttpRequest
 
 from workspaces.models import ApiKey, Membership, Workspace
 from workspaces.selectors import workspaces_for_user
-from workspaces.services import api_key_issue, api_key_revoke
+from workspaces.services import api_key_issue, api_key_revoke, workspace_config_bump
 
 
 class WorkspaceScopedAdmin(admin.ModelAdmin):
@@ -60,6 +60,40 @@ class WorkspaceScopedAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return self.has_module_permission(request)
+
+
+class ConfigChangeAdmin(WorkspaceScopedAdmin):
+    """For the flow's configuration (categorisation rules, competitors, teams,
+    channels, routing rules, webhook endpoints): every save or delete bumps the
+    workspace's ``config_version``, so each process reloads what it cached."""
+
+    def _bump(self, workspace_ids: set[int]) -> None:
+        for workspace_id in workspace_ids:
+            workspace_config_bump(workspace_id=workspace_id)
+
+    def _workspace_id(self, obj: Any) -> int:
+        target = obj
+        for step in self.workspace_path.split("__")[:-1]:
+            target = getattr(target, step)
+        return int(getattr(target, f"{self.workspace_path.split('__')[-1]}_id"))
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        self._bump({self._workspace_id(obj)})
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)  # inlines, such as channels
+        self._bump({self._workspace_id(form.instance)})
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        workspace_id = self._workspace_id(obj)
+        super().delete_model(request, obj)
+        self._bump({workspace_id})
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        workspace_ids = set(queryset.values_list(self.workspace_path, flat=True))
+        super().delete_queryset(request, queryset)
+        self._bump(workspace_ids)
 
 
 class MembershipInline(admin.TabularInline):
