@@ -114,6 +114,8 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
 DATABASES = {"default": _db}
 IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# URLs typed without a scheme in forms (the admin) mean https, as in Django 6.
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # --- Auth ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
