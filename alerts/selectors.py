@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
 from alerts.models import Alert, Channel, Delivery, RoutingRule, Team, WebhookEndpoint
+from workspaces.config_cache import ConfigCache
 from workspaces.models import Workspace
 
 
@@ -65,30 +64,23 @@ class RoutingConfig:
     endpoints: list[WebhookEndpoint]
 
 
-_ROUTING: OrderedDict[tuple[int, str, int], RoutingConfig] = OrderedDict()
-_ROUTING_LOCK = threading.Lock()
-
-
-def routing_config(*, workspace: Workspace) -> RoutingConfig:
-    """Cached per ``(pk, public_id, config_version)``: every change of teams,
-    channels, rules or endpoints bumps the version (services and admin alike)."""
-    key = (workspace.pk, workspace.public_id, workspace.config_version)
-    with _ROUTING_LOCK:
-        found = _ROUTING.get(key)
-    if found is not None:
-        return found
+def _load_routing(workspace: Workspace) -> RoutingConfig:
     channels: dict[int, list[Channel]] = {}
     for channel in Channel.objects.filter(team__workspace=workspace, is_enabled=True):
         channels.setdefault(channel.team_id, []).append(channel)
-    config = RoutingConfig(
+    return RoutingConfig(
         rules=list(
             RoutingRule.objects.filter(workspace=workspace, is_active=True).select_related("team")
         ),
         channels=channels,
         endpoints=list(WebhookEndpoint.objects.filter(workspace=workspace, is_enabled=True)),
     )
-    with _ROUTING_LOCK:
-        _ROUTING[key] = config
-        while len(_ROUTING) > 64:
-            _ROUTING.popitem(last=False)
-    return config
+
+
+_ROUTING: ConfigCache[RoutingConfig] = ConfigCache(_load_routing)
+
+
+def routing_config(*, workspace: Workspace) -> RoutingConfig:
+    """Cached per configuration version: every change of teams, channels, rules
+    or endpoints bumps it (services and admin alike)."""
+    return _ROUTING.get(workspace)

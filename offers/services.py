@@ -10,6 +10,7 @@ from config.errors import Invalid
 from offers.models import Offer, OfferKind, validate_terms
 from surveys.models import Category
 from workspaces.models import Workspace
+from workspaces.services import workspace_config_bump
 
 
 def offer_create(
@@ -33,4 +34,5 @@ def offer_create(
             workspace=workspace, name=name, kind=kind, terms=terms, copy=copy, priority=priority
         )
         offer.categories.set(Category.objects.filter(code__in=categories))
+        workspace_config_bump(workspace_id=workspace.pk)
     return offer

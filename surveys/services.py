@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from alerts.services import session_change_record
+from analytics.services import rollup_session_change
 from config.errors import Conflict, Gone, Invalid, NotFound
 from offers.selectors import offer_for_answer
 from surveys.categorization.classifier import NaiveBayes
@@ -185,6 +186,7 @@ def session_open(
         if current is not None:
             if current.token_expires_at > now:
                 return OpenedSession(session=current, created=False)
+            current.workspace = workspace
             _mark_abandoned(current, now=now)
         session = CancelSession(
             workspace=workspace,
@@ -241,6 +243,7 @@ class SessionSnapshot:
     reason_code: str
     category_code: str
     offer_id: int | None
+    completed_at: datetime | None
 
     @classmethod
     def of(cls, session: CancelSession) -> SessionSnapshot:
@@ -252,6 +255,7 @@ class SessionSnapshot:
             reason_code=response.reason_code if response is not None else "",
             category_code=response.category_id if response is not None else "",
             offer_id=session.offer_id,
+            completed_at=session.completed_at,
         )
 
 
@@ -262,6 +266,9 @@ def _session_changed(
     transaction: the other apps record what follows from the change (rollups,
     alerts, outcome webhooks) atomically with it. Keep it explicit: one call per
     consumer, each a service of its own app."""
+    after = SessionSnapshot.of(session)
+    if after != before:
+        rollup_session_change(session=session, before=before, after=after)
     session_change_record(session=session, before=before, now=now)
 
 
@@ -397,7 +404,7 @@ def session_answer(
             fields.append("answered_at")
         if session.offer_id is None:
             offer = offer_for_answer(
-                workspace=session.workspace_id, category_code=response.category_id
+                workspace=session.workspace, category_code=response.category_id
             )
             if offer is not None:
                 session.offer = offer
@@ -481,7 +488,8 @@ def sessions_abandon_stale(*, now: datetime | None = None, batch_size: int = 500
     while True:
         with transaction.atomic():
             batch = list(
-                CancelSession.objects.select_for_update(skip_locked=True)
+                CancelSession.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("workspace", "response")
                 .filter(status__in=OPEN_STATUSES, created_at__lt=cutoff)
                 .order_by("created_at")[:batch_size]
             )
@@ -522,7 +530,7 @@ def response_relabel(
     with transaction.atomic():
         response = (
             Response.objects.select_for_update()
-            .select_related("session")
+            .select_related("session", "session__workspace")
             .filter(workspace=workspace, pk=response_id)
             .first()
         )

@@ -9,8 +9,6 @@ query; any change of rules, competitors or model bumps the version.
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,6 +21,7 @@ from surveys.categorization.lexicon import (
     rule_scores,
 )
 from surveys.categorization.text import normalize
+from workspaces.config_cache import ConfigCache
 
 if TYPE_CHECKING:
     from workspaces.models import Workspace
@@ -129,27 +128,15 @@ def build_categorizer(
     )
 
 
-_CACHE: OrderedDict[tuple[int, str, int], Categorizer] = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-_CACHE_SIZE = 64
+def _load_categorizer(workspace: Workspace) -> Categorizer:
+    from surveys.selectors import categorizer_data
+
+    return build_categorizer(**categorizer_data(workspace_id=workspace.pk))
+
+
+_CATEGORIZERS: ConfigCache[Categorizer] = ConfigCache(_load_categorizer)
 
 
 def categorizer_for(*, workspace: Workspace) -> Categorizer:
-    """The workspace's categoriser, loaded once per configuration version. The
-    random public id is in the key too, so a reused primary key (a deleted
-    workspace's, on SQLite) can never see another workspace's cache."""
-    workspace_id = workspace.pk
-    key = (workspace_id, workspace.public_id, workspace.config_version)
-    with _CACHE_LOCK:
-        found = _CACHE.get(key)
-        if found is not None:
-            _CACHE.move_to_end(key)
-            return found
-    from surveys.selectors import categorizer_data
-
-    categorizer = build_categorizer(**categorizer_data(workspace_id=workspace_id))
-    with _CACHE_LOCK:
-        _CACHE[key] = categorizer
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return categorizer
+    """The workspace's categoriser, built once per configuration version."""
+    return _CATEGORIZERS.get(workspace)

@@ -1,0 +1,115 @@
+"""Rollups of cancel sessions, and the subscriber counts the host posts.
+
+Raw sessions stay the source of truth. ``SessionRollup`` holds, per workspace and
+day (in the workspace's time zone, by the day the session started), one row per
+combination of the dimensions a dashboard filters or breaks down by, with the
+count of sessions, the MRR they carry, and the seconds they took to complete.
+The flow keeps it current with one upsert per change, in the change's own
+transaction (``analytics.services.rollup_session_change``).
+
+Each session always writes to the same ``shard`` (from its id), so concurrent
+sessions with the same dimensions update different rows instead of queueing on
+one hot counter row; ``rollups_compact`` folds the shards of settled days into
+shard 0, which is all that a rebuild writes.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from workspaces.models import Workspace
+
+ROLLUP_SHARDS = 8
+
+# The dimensions, in the order of the unique key (after workspace).
+ROLLUP_DIMENSIONS = (
+    "day",
+    "survey_id",
+    "plan",
+    "locale",
+    "reason_code",
+    "category_code",
+    "offer_id",
+    "outcome",
+    "shard",
+)
+ROLLUP_MEASURES = ("sessions", "mrr_cents", "completed_seconds")
+
+
+class SessionRollup(models.Model):
+    """Counts and sums of sessions for one combination of dimensions.
+
+    ``reason_code``/``category_code`` are empty for sessions not answered yet,
+    ``offer_id`` is 0 when no offer was shown, ``outcome`` is empty while the
+    session is open. ``completed_seconds`` sums the time from start to a decision
+    (saved or cancelled), for the average time to complete.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    survey_id = models.BigIntegerField()
+    plan = models.CharField(max_length=100)
+    locale = models.CharField(max_length=10)
+    reason_code = models.CharField(max_length=60)
+    category_code = models.CharField(max_length=40)
+    offer_id = models.BigIntegerField()
+    outcome = models.CharField(max_length=10)
+    shard = models.SmallIntegerField(default=0)
+    sessions = models.BigIntegerField(default=0)
+    mrr_cents = models.BigIntegerField(default=0)
+    completed_seconds = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", *ROLLUP_DIMENSIONS], name="session_rollup_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.reason_code or '-'} {self.outcome or 'open'}: {self.sessions}"
+
+
+class SubscriberCount(models.Model):
+    """Subscribers the host had on a day, and how many of them were new that day.
+
+    Posted by the host (``POST /api/v1/metrics/subscribers``); churn rate and
+    customer retention rate are worked out from these (see DESIGN.md).
+    """
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="subscriber_counts"
+    )
+    date = models.DateField()
+    active = models.PositiveIntegerField(help_text=_("Active subscribers at the end of the day."))
+    new = models.PositiveIntegerField(help_text=_("Subscribers who started that day."))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["workspace", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "date"], name="subscriber_count_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.active} active, {self.new} new"
+
+
+class DigestRun(models.Model):
+    """A weekly digest sent (or being sent) for one workspace and week: the unique
+    key makes a repeated beat tick or a retried task send it once."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    week_start = models.DateField()
+    recipients = models.JSONField(default=list)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "week_start"], name="digest_once_a_week")
+        ]
+
+    def __str__(self) -> str:
+        return f"digest of the week of {self.week_start}"

@@ -1,0 +1,899 @@
+"""Reads for analytics: the figures of the dashboard, the API and the CSV export.
+
+Every figure is worked out from ``grouped()``: sessions, MRR and completion
+seconds summed over the dimensions asked for, within the filters. It reads the
+rollups (``source="rollup"``, the default) or recounts the raw sessions
+(``source="raw"``, what the benchmark compares against and tests check with);
+both give the same numbers.
+
+Definitions (also in the README):
+- started: sessions opened; answered: a reason given; offered: an offer shown;
+  saved / cancelled / abandoned: the outcomes; open: not decided yet.
+- save rate: saved / (saved + cancelled + abandoned), of sessions with an outcome.
+- offer save rate: accepted / shown.
+- MRR saved: the MRR of saved sessions; MRR lost: of cancelled (active churn) and
+  of abandoned (passive churn) sessions.
+- discount cost: what the accepted offers give away (``offer_cost_cents``).
+- churn rate = lost / S * 100 and CRR = (E - N) / S * 100 from the host's
+  subscriber counts, where S is active at the end of the day before the period,
+  E at its end, N new in it, and lost = S + N - E.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    Func,
+    IntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from analytics.models import SessionRollup, SubscriberCount
+from config.errors import Invalid
+from surveys.locales import localized
+from surveys.models import CancelSession, Reason, Response
+from surveys.taxonomy import CATEGORIES, category_label
+from workspaces.models import Workspace
+
+Source = Literal["rollup", "raw"]
+DIMENSIONS = (
+    "day",
+    "survey_id",
+    "plan",
+    "locale",
+    "reason_code",
+    "category_code",
+    "offer_id",
+    "outcome",
+)
+MAX_RANGE_DAYS = 3 * 366
+OUTCOMES = ("saved", "cancelled", "abandoned")
+
+
+# --- Filters ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnalyticsFilters:
+    """What every figure is restricted to. Dates are inclusive, in the workspace's
+    time zone; a session counts under the day it started."""
+
+    date_from: date
+    date_to: date
+    plan: str = ""
+    survey_id: int | None = None
+    locale: str = ""
+
+    @property
+    def days(self) -> int:
+        return (self.date_to - self.date_from).days + 1
+
+    def previous(self) -> AnalyticsFilters:
+        """The period of the same length just before this one."""
+        return replace(
+            self,
+            date_from=self.date_from - timedelta(days=self.days),
+            date_to=self.date_from - timedelta(days=1),
+        )
+
+    def as_params(self) -> dict[str, str]:
+        params = {"from": self.date_from.isoformat(), "to": self.date_to.isoformat()}
+        if self.plan:
+            params["plan"] = self.plan
+        if self.survey_id is not None:
+            params["survey"] = str(self.survey_id)
+        if self.locale:
+            params["locale"] = self.locale
+        return params
+
+
+def workspace_today(workspace: Workspace, now: datetime | None = None) -> date:
+    return (now or timezone.now()).astimezone(ZoneInfo(workspace.time_zone)).date()
+
+
+def _parse_date(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise Invalid(
+            f"{name!r} must be a date like 2026-01-31, not {value!r}.",
+            code="invalid_date",
+            fields={name: "a date as YYYY-MM-DD"},
+        ) from None
+
+
+def filters_parse(
+    *, workspace: Workspace, params: Mapping[str, str], now: datetime | None = None
+) -> AnalyticsFilters:
+    """Read filters from query parameters (``from``, ``to``, ``plan``, ``survey``,
+    ``locale``). Without dates: the last 30 days, today included."""
+    today = workspace_today(workspace, now)
+    date_to = _parse_date(params["to"], "to") if params.get("to") else today
+    date_from = (
+        _parse_date(params["from"], "from") if params.get("from") else date_to - timedelta(days=29)
+    )
+    if date_from > date_to:
+        raise Invalid(
+            "'from' is after 'to'.", code="invalid_range", fields={"from": "on or before 'to'"}
+        )
+    if (date_to - date_from).days + 1 > MAX_RANGE_DAYS:
+        raise Invalid(
+            f"The range is longer than {MAX_RANGE_DAYS} days.",
+            code="range_too_long",
+            fields={"from": f"at most {MAX_RANGE_DAYS} days before 'to'"},
+        )
+    survey_id: int | None = None
+    if params.get("survey"):
+        try:
+            survey_id = int(params["survey"])
+        except ValueError:
+            raise Invalid(
+                "'survey' must be a survey id (a number).",
+                code="invalid_survey",
+                fields={"survey": "a number"},
+            ) from None
+    locale = (params.get("locale") or "").strip()
+    known = [code for code, _name in settings.LANGUAGES]
+    if locale and locale not in known:
+        raise Invalid(
+            f"Unknown locale {locale!r}.",
+            code="invalid_locale",
+            fields={"locale": f"one of {', '.join(known)}"},
+        )
+    return AnalyticsFilters(
+        date_from=date_from,
+        date_to=date_to,
+        plan=(params.get("plan") or "").strip()[:100],
+        survey_id=survey_id,
+        locale=locale,
+    )
+
+
+def _bounds(workspace: Workspace, filters: AnalyticsFilters) -> tuple[datetime, datetime]:
+    zone = ZoneInfo(workspace.time_zone)
+    start = datetime.combine(filters.date_from, time.min, tzinfo=zone)
+    end = datetime.combine(filters.date_to + timedelta(days=1), time.min, tzinfo=zone)
+    return start, end
+
+
+# --- Grouped sums, from rollups or raw sessions -----------------------------------------
+
+
+class EpochSeconds(Func):
+    """Whole seconds since the epoch, rounded down (as ``epoch_seconds`` in Python)."""
+
+    output_field = IntegerField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler, connection, template="FLOOR(EXTRACT(EPOCH FROM %(expressions)s))::bigint"
+        )
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler, connection, template="CAST(strftime('%%%%s', %(expressions)s) AS INTEGER)"
+        )
+
+
+def _raw_dimension(name: str, workspace: Workspace) -> Any:
+    if name == "day":
+        return TruncDate("created_at", tzinfo=ZoneInfo(workspace.time_zone))
+    if name == "locale":
+        return Case(When(locale="", then=Value(workspace.default_locale)), default=F("locale"))
+    if name == "reason_code":
+        return Coalesce(F("response__reason_code"), Value(""))
+    if name == "category_code":
+        return Coalesce(F("response__category_id"), Value(""))
+    if name == "offer_id":
+        return Coalesce(F("offer_id"), Value(0))
+    return F(name)
+
+
+def raw_grouped(
+    *,
+    workspace: Workspace,
+    filters: AnalyticsFilters | None,
+    group_by: Sequence[str],
+    where: Q | None = None,
+) -> Iterator[dict[str, Any]]:
+    """The sums recounted from raw sessions (what rollups must always equal)."""
+    sessions = CancelSession.objects.filter(workspace=workspace)
+    needed = set(group_by) | {"locale"} if filters and filters.locale else set(group_by)
+    if where is not None:
+        needed |= {"reason_code", "offer_id", "outcome", "category_code"}
+    aliases = {name: f"d_{name}" for name in needed}
+    sessions = sessions.annotate(
+        **{aliases[name]: _raw_dimension(name, workspace) for name in needed}
+    )
+    if filters is not None:
+        start, end = _bounds(workspace, filters)
+        sessions = sessions.filter(created_at__gte=start, created_at__lt=end)
+        if filters.plan:
+            sessions = sessions.filter(plan=filters.plan)
+        if filters.survey_id is not None:
+            sessions = sessions.filter(survey_id=filters.survey_id)
+        if filters.locale:
+            sessions = sessions.filter(**{aliases["locale"]: filters.locale})
+    if where is not None:
+        sessions = sessions.filter(_prefix(where, aliases))
+    decided = Q(outcome__in=("saved", "cancelled"), completed_at__isnull=False)
+    rows = (
+        sessions.order_by()
+        .values(*[aliases[name] for name in group_by])
+        .annotate(
+            sessions=Count("pk"),
+            mrr_cents=Coalesce(Sum("mrr_cents"), 0),
+            completed_seconds=Coalesce(
+                Sum(
+                    Case(
+                        When(
+                            decided,
+                            then=EpochSeconds("completed_at") - EpochSeconds("created_at"),
+                        ),
+                        default=Value(0),
+                        output_field=IntegerField(),
+                    )
+                ),
+                0,
+            ),
+        )
+    )
+    for row in rows.iterator(chunk_size=5000):
+        yield {
+            **{name: row[aliases[name]] for name in group_by},
+            "sessions": row["sessions"],
+            "mrr_cents": int(row["mrr_cents"]),
+            "completed_seconds": int(row["completed_seconds"]),
+        }
+
+
+def _prefix(where: Q, aliases: dict[str, str]) -> Q:
+    """Rewrite a Q over dimension names to the raw query's aliases."""
+    rewritten = Q()
+    rewritten.connector, rewritten.negated = where.connector, where.negated
+    for child in where.children:
+        if isinstance(child, Q):
+            rewritten.children.append(_prefix(child, aliases))
+        else:
+            lookup, value = child  # type: ignore[misc]
+            name, _, rest = lookup.partition("__")
+            new = aliases.get(name, name) + (f"__{rest}" if rest else "")
+            rewritten.children.append((new, value))
+    return rewritten
+
+
+def rollup_grouped(
+    *,
+    workspace: Workspace,
+    filters: AnalyticsFilters,
+    group_by: Sequence[str],
+    where: Q | None = None,
+) -> list[dict[str, Any]]:
+    rows: QuerySet[SessionRollup] = SessionRollup.objects.filter(
+        workspace=workspace, day__gte=filters.date_from, day__lte=filters.date_to
+    )
+    if filters.plan:
+        rows = rows.filter(plan=filters.plan)
+    if filters.survey_id is not None:
+        rows = rows.filter(survey_id=filters.survey_id)
+    if filters.locale:
+        rows = rows.filter(locale=filters.locale)
+    if where is not None:
+        rows = rows.filter(where)
+    result = (
+        rows.order_by()
+        .values(*group_by)
+        .annotate(
+            sessions=Sum("sessions"),
+            mrr_cents=Sum("mrr_cents"),
+            completed_seconds=Sum("completed_seconds"),
+        )
+    )
+    return [
+        {
+            **row,
+            "mrr_cents": int(row["mrr_cents"]),
+            "completed_seconds": int(row["completed_seconds"]),
+        }
+        for row in result
+        if row["sessions"] or row["mrr_cents"] or row["completed_seconds"]
+    ]
+
+
+def grouped(
+    *,
+    workspace: Workspace,
+    filters: AnalyticsFilters,
+    group_by: Sequence[str],
+    where: Q | None = None,
+    source: Source = "rollup",
+) -> list[dict[str, Any]]:
+    if source == "raw":
+        return list(
+            raw_grouped(workspace=workspace, filters=filters, group_by=group_by, where=where)
+        )
+    return rollup_grouped(workspace=workspace, filters=filters, group_by=group_by, where=where)
+
+
+# --- Figures ---------------------------------------------------------------------------
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _change(now: int | float | None, before: int | float | None) -> float | None:
+    """Relative change against the previous period (0.25 = +25%); None without a base."""
+    if now is None or before in (None, 0):
+        return None
+    return round((now - before) / before, 4)
+
+
+def _offer_costs(workspace: Workspace, saved_by_offer: dict[int, tuple[int, int]]) -> int:
+    from offers.selectors import offer_cost_cents, offers_by_id
+
+    offers = offers_by_id(workspace=workspace, ids=list(saved_by_offer))
+    return sum(
+        offer_cost_cents(offer=offers[oid], saved_sessions=n, saved_mrr_cents=mrr)
+        for oid, (n, mrr) in saved_by_offer.items()
+        if oid in offers
+    )
+
+
+def funnel(
+    *, workspace: Workspace, filters: AnalyticsFilters, source: Source = "rollup"
+) -> dict[str, Any]:
+    """The funnel and the headline figures of a period."""
+    rows = grouped(
+        workspace=workspace,
+        filters=filters,
+        group_by=["reason_code", "offer_id", "outcome"],
+        source=source,
+    )
+    counts: dict[str, int] = defaultdict(int)
+    mrr: dict[str, int] = defaultdict(int)
+    saved_by_offer: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    seconds = 0
+    for row in rows:
+        n = row["sessions"]
+        counts["started"] += n
+        if row["reason_code"]:
+            counts["answered"] += n
+        if row["offer_id"]:
+            counts["offered"] += n
+        outcome = row["outcome"] or "open"
+        counts[outcome] += n
+        mrr[outcome] += row["mrr_cents"]
+        seconds += row["completed_seconds"]
+        if outcome == "saved" and row["offer_id"]:
+            saved_by_offer[row["offer_id"]][0] += n
+            saved_by_offer[row["offer_id"]][1] += row["mrr_cents"]
+    finished = counts["saved"] + counts["cancelled"] + counts["abandoned"]
+    decided = counts["saved"] + counts["cancelled"]
+    steps = ["started", "answered", "offered", "saved", "cancelled", "abandoned"]
+    return {
+        "from": filters.date_from,
+        "to": filters.date_to,
+        "started": counts["started"],
+        "answered": counts["answered"],
+        "offered": counts["offered"],
+        "saved": counts["saved"],
+        "cancelled": counts["cancelled"],
+        "abandoned": counts["abandoned"],
+        "open": counts["open"],
+        "steps": [{"step": s, "sessions": counts[s]} for s in steps],
+        "conversion": {
+            "answered_of_started": _rate(counts["answered"], counts["started"]),
+            "offered_of_answered": _rate(counts["offered"], counts["answered"]),
+            "saved_of_offered": _rate(counts["saved"], counts["offered"]),
+        },
+        "save_rate": _rate(counts["saved"], finished),
+        "mrr_saved_cents": mrr["saved"],
+        "mrr_lost_cents": mrr["cancelled"],
+        "mrr_at_risk_abandoned_cents": mrr["abandoned"],
+        "discount_cost_cents": _offer_costs(
+            workspace, {k: (v[0], v[1]) for k, v in saved_by_offer.items()}
+        ),
+        "active_churn": counts["cancelled"],
+        "passive_churn": counts["abandoned"],
+        "avg_seconds_to_complete": round(seconds / decided, 1) if decided else None,
+    }
+
+
+HEADLINE_FIGURES = (
+    "started",
+    "saved",
+    "cancelled",
+    "abandoned",
+    "save_rate",
+    "mrr_saved_cents",
+    "mrr_lost_cents",
+    "avg_seconds_to_complete",
+)
+
+
+def headline(
+    *, workspace: Workspace, filters: AnalyticsFilters, source: Source = "rollup"
+) -> dict[str, Any]:
+    """The funnel, with each headline figure's change against the previous period."""
+    current = funnel(workspace=workspace, filters=filters, source=source)
+    before = funnel(workspace=workspace, filters=filters.previous(), source=source)
+    current["previous"] = {name: before[name] for name in HEADLINE_FIGURES}
+    current["change"] = {name: _change(current[name], before[name]) for name in HEADLINE_FIGURES}
+    current["churn"] = churn_rates(workspace=workspace, filters=filters)
+    return current
+
+
+def _reason_labels(workspace: Workspace, locale: str) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for code, label in (
+        Reason.objects.filter(survey__workspace=workspace)
+        .order_by("survey__is_default", "id")
+        .values_list("code", "label")
+    ):
+        labels[code] = localized(label, locale) or code
+    return labels
+
+
+def reasons(
+    *,
+    workspace: Workspace,
+    filters: AnalyticsFilters,
+    locale: str = "en",
+    source: Source = "rollup",
+) -> dict[str, Any]:
+    """Answers by category and by reason: count, share of answers, how many were
+    saved, and the change against the previous period."""
+    answered = ~Q(reason_code="")
+    rows = grouped(
+        workspace=workspace,
+        filters=filters,
+        group_by=["category_code", "reason_code", "outcome"],
+        where=answered,
+        source=source,
+    )
+    before_rows = grouped(
+        workspace=workspace,
+        filters=filters.previous(),
+        group_by=["category_code", "reason_code"],
+        where=answered,
+        source=source,
+    )
+    labels = _reason_labels(workspace, locale)
+    total = sum(r["sessions"] for r in rows)
+    total_before = sum(r["sessions"] for r in before_rows)
+    cats: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        cat = cats.setdefault(
+            row["category_code"],
+            {"sessions": 0, "saved": 0, "mrr_lost_cents": 0, "reasons": {}},
+        )
+        reason = cat["reasons"].setdefault(
+            row["reason_code"], {"sessions": 0, "saved": 0, "mrr_lost_cents": 0}
+        )
+        for target in (cat, reason):
+            target["sessions"] += row["sessions"]
+            if row["outcome"] == "saved":
+                target["saved"] += row["sessions"]
+            if row["outcome"] == "cancelled":
+                target["mrr_lost_cents"] += row["mrr_cents"]
+    before_cat: dict[str, int] = defaultdict(int)
+    before_reason: dict[tuple[str, str], int] = defaultdict(int)
+    for row in before_rows:
+        before_cat[row["category_code"]] += row["sessions"]
+        before_reason[(row["category_code"], row["reason_code"])] += row["sessions"]
+
+    def share(n: int, whole: int) -> float | None:
+        return _rate(n, whole)
+
+    categories = []
+    for code, cat in cats.items():
+        reason_list = [
+            {
+                "reason": rcode,
+                "label": labels.get(rcode, rcode),
+                "sessions": r["sessions"],
+                "share": share(r["sessions"], total),
+                "saved": r["saved"],
+                "mrr_lost_cents": r["mrr_lost_cents"],
+                "previous": before_reason.get((code, rcode), 0),
+                "share_change": _share_change(
+                    r["sessions"], total, before_reason.get((code, rcode), 0), total_before
+                ),
+            }
+            for rcode, r in cat["reasons"].items()
+        ]
+        reason_list.sort(key=lambda r: (-r["sessions"], r["reason"]))
+        categories.append(
+            {
+                "category": code,
+                "label": str(category_label(code)),
+                "sessions": cat["sessions"],
+                "share": share(cat["sessions"], total),
+                "saved": cat["saved"],
+                "save_rate": _rate(cat["saved"], cat["sessions"]),
+                "mrr_lost_cents": cat["mrr_lost_cents"],
+                "previous": before_cat.get(code, 0),
+                "change": _change(cat["sessions"], before_cat.get(code, 0)),
+                "share_change": _share_change(
+                    cat["sessions"], total, before_cat.get(code, 0), total_before
+                ),
+                "reasons": reason_list,
+            }
+        )
+    categories.sort(key=lambda c: (-c["sessions"], CATEGORIES.get(c["category"], (99, ""))[0]))
+    return {
+        "from": filters.date_from,
+        "to": filters.date_to,
+        "answered": total,
+        "previous_answered": total_before,
+        "categories": categories,
+    }
+
+
+def _share_change(n: int, total: int, before: int, total_before: int) -> float | None:
+    """Change in share, in percentage points (0.05 = up five points)."""
+    if not total or not total_before:
+        return None
+    return round(n / total - before / total_before, 4)
+
+
+def _period_start(day: date, interval: str) -> date:
+    if interval == "month":
+        return day.replace(day=1)
+    if interval == "week":
+        return day - timedelta(days=day.weekday())
+    return day
+
+
+def _periods(filters: AnalyticsFilters, interval: str) -> list[date]:
+    starts: list[date] = []
+    day = filters.date_from
+    while day <= filters.date_to:
+        start = _period_start(day, interval)
+        if not starts or starts[-1] != start:
+            starts.append(start)
+        day += timedelta(days=1)
+    return starts
+
+
+def trends(
+    *,
+    workspace: Workspace,
+    filters: AnalyticsFilters,
+    interval: str = "week",
+    source: Source = "rollup",
+) -> dict[str, Any]:
+    """Per week (Monday first), month or day: sessions, outcomes and save rate, and
+    answers per category with their share of the period's answers."""
+    if interval not in ("day", "week", "month"):
+        raise Invalid(
+            "'interval' must be day, week or month.",
+            code="invalid_interval",
+            fields={"interval": "day, week or month"},
+        )
+    rows = grouped(
+        workspace=workspace,
+        filters=filters,
+        group_by=["day", "category_code", "outcome"],
+        source=source,
+    )
+    starts = _periods(filters, interval)
+    blank = {"started": 0, "answered": 0, "saved": 0, "cancelled": 0, "abandoned": 0}
+    periods: dict[date, dict[str, Any]] = {
+        s: {**blank, "categories": defaultdict(int)} for s in starts
+    }
+    seen: set[str] = set()
+    for row in rows:
+        period = periods[_period_start(row["day"], interval)]
+        n = row["sessions"]
+        period["started"] += n
+        if row["outcome"] in OUTCOMES:
+            period[row["outcome"]] += n
+        if row["category_code"]:
+            period["answered"] += n
+            period["categories"][row["category_code"]] += n
+            seen.add(row["category_code"])
+    categories = sorted(seen, key=lambda c: CATEGORIES.get(c, (99, ""))[0])
+    out = []
+    for start in starts:
+        p = periods[start]
+        finished = p["saved"] + p["cancelled"] + p["abandoned"]
+        out.append(
+            {
+                "start": start,
+                "started": p["started"],
+                "answered": p["answered"],
+                "saved": p["saved"],
+                "cancelled": p["cancelled"],
+                "abandoned": p["abandoned"],
+                "save_rate": _rate(p["saved"], finished),
+                "categories": {
+                    c: {
+                        "sessions": p["categories"][c],
+                        "share": _rate(p["categories"][c], p["answered"]),
+                    }
+                    for c in categories
+                },
+            }
+        )
+    return {
+        "from": filters.date_from,
+        "to": filters.date_to,
+        "interval": interval,
+        "categories": [{"category": c, "label": str(category_label(c))} for c in categories],
+        "periods": out,
+    }
+
+
+def offer_performance(
+    *, workspace: Workspace, filters: AnalyticsFilters, source: Source = "rollup"
+) -> dict[str, Any]:
+    """Per offer: times shown, accepted, save rate, MRR saved and what it cost."""
+    from offers.selectors import offer_cost_cents, offers_by_id
+
+    rows = grouped(
+        workspace=workspace,
+        filters=filters,
+        group_by=["offer_id", "outcome"],
+        where=~Q(offer_id=0),
+        source=source,
+    )
+    stats: dict[int, dict[str, int]] = defaultdict(
+        lambda: {"shown": 0, "accepted": 0, "declined": 0, "abandoned": 0, "mrr_saved_cents": 0}
+    )
+    for row in rows:
+        s = stats[row["offer_id"]]
+        s["shown"] += row["sessions"]
+        if row["outcome"] == "saved":
+            s["accepted"] += row["sessions"]
+            s["mrr_saved_cents"] += row["mrr_cents"]
+        elif row["outcome"] == "cancelled":
+            s["declined"] += row["sessions"]
+        elif row["outcome"] == "abandoned":
+            s["abandoned"] += row["sessions"]
+    offers = offers_by_id(workspace=workspace, ids=list(stats))
+    result = []
+    for offer_id, s in stats.items():
+        offer = offers.get(offer_id)
+        cost = (
+            offer_cost_cents(
+                offer=offer, saved_sessions=s["accepted"], saved_mrr_cents=s["mrr_saved_cents"]
+            )
+            if offer
+            else 0
+        )
+        result.append(
+            {
+                "offer": offer_id,
+                "name": offer.name if offer else f"#{offer_id}",
+                "kind": offer.kind if offer else "",
+                **s,
+                "save_rate": _rate(s["accepted"], s["shown"]),
+                "discount_cost_cents": cost,
+                "net_mrr_saved_cents": s["mrr_saved_cents"] - cost,
+            }
+        )
+    result.sort(key=lambda r: (-int(r["shown"] or 0), str(r["offer"])))
+    return {"from": filters.date_from, "to": filters.date_to, "offers": result}
+
+
+BREAKDOWNS = {"plan": "plan", "locale": "locale", "survey": "survey_id"}
+
+
+def breakdown(
+    *, workspace: Workspace, filters: AnalyticsFilters, by: str, source: Source = "rollup"
+) -> list[dict[str, Any]]:
+    """Sessions and outcomes per plan, locale or survey."""
+    if by not in BREAKDOWNS:
+        raise Invalid(
+            "'by' must be plan, locale or survey.",
+            code="invalid_breakdown",
+            fields={"by": "plan, locale or survey"},
+        )
+    dim = BREAKDOWNS[by]
+    rows = grouped(workspace=workspace, filters=filters, group_by=[dim, "outcome"], source=source)
+    stats: dict[Any, dict[str, int]] = defaultdict(
+        lambda: {"started": 0, "saved": 0, "cancelled": 0, "abandoned": 0, "mrr_lost_cents": 0}
+    )
+    for row in rows:
+        s = stats[row[dim]]
+        s["started"] += row["sessions"]
+        if row["outcome"] in OUTCOMES:
+            s[row["outcome"]] += row["sessions"]
+        if row["outcome"] == "cancelled":
+            s["mrr_lost_cents"] += row["mrr_cents"]
+    names: dict[Any, str] = {}
+    if by == "survey":
+        from surveys.models import Survey
+
+        names = dict(
+            Survey.objects.filter(workspace=workspace, pk__in=list(stats)).values_list("pk", "name")
+        )
+    result = [
+        {
+            by: key,
+            "label": names.get(key, str(key) if key != "" else "—"),
+            **s,
+            "save_rate": _rate(s["saved"], s["saved"] + s["cancelled"] + s["abandoned"]),
+        }
+        for key, s in stats.items()
+    ]
+    result.sort(key=lambda r: (-r["started"], str(r[by])))
+    return result
+
+
+def churn_rates(*, workspace: Workspace, filters: AnalyticsFilters) -> dict[str, Any] | None:
+    """Churn rate and customer retention rate for the period from the host's
+    subscriber counts; None until the counts needed have been posted."""
+    counts = SubscriberCount.objects.filter(workspace=workspace)
+    start = (
+        counts.filter(date__lt=filters.date_from).order_by("-date").values("date", "active").first()
+    )
+    end = (
+        counts.filter(date__gte=filters.date_from, date__lte=filters.date_to)
+        .order_by("-date")
+        .values("date", "active")
+        .first()
+    )
+    if start is None or end is None or not start["active"]:
+        return None
+    new = (
+        counts.filter(date__gt=start["date"], date__lte=end["date"]).aggregate(n=Sum("new"))["n"]
+        or 0
+    )
+    s, e = start["active"], end["active"]
+    lost = max(s + new - e, 0)
+    return {
+        "start_date": start["date"],
+        "end_date": end["date"],
+        "active_at_start": s,
+        "active_at_end": e,
+        "new": new,
+        "lost": lost,
+        "churn_rate": round(lost / s * 100, 2),
+        "retention_rate": round((e - new) / s * 100, 2),
+    }
+
+
+# --- The customers' words ----------------------------------------------------------------
+
+
+def verbatims(
+    *,
+    workspace: Workspace,
+    filters: AnalyticsFilters,
+    category: str = "",
+    reason: str = "",
+    query: str = "",
+    outcome: str = "",
+) -> QuerySet[Response]:
+    """Answers with words in them, newest first, within the filters."""
+    start, end = _bounds(workspace, filters)
+    answers = (
+        Response.objects.filter(
+            workspace=workspace,
+            session__created_at__gte=start,
+            session__created_at__lt=end,
+        )
+        .exclude(text="")
+        .select_related("session", "session__offer")
+        .order_by("-session__created_at", "-pk")
+    )
+    if filters.plan:
+        answers = answers.filter(session__plan=filters.plan)
+    if filters.survey_id is not None:
+        answers = answers.filter(session__survey_id=filters.survey_id)
+    if filters.locale:
+        answers = answers.filter(locale=filters.locale)
+    if category:
+        answers = answers.filter(category_id=category)
+    if reason:
+        answers = answers.filter(reason_code=reason)
+    if outcome:
+        answers = answers.filter(session__outcome=outcome)
+    if query:
+        answers = answers.filter(text__icontains=query.strip()[:200])
+    return answers
+
+
+def filter_choices(*, workspace: Workspace) -> dict[str, list[Any]]:
+    """The plans and surveys the dashboard's filters offer (from recent rollups)."""
+    from surveys.models import Survey
+
+    plans = list(
+        SessionRollup.objects.filter(workspace=workspace)
+        .exclude(plan="")
+        .order_by("plan")
+        .values_list("plan", flat=True)
+        .distinct()
+    )
+    surveys = list(Survey.objects.filter(workspace=workspace).values_list("pk", "name"))
+    return {"plans": plans, "surveys": surveys, "locales": list(settings.LANGUAGES)}
+
+
+# --- Export --------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = (
+    "session_id",
+    "created_at",
+    "completed_at",
+    "status",
+    "outcome",
+    "customer_id",
+    "subscription_id",
+    "plan",
+    "mrr_cents",
+    "currency",
+    "locale",
+    "survey_id",
+    "reason",
+    "reason_label",
+    "category",
+    "category_source",
+    "text",
+    "offer_id",
+    "offer_name",
+    "offer_kind",
+)
+
+
+def export_rows(*, workspace: Workspace, filters: AnalyticsFilters) -> Iterable[list[Any]]:
+    """Every session within the filters, oldest first, as CSV rows (streamed)."""
+    start, end = _bounds(workspace, filters)
+    sessions = CancelSession.objects.filter(
+        workspace=workspace, created_at__gte=start, created_at__lt=end
+    )
+    if filters.plan:
+        sessions = sessions.filter(plan=filters.plan)
+    if filters.survey_id is not None:
+        sessions = sessions.filter(survey_id=filters.survey_id)
+    if filters.locale:
+        sessions = sessions.annotate(d_locale=_raw_dimension("locale", workspace)).filter(
+            d_locale=filters.locale
+        )
+    rows = sessions.order_by("created_at", "pk").values_list(
+        "pk",
+        "created_at",
+        "completed_at",
+        "status",
+        "outcome",
+        "customer_id",
+        "subscription_id",
+        "plan",
+        "mrr_cents",
+        "currency",
+        "locale",
+        "survey_id",
+        "response__reason_code",
+        "response__reason_label",
+        "response__category_id",
+        "response__category_source",
+        "response__text",
+        "offer_id",
+        "offer__name",
+        "offer__kind",
+    )
+    default_locale = workspace.default_locale
+    for row in rows.iterator(chunk_size=2000):
+        values: list[Any] = list(row)
+        values[1] = values[1].isoformat()
+        values[2] = values[2].isoformat() if values[2] else ""
+        values[10] = values[10] or default_locale
+        yield ["" if v is None else v for v in values]
