@@ -440,6 +440,13 @@ def headline(
     return current
 
 
+def _category_label(code: str, locale: str) -> str:
+    from django.utils import translation
+
+    with translation.override(locale):
+        return str(category_label(code))
+
+
 def _reason_labels(workspace: Workspace, locale: str) -> dict[str, str]:
     labels: dict[str, str] = {}
     for code, label in (
@@ -523,7 +530,7 @@ def reasons(
         categories.append(
             {
                 "category": code,
-                "label": str(category_label(code)),
+                "label": _category_label(code, locale),
                 "sessions": cat["sessions"],
                 "share": share(cat["sessions"], total),
                 "saved": cat["saved"],
@@ -720,6 +727,8 @@ def breakdown(
         if row["outcome"] == "cancelled":
             s["mrr_lost_cents"] += row["mrr_cents"]
     names: dict[Any, str] = {}
+    if by == "locale":
+        names = {code: str(name) for code, name in settings.LANGUAGES}
     if by == "survey":
         from surveys.models import Survey
 

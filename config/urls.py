@@ -27,11 +27,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("surveys.api_urls")),
     path("api/v1/", include("alerts.api_urls")),
+    path("api/v1/", include("analytics.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^api/", api_not_found),
     path("", include("workspaces.urls")),
     path("", include("alerts.urls")),
+    path("", include("analytics.urls")),
     path("", include("surveys.urls")),
 ]
 

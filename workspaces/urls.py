@@ -11,5 +11,5 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("app/", views.app_home, name="app-home"),
-    path("app/<slug:workspace>/", views.workspace_overview, name="app-workspace"),
+    path("app/<slug:workspace>/connect/", views.workspace_overview, name="app-workspace-connect"),
 ]

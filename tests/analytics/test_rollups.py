@@ -26,7 +26,7 @@ from surveys.services import (
 from tests.factories import make_offer, make_session, make_workspace
 
 START = datetime(2026, 3, 1, 15, 0, tzinfo=UTC)
-REASONS = ["too_expensive", "missing_features", "not_using", "switched", "other"]
+REASONS = ["too_expensive", "missing_feature", "not_using", "switching", "other", "no_such_reason"]
 CATEGORIES = ["price", "competitor", "product_quality", "other"]
 
 event = st.one_of(

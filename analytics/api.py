@@ -1,0 +1,224 @@
+"""Analytics API (v1): the dashboard's figures, subscriber counts, CSV export.
+
+Every figure comes from the same selectors as the dashboard, so the API, the
+dashboard and the CSV always agree. Filters: ``from``, ``to`` (dates in the
+workspace's time zone, inclusive; default the last 30 days), ``plan``,
+``survey``, ``locale``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analytics.export import sessions_csv
+from analytics.selectors import (
+    AnalyticsFilters,
+    breakdown,
+    filters_parse,
+    headline,
+    offer_performance,
+    reasons,
+    trends,
+    verbatims,
+)
+from analytics.services import SubscriberCountInput, subscriber_counts_record
+from config.errors import NotFound
+from surveys.locales import normalize_locale
+from workspaces.authentication import api_workspace
+from workspaces.models import Workspace
+
+FILTER_PARAMETERS = [
+    OpenApiParameter("from", OpenApiTypes.DATE, description="First day (inclusive)."),
+    OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (inclusive)."),
+    OpenApiParameter("plan", str, description="Only this plan."),
+    OpenApiParameter("survey", int, description="Only this survey (id)."),
+    OpenApiParameter("locale", str, description="Only this language (en, zh-hans)."),
+]
+
+
+def request_filters(request: Request) -> tuple[Workspace, AnalyticsFilters]:
+    workspace = api_workspace(request)
+    filters = filters_parse(workspace=workspace, params=request.query_params)
+    if (
+        filters.survey_id is not None
+        and not workspace.surveys.filter(pk=filters.survey_id).exists()
+    ):
+        raise NotFound("No such survey in this workspace.", code="survey_not_found")
+    return workspace, filters
+
+
+def _label_locale(request: Request, workspace: Workspace) -> str:
+    return normalize_locale(request.query_params.get("lang")) or workspace.default_locale
+
+
+class FunnelApi(APIView):
+    @extend_schema(
+        parameters=FILTER_PARAMETERS,
+        responses=OpenApiTypes.OBJECT,
+        summary="Funnel and headline figures, with the change against the previous period",
+    )
+    def get(self, request: Request) -> Response:
+        workspace, filters = request_filters(request)
+        return Response(headline(workspace=workspace, filters=filters))
+
+
+class ReasonsApi(APIView):
+    @extend_schema(
+        parameters=[
+            *FILTER_PARAMETERS,
+            OpenApiParameter("lang", str, description="Language of the labels."),
+        ],
+        responses=OpenApiTypes.OBJECT,
+        summary="Answers by category and reason: count, share, change, saved",
+    )
+    def get(self, request: Request) -> Response:
+        workspace, filters = request_filters(request)
+        locale = _label_locale(request, workspace)
+        return Response(reasons(workspace=workspace, filters=filters, locale=locale))
+
+
+class TrendsApi(APIView):
+    @extend_schema(
+        parameters=[
+            *FILTER_PARAMETERS,
+            OpenApiParameter("interval", str, enum=["day", "week", "month"], default="week"),
+        ],
+        responses=OpenApiTypes.OBJECT,
+        summary="Sessions, outcomes and reasons per week, month or day",
+    )
+    def get(self, request: Request) -> Response:
+        workspace, filters = request_filters(request)
+        interval = request.query_params.get("interval") or "week"
+        return Response(trends(workspace=workspace, filters=filters, interval=interval))
+
+
+class OffersApi(APIView):
+    @extend_schema(
+        parameters=FILTER_PARAMETERS,
+        responses=OpenApiTypes.OBJECT,
+        summary="Per offer: shown, accepted, save rate, MRR saved and discount cost",
+    )
+    def get(self, request: Request) -> Response:
+        workspace, filters = request_filters(request)
+        return Response(offer_performance(workspace=workspace, filters=filters))
+
+
+class BreakdownApi(APIView):
+    @extend_schema(
+        parameters=[
+            *FILTER_PARAMETERS,
+            OpenApiParameter("by", str, enum=["plan", "locale", "survey"], required=True),
+        ],
+        responses=OpenApiTypes.OBJECT,
+        summary="Sessions and outcomes per plan, language or survey",
+    )
+    def get(self, request: Request) -> Response:
+        workspace, filters = request_filters(request)
+        by = request.query_params.get("by") or ""
+        return Response(
+            {
+                "from": filters.date_from,
+                "to": filters.date_to,
+                "by": by,
+                "rows": breakdown(workspace=workspace, filters=filters, by=by),
+            }
+        )
+
+
+class VerbatimParams(serializers.Serializer):
+    category = serializers.CharField(required=False, default="", allow_blank=True)
+    reason = serializers.CharField(required=False, default="", allow_blank=True)
+    outcome = serializers.ChoiceField(
+        choices=["", "saved", "cancelled", "abandoned"], required=False, default=""
+    )
+    q = serializers.CharField(required=False, default="", allow_blank=True, max_length=200)
+    limit = serializers.IntegerField(min_value=1, max_value=200, required=False, default=50)
+    offset = serializers.IntegerField(min_value=0, required=False, default=0)
+
+
+class VerbatimsApi(APIView):
+    @extend_schema(
+        parameters=[*FILTER_PARAMETERS, VerbatimParams],
+        responses=OpenApiTypes.OBJECT,
+        summary="The customers' words behind the figures, newest first",
+    )
+    def get(self, request: Request) -> Response:
+        workspace, filters = request_filters(request)
+        params = VerbatimParams(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        p = params.validated_data
+        found = verbatims(
+            workspace=workspace,
+            filters=filters,
+            category=p["category"],
+            reason=p["reason"],
+            query=p["q"],
+            outcome=p["outcome"],
+        )
+        page = found[p["offset"] : p["offset"] + p["limit"]]
+        return Response(
+            {
+                "results": [
+                    {
+                        "response": r.pk,
+                        "session": str(r.session_id),
+                        "created_at": r.session.created_at,
+                        "text": r.text,
+                        "locale": r.locale,
+                        "reason": r.reason_code,
+                        "category": r.category_id,
+                        "category_source": r.category_source,
+                        "plan": r.session.plan,
+                        "outcome": r.session.outcome,
+                    }
+                    for r in page
+                ],
+                "offset": p["offset"],
+                "limit": p["limit"],
+            }
+        )
+
+
+class SubscriberCountIn(serializers.Serializer):
+    date = serializers.DateField()
+    active = serializers.IntegerField(min_value=0, max_value=10**10)
+    new = serializers.IntegerField(min_value=0, max_value=10**10)
+
+
+class SubscriberCountsApi(APIView):
+    @extend_schema(
+        request=SubscriberCountIn,
+        responses={201: OpenApiTypes.OBJECT},
+        summary="Post the subscriber counts of a day (or a list of days); a day posted again "
+        "is replaced",
+    )
+    def post(self, request: Request) -> Response:
+        many = isinstance(request.data, list)
+        data = SubscriberCountIn(data=request.data, many=many)
+        data.is_valid(raise_exception=True)
+        items: list[dict[str, Any]] = data.validated_data if many else [data.validated_data]
+        stored = subscriber_counts_record(
+            workspace=api_workspace(request),
+            counts=[SubscriberCountInput(**item) for item in items],
+        )
+        body = [{"date": c.date, "active": c.active, "new": c.new} for c in stored]
+        return Response(body if many else body[0], status=status.HTTP_201_CREATED)
+
+
+class SessionsExportApi(APIView):
+    @extend_schema(
+        parameters=FILTER_PARAMETERS,
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+        summary="Every session within the filters as CSV (streamed)",
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        workspace, filters = request_filters(request)
+        return sessions_csv(workspace=workspace, filters=filters)

@@ -1,0 +1,135 @@
+"""The dashboard, the customers' words, re-labelling and the CSV downloads."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+from django.test import Client
+
+from surveys.models import Response
+from tests.analytics.conftest import period
+from tests.factories import UserFactory, make_workspace
+from workspaces.models import Role
+from workspaces.services import membership_add
+
+
+def member(workspace, role: str) -> Client:
+    user = UserFactory()
+    membership_add(workspace=workspace, user=user, role=role)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _cell(page: str, row_attr: str, column: int) -> str:
+    row = re.search(rf"<tr {row_attr}>(.*?)</tr>", page, re.S)
+    assert row, row_attr
+    cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row.group(1), re.S)
+    return re.sub(r"<[^>]+>", "", cells[column]).strip()
+
+
+def test_dashboard_shows_the_figures_as_tables_and_chart_data(history) -> None:
+    ws = history["workspace"]
+    client = member(ws, Role.ANALYST)
+    response = client.get(f"/app/{ws.slug}/", period())
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert _cell(page, 'data-step="started"', 1) == "5"
+    assert _cell(page, 'data-step="answered"', 2) == "80.0%"
+    assert _cell(page, 'data-step="saved"', 1) == "1"
+    assert _cell(page, 'data-category="price"', 1) == "2"
+    assert _cell(page, 'data-category="price"', 2) == "50.0%"
+    assert _cell(page, 'data-category="price"', 3) == "\u221250.0 pp"
+    assert _cell(page, f'data-offer="{history["offer"].pk}"', 6) == "$45"
+    assert 'data-figure="churn_rate"' in page and "2.5%" in page
+    data = json.loads(re.search(r'id="dashboard-data"[^>]*>(.*?)</script>', page, re.S).group(1))
+    assert data["funnel"]["values"] == [5, 4, 2, 1, 2, 1]
+    assert data["reasons"]["values"] == [2, 1, 1]
+    assert "/static/vendor/chartjs/chart.umd.js" in page  # our own copy, no CDN
+    assert "cdn" not in page.lower()
+
+
+def test_dashboard_filters_and_bad_filters(history) -> None:
+    ws = history["workspace"]
+    client = member(ws, Role.ADMIN)
+    page = client.get(f"/app/{ws.slug}/", period(plan="Team")).content.decode()
+    assert _cell(page, 'data-step="started"', 1) == "2"
+    response = client.get(f"/app/{ws.slug}/", {"from": "someday"})
+    assert response.status_code == 200
+    assert "must be a date" in response.content.decode()
+
+
+def test_dashboard_in_chinese(history) -> None:
+    ws = history["workspace"]
+    client = member(ws, Role.ANALYST)
+    page = client.get(f"/app/{ws.slug}/", period(), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "价格" in page
+    assert "漏斗" in page
+
+
+def test_roles_and_tenants(history) -> None:
+    ws = history["workspace"]
+    support = member(ws, Role.SUPPORT)
+    response = support.get(f"/app/{ws.slug}/")
+    assert response.status_code == 302 and response["Location"].endswith("/inbox/")
+    assert support.get(f"/app/{ws.slug}/words/").status_code == 403
+    assert support.get(f"/app/{ws.slug}/export/sessions.csv").status_code == 403
+    other = make_workspace(slug="elsewhere")
+    outsider = member(other, Role.ADMIN)
+    assert outsider.get(f"/app/{ws.slug}/").status_code == 404
+    answer = Response.objects.get(session=history["sessions"]["s3"])
+    response = outsider.post(f"/app/{other.slug}/words/{answer.pk}/category", {"category": "price"})
+    assert response.status_code == 404
+    answer.refresh_from_db()
+    assert answer.category_id == "missing_features"
+    assert Client().get(f"/app/{ws.slug}/").status_code == 302  # to the sign-in page
+
+
+def test_words_search_and_relabel_updates_the_figures(history) -> None:
+    ws = history["workspace"]
+    client = member(ws, Role.ANALYST)
+    page = client.get(f"/app/{ws.slug}/words/", period(q="API")).content.decode()
+    assert "=no API" in page and "busy season" not in page
+    page = client.get(f"/app/{ws.slug}/words/", period(category="not_needed")).content.decode()
+    assert "busy season" in page and "too pricey" not in page
+
+    answer = Response.objects.get(session=history["sessions"]["s3"])
+    back = f"/app/{ws.slug}/words/?from=2026-03-01&to=2026-03-03"
+    response = client.post(
+        f"/app/{ws.slug}/words/{answer.pk}/category", {"category": "price", "next": back}
+    )
+    assert response.status_code == 302 and response["Location"] == back
+    answer.refresh_from_db()
+    assert (answer.category_id, answer.category_source) == ("price", "manual")
+    page = client.get(f"/app/{ws.slug}/", period()).content.decode()
+    assert _cell(page, 'data-category="price"', 1) == "3"
+
+    response = client.post(
+        f"/app/{ws.slug}/words/{answer.pk}/category",
+        {"category": "nonsense", "next": "https://evil.example/"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "Unknown category" in response.content.decode()
+    assert response.redirect_chain[-1][0].startswith(f"/app/{ws.slug}/words/")
+
+
+def test_csv_downloads_match_the_page(history) -> None:
+    ws = history["workspace"]
+    client = member(ws, Role.ANALYST)
+    response = client.get(f"/app/{ws.slug}/export/sessions.csv", period(plan="Pro"))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert len(rows) == 3 and {r["plan"] for r in rows} == {"Pro"}
+    response = client.get(f"/app/{ws.slug}/export/figures.csv", period())
+    figures = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert figures[0] == ["table", "row", "figure", "value"]
+    assert ["funnel", "started", "sessions", "5"] in figures
+    assert ["headline", "save_rate", "value", "0.25"] in figures
+    assert ["category", "price", "sessions", "2"] in figures
+    assert ["offer", history["offer"].name, "discount_cost_cents", "4500"] in figures
+    assert ["churn", "churn_rate", "value", "2.5"] in figures
+    bad = client.get(f"/app/{ws.slug}/export/figures.csv", {"to": "nope"})
+    assert bad.status_code == 400

@@ -1,0 +1,185 @@
+"""Every figure against counts worked out by hand (see conftest.py's history)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from analytics.selectors import (
+    AnalyticsFilters,
+    breakdown,
+    churn_rates,
+    filters_parse,
+    funnel,
+    headline,
+    offer_performance,
+    reasons,
+    trends,
+)
+from config.errors import Invalid
+from surveys.models import Response
+from surveys.services import response_relabel
+
+PERIOD = AnalyticsFilters(date_from=date(2026, 3, 1), date_to=date(2026, 3, 3))
+
+
+@pytest.mark.parametrize("source", ["rollup", "raw"])
+def test_funnel_and_headline(history, source) -> None:
+    figures = headline(workspace=history["workspace"], filters=PERIOD, source=source)
+    assert [(s["step"], s["sessions"]) for s in figures["steps"]] == [
+        ("started", 5),
+        ("answered", 4),
+        ("offered", 2),
+        ("saved", 1),
+        ("cancelled", 2),
+        ("abandoned", 1),
+    ]
+    assert figures["open"] == 1
+    assert figures["conversion"] == {
+        "answered_of_started": 0.8,
+        "offered_of_answered": 0.5,
+        "saved_of_offered": 0.5,
+    }
+    assert figures["save_rate"] == 0.25  # 1 saved of 4 with an outcome
+    assert figures["mrr_saved_cents"] == 5000
+    assert figures["mrr_lost_cents"] == 13000
+    assert figures["mrr_at_risk_abandoned_cents"] == 2000
+    assert figures["discount_cost_cents"] == 4500  # $50 x 30% x 3 months
+    assert (figures["active_churn"], figures["passive_churn"]) == (2, 1)
+    assert figures["avg_seconds_to_complete"] == 70.0  # (120 + 60 + 30) / 3
+    # The previous period (Feb 26-28) had s0 only.
+    assert figures["previous"]["started"] == 1
+    assert figures["change"]["started"] == 4.0
+    assert figures["previous"]["save_rate"] == 0.0
+    assert figures["change"]["save_rate"] is None  # no base to compare with
+    assert figures["churn"] == {
+        "start_date": date(2026, 2, 28),
+        "end_date": date(2026, 3, 3),
+        "active_at_start": 1000,
+        "active_at_end": 990,
+        "new": 15,
+        "lost": 25,  # 1000 + 15 - 990
+        "churn_rate": 2.5,
+        "retention_rate": 97.5,  # (990 - 15) / 1000
+    }
+
+
+def test_days_follow_the_workspace_time_zone(history) -> None:
+    ws = history["workspace"]
+
+    def started(day: int) -> int:
+        one = AnalyticsFilters(date_from=date(2026, 3, day), date_to=date(2026, 3, day))
+        return funnel(workspace=ws, filters=one)["started"]
+
+    # s2 began at 16:30 UTC on Mar 1, which is 00:30 on Mar 2 in Shanghai.
+    assert (started(1), started(2), started(3)) == (1, 3, 1)
+    daily = trends(workspace=ws, filters=PERIOD, interval="day")
+    assert [(p["start"], p["started"]) for p in daily["periods"]] == [
+        (date(2026, 3, 1), 1),
+        (date(2026, 3, 2), 3),
+        (date(2026, 3, 3), 1),
+    ]
+
+
+@pytest.mark.parametrize("source", ["rollup", "raw"])
+def test_reasons_with_share_and_change(history, source) -> None:
+    found = reasons(workspace=history["workspace"], filters=PERIOD, source=source)
+    assert found["answered"] == 4
+    assert found["previous_answered"] == 1
+    rows = {c["category"]: c for c in found["categories"]}
+    assert list(rows) == ["price", "missing_features", "not_needed"]
+    price = rows["price"]
+    assert (price["sessions"], price["share"], price["saved"]) == (2, 0.5, 1)
+    assert price["mrr_lost_cents"] == 3000
+    assert price["previous"] == 1 and price["change"] == 1.0
+    assert price["share_change"] == -0.5  # 50% now, 100% before
+    assert rows["missing_features"]["mrr_lost_cents"] == 10000
+    assert rows["not_needed"]["share"] == 0.25
+    assert price["reasons"][0]["reason"] == "too_expensive"
+    assert price["reasons"][0]["label"] == "It's too expensive"
+    zh = reasons(workspace=history["workspace"], filters=PERIOD, locale="zh-hans", source=source)
+    assert zh["categories"][0]["reasons"][0]["label"] == "价格太贵了"
+
+
+def test_trends_by_week_and_month(history) -> None:
+    ws = history["workspace"]
+    weekly = trends(workspace=ws, filters=PERIOD, interval="week")
+    # 2026-03-01 is a Sunday: it belongs to the week of Monday Feb 23.
+    assert [(p["start"], p["started"], p["answered"]) for p in weekly["periods"]] == [
+        (date(2026, 2, 23), 1, 1),
+        (date(2026, 3, 2), 4, 3),
+    ]
+    second = weekly["periods"][1]
+    assert second["categories"]["price"] == {"sessions": 1, "share": 0.3333}
+    assert (second["saved"], second["cancelled"], second["abandoned"]) == (0, 2, 1)
+    assert second["save_rate"] == 0.0
+    monthly = trends(
+        workspace=ws,
+        filters=AnalyticsFilters(date_from=date(2026, 2, 1), date_to=date(2026, 3, 31)),
+        interval="month",
+    )
+    assert [(p["start"], p["started"]) for p in monthly["periods"]] == [
+        (date(2026, 2, 1), 1),
+        (date(2026, 3, 1), 5),
+    ]
+    with pytest.raises(Invalid):
+        trends(workspace=ws, filters=PERIOD, interval="year")
+
+
+def test_offer_performance(history) -> None:
+    (row,) = offer_performance(workspace=history["workspace"], filters=PERIOD)["offers"]
+    assert row["offer"] == history["offer"].pk
+    assert (row["shown"], row["accepted"], row["declined"], row["abandoned"]) == (2, 1, 1, 0)
+    assert row["save_rate"] == 0.5
+    assert (row["mrr_saved_cents"], row["discount_cost_cents"]) == (5000, 4500)
+    assert row["net_mrr_saved_cents"] == 500
+
+
+def test_filters_by_plan_and_locale(history) -> None:
+    ws = history["workspace"]
+    pro = AnalyticsFilters(date_from=date(2026, 3, 1), date_to=date(2026, 3, 3), plan="Pro")
+    assert funnel(workspace=ws, filters=pro)["started"] == 3
+    chinese = AnalyticsFilters(
+        date_from=date(2026, 3, 1), date_to=date(2026, 3, 3), locale="zh-hans"
+    )
+    assert funnel(workspace=ws, filters=chinese)["started"] == 1
+    # s4 never chose a language: it counts under the workspace's default (en).
+    english = AnalyticsFilters(date_from=date(2026, 3, 1), date_to=date(2026, 3, 3), locale="en")
+    assert funnel(workspace=ws, filters=english)["started"] == 4
+    assert funnel(workspace=ws, filters=english, source="raw")["started"] == 4
+    plans = {row["plan"]: row for row in breakdown(workspace=ws, filters=PERIOD, by="plan")}
+    assert (plans["Pro"]["started"], plans["Pro"]["saved"], plans["Pro"]["cancelled"]) == (3, 1, 1)
+    assert (plans["Team"]["started"], plans["Team"]["abandoned"]) == (2, 1)
+    assert plans["Team"]["mrr_lost_cents"] == 10000
+
+
+def test_relabelling_an_answer_moves_the_figures(history) -> None:
+    ws = history["workspace"]
+    answer = Response.objects.get(session=history["sessions"]["s3"])
+    response_relabel(workspace=ws, response_id=answer.pk, category_code="price")
+    rows = {c["category"]: c for c in reasons(workspace=ws, filters=PERIOD)["categories"]}
+    assert rows["price"]["sessions"] == 3
+    assert "missing_features" not in rows
+    assert reasons(workspace=ws, filters=PERIOD) == reasons(
+        workspace=ws, filters=PERIOD, source="raw"
+    )
+
+
+def test_churn_needs_the_counts(history) -> None:
+    later = AnalyticsFilters(date_from=date(2026, 2, 1), date_to=date(2026, 2, 27))
+    assert churn_rates(workspace=history["workspace"], filters=later) is None  # no start count
+
+
+def test_filters_parse_refuses_bad_input(history) -> None:
+    ws = history["workspace"]
+    for params, code in [
+        ({"from": "2026-13-01"}, "invalid_date"),
+        ({"from": "2026-03-05", "to": "2026-03-01"}, "invalid_range"),
+        ({"from": "2020-01-01", "to": "2026-03-01"}, "range_too_long"),
+        ({"survey": "abc"}, "invalid_survey"),
+        ({"locale": "fr"}, "invalid_locale"),
+    ]:
+        with pytest.raises(Invalid) as error:
+            filters_parse(workspace=ws, params=params)
+        assert error.value.code == code
