@@ -34,6 +34,8 @@ def test_another_workspace_is_a_404_and_anonymous_users_sign_in_first(
     client = Client()
     assert client.get("/app/acme/").status_code == 302  # to the sign-in page
     client.force_login(user)
-    assert client.get("/app/acme/").status_code == 200
+    assert client.get("/app/acme/connect/").status_code == 200
+    # Support lands in its inbox rather than on the analysts' dashboard.
+    assert client.get("/app/acme/")["Location"] == "/app/acme/inbox/"
     assert client.get("/app/globex/").status_code == 404
     assert client.get("/app/no-such-workspace/").status_code == 404

@@ -14,6 +14,8 @@ from django.db import transaction
 from tqdm import tqdm
 
 from alerts.services import routing_defaults_create
+from analytics.demo import subscriber_counts_demo
+from analytics.services import rollups_rebuild
 from offers.models import Offer
 from offers.services import offer_create
 from surveys.api import session_url
@@ -137,6 +139,10 @@ class Command(BaseCommand):
             if classifier_train(workspace_id=workspace.pk):
                 workspace.refresh_from_db()
             responses_recategorize(workspace=workspace)
+            # The history was bulk-inserted: count it into the rollups, and post the
+            # subscriber counts a host would, so churn and retention rates show.
+            rollups_rebuild(workspace=workspace)
+            subscriber_counts_demo(workspace=workspace, days=options["days"], seed=options["seed"])
 
         base = settings.PUBLIC_BASE_URL.rstrip("/")
         urls = {
@@ -145,6 +151,7 @@ class Command(BaseCommand):
             "admin": f"{base}/admin/",
             "api_docs": f"{base}/api/docs/",
             "sign_in": f"{base}/accounts/login/",
+            "dashboard": f"{base}/app/{workspace.slug}/",
             "inbox": f"{base}/app/{workspace.slug}/inbox/",
         }
         out: dict[str, Any] = {
@@ -166,6 +173,7 @@ class Command(BaseCommand):
             ("A sample cancel page", urls["sample_cancel_page"]),
             ("Admin", f"{urls['admin']}  (user {out['username']}, password {password})"),
             ("Sign in (web UI)", f"{urls['sign_in']}  (same user)"),
+            ("Dashboard", urls["dashboard"]),
             ("At-risk inbox", urls["inbox"]),
             ("API docs", urls["api_docs"]),
             ("API key (shown once)", out["api_key"]),
