@@ -133,3 +133,15 @@ def test_csv_downloads_match_the_page(history) -> None:
     assert ["churn", "churn_rate", "value", "2.5"] in figures
     bad = client.get(f"/app/{ws.slug}/export/figures.csv", {"to": "nope"})
     assert bad.status_code == 400
+
+
+def test_a_new_workspace_gets_an_empty_dashboard_not_an_error(db) -> None:
+    ws = make_workspace(slug="brand-new")
+    client = member(ws, Role.ADMIN)
+    page = client.get(f"/app/{ws.slug}/").content.decode()
+    assert "No answers in this period." in page
+    assert "No offer was shown in this period." in page
+    assert _cell(page, 'data-step="started"', 1) == "0"
+    assert client.get(f"/app/{ws.slug}/words/").status_code == 200
+    rows = b"".join(client.get(f"/app/{ws.slug}/export/sessions.csv").streaming_content)
+    assert rows.decode().count("\n") == 1  # the header only
