@@ -65,8 +65,8 @@ class ChannelInline(admin.TabularInline):
 
 @admin.register(Team)
 class TeamAdmin(ConfigChangeAdmin):
-    list_display = ["name", "workspace", "locale"]
-    list_filter = ["workspace"]
+    list_display = ["name", "workspace", "locale", "receives_digest"]
+    list_filter = ["workspace", "receives_digest"]
     filter_horizontal = ["members"]
     inlines = [ChannelInline]
 

@@ -36,6 +36,13 @@ class Team(models.Model):
     name = models.CharField(max_length=100)
     locale = models.CharField(max_length=10, choices=settings.LANGUAGES, default="en")
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="teams")
+    receives_digest = models.BooleanField(
+        default=False,
+        help_text=_(
+            "Send the weekly digest (top reasons, their change, telling answers) to this "
+            "team's email channels."
+        ),
+    )
 
     class Meta:
         ordering = ["workspace", "name"]

@@ -705,7 +705,12 @@ def routing_defaults_create(*, workspace: Workspace, email_domain: str) -> list[
     teams = []
     with transaction.atomic():
         for name, mailbox, rules in DEFAULT_TEAMS:
-            team, _ = Team.objects.get_or_create(workspace=workspace, name=name)
+            # The product team reads the weekly digest of reasons and verbatims.
+            team, _ = Team.objects.get_or_create(
+                workspace=workspace,
+                name=name,
+                defaults={"receives_digest": name == "Product"},
+            )
             if not team.channels.exists():
                 Channel.objects.create(team=team, kind="email", target=f"{mailbox}@{email_domain}")
             for rule_name, priority, conditions in rules:

@@ -220,6 +220,8 @@ RESPONSE_TEXT_MAX_LENGTH = env_int("RESPONSE_TEXT_MAX_LENGTH", 2000, minimum=100
 # labelled answers, and again after this many new labels.
 CLASSIFIER_MIN_EXAMPLES = env_int("CLASSIFIER_MIN_EXAMPLES", 20, minimum=2)
 CLASSIFIER_RETRAIN_AFTER_LABELS = env_int("CLASSIFIER_RETRAIN_AFTER_LABELS", 20, minimum=1)
+# The weekly digest goes out on Monday from this hour, in each workspace's time zone.
+DIGEST_HOUR = env_int("DIGEST_HOUR", 8, minimum=0, maximum=23)
 # The demo host page at /demo/ lets a newcomer click "cancel" like a customer.
 DEMO_HOST_PAGE = env_bool("DEMO_HOST_PAGE", DEBUG)
 
@@ -271,6 +273,10 @@ CELERY_BEAT_SCHEDULE = {
     "deliveries-sweep": {
         "task": "alerts.tasks.deliveries_sweep",
         "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
+    },
+    "digests-send-due": {
+        "task": "analytics.tasks.digests_send_due",
+        "schedule": 3600.0,
     },
 }
 
