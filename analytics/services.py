@@ -1,5 +1,6 @@
 """Writes for analytics: keeping rollups current, rebuilding and compacting them,
-recording the host's subscriber counts, sending the weekly digest."""
+recording the host's subscriber counts. (The weekly digest is in
+``analytics/digest.py``.)"""
 
 from __future__ import annotations
 

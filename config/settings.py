@@ -278,6 +278,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.tasks.digests_send_due",
         "schedule": 3600.0,
     },
+    "rollups-compact": {
+        "task": "analytics.tasks.rollups_compact",
+        "schedule": 6 * 3600.0,
+    },
 }
 
 LOGGING = {

@@ -173,3 +173,17 @@ def test_compaction_folds_settled_shards_and_keeps_every_figure(db: None) -> Non
     after = (funnel(workspace=workspace, filters=whole), trends(workspace=workspace, filters=whole))
     assert after == before
     assert rollups_rebuild(workspace=workspace, apply=False).ok
+
+
+def test_compaction_task_runs_under_celery(db: None) -> None:
+    from analytics.tasks import rollups_compact as task
+
+    workspace = make_workspace(slug="task-compact")
+    session = make_session(workspace, now=START)
+    while session.pk.int % 8 == 0:  # a session whose rollup row is not already shard 0
+        session = make_session(workspace, now=START)
+    session_cancel(token=session.token, now=START + timedelta(minutes=1))
+    assert SessionRollup.objects.filter(workspace=workspace).exclude(shard=0).exists()
+    assert task.delay().get() >= 1
+    assert not SessionRollup.objects.filter(workspace=workspace).exclude(shard=0).exists()
+    assert rollups_rebuild(workspace=workspace, apply=False).ok
