@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
-from alerts.models import Alert, Channel, Delivery, RoutingRule, Team, WebhookEndpoint
+from alerts.models import Alert, AlertStatus, Channel, Delivery, RoutingRule, Team, WebhookEndpoint
 from workspaces.config_cache import ConfigCache
 from workspaces.models import Workspace
 
@@ -84,3 +86,27 @@ def routing_config(*, workspace: Workspace) -> RoutingConfig:
     """Cached per configuration version: every change of teams, channels, rules
     or endpoints bumps it (services and admin alike)."""
     return _ROUTING.get(workspace)
+
+
+def alert_counts(*, workspace: Workspace, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """Per team: alerts raised for sessions started in [since, until), and where they
+    stand (new, contacted, won back, lost), most alerted team first."""
+    rows = (
+        Alert.objects.filter(
+            workspace=workspace,
+            session__created_at__gte=since,
+            session__created_at__lt=until,
+        )
+        .values("team_id", "team__name", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    teams: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        team = teams.setdefault(
+            row["team_id"],
+            {"team": row["team__name"], "raised": 0, **{s: 0 for s in AlertStatus.values}},
+        )
+        team["raised"] += row["n"]
+        team[row["status"]] = row["n"]
+    return sorted(teams.values(), key=lambda t: (-t["raised"], t["team"]))

@@ -165,7 +165,8 @@ def filters_parse(
     )
 
 
-def _bounds(workspace: Workspace, filters: AnalyticsFilters) -> tuple[datetime, datetime]:
+def filters_bounds(workspace: Workspace, filters: AnalyticsFilters) -> tuple[datetime, datetime]:
+    """The period as [start, end) instants in the workspace's time zone."""
     zone = ZoneInfo(workspace.time_zone)
     start = datetime.combine(filters.date_from, time.min, tzinfo=zone)
     end = datetime.combine(filters.date_to + timedelta(days=1), time.min, tzinfo=zone)
@@ -222,7 +223,7 @@ def raw_grouped(
         **{aliases[name]: _raw_dimension(name, workspace) for name in needed}
     )
     if filters is not None:
-        start, end = _bounds(workspace, filters)
+        start, end = filters_bounds(workspace, filters)
         sessions = sessions.filter(created_at__gte=start, created_at__lt=end)
         if filters.plan:
             sessions = sessions.filter(plan=filters.plan)
@@ -794,7 +795,7 @@ def verbatims(
     outcome: str = "",
 ) -> QuerySet[Response]:
     """Answers with words in them, newest first, within the filters."""
-    start, end = _bounds(workspace, filters)
+    start, end = filters_bounds(workspace, filters)
     answers = (
         Response.objects.filter(
             workspace=workspace,
@@ -865,7 +866,7 @@ EXPORT_COLUMNS = (
 
 def export_rows(*, workspace: Workspace, filters: AnalyticsFilters) -> Iterable[list[Any]]:
     """Every session within the filters, oldest first, as CSV rows (streamed)."""
-    start, end = _bounds(workspace, filters)
+    start, end = filters_bounds(workspace, filters)
     sessions = CancelSession.objects.filter(
         workspace=workspace, created_at__gte=start, created_at__lt=end
     )

@@ -19,11 +19,13 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from alerts.selectors import alert_counts
 from analytics.export import figures_csv, sessions_csv
 from analytics.selectors import (
     AnalyticsFilters,
     breakdown,
     filter_choices,
+    filters_bounds,
     filters_parse,
     headline,
     offer_performance,
@@ -130,6 +132,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "labels": {"share": str(_("Share of answers (%)")), "sessions": str(_("Sessions"))},
     }
     choices = filter_choices(workspace=workspace)
+    since, until = filters_bounds(workspace, filters)
     return render(
         request,
         "analytics/dashboard.html",
@@ -149,6 +152,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "locales": breakdown(workspace=workspace, filters=filters, by="locale"),
             "surveys": breakdown(workspace=workspace, filters=filters, by="survey"),
             "chart_data": chart_data,
+            "alerts": alert_counts(workspace=workspace, since=since, until=until),
             "choices": choices,
             "query": _query(filters),
             "ranges": [(days, _range_query(workspace, days, filters)) for days in RANGES],

@@ -145,3 +145,35 @@ def test_a_new_workspace_gets_an_empty_dashboard_not_an_error(db) -> None:
     assert client.get(f"/app/{ws.slug}/words/").status_code == 200
     rows = b"".join(client.get(f"/app/{ws.slug}/export/sessions.csv").streaming_content)
     assert rows.decode().count("\n") == 1  # the header only
+
+
+def test_dashboard_counts_the_alerts_raised_for_the_period(
+    db, settings, django_capture_on_commit_callbacks
+) -> None:
+    from alerts.models import Alert, AlertStatus
+    from surveys.services import session_answer, session_cancel
+    from tests.alerts.conftest import make_rule, make_team
+    from tests.factories import make_session
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    ws = make_workspace(slug="alerted")
+    make_rule(ws, make_team(ws, "Success"), outcomes=["cancelled"])
+    make_rule(ws, make_team(ws, "Product"), categories=["missing_features"])
+    with django_capture_on_commit_callbacks(execute=True):
+        for reason in ("too_expensive", "missing_feature", "missing_feature"):
+            session = make_session(ws)
+            session_answer(token=session.token, reason_code=reason)
+            session_cancel(token=session.token)
+    Alert.objects.filter(team__name="Success").order_by("pk").filter(
+        pk=Alert.objects.filter(team__name="Success").order_by("pk").first().pk
+    ).update(status=AlertStatus.WON_BACK)
+    page = member(ws, Role.ANALYST).get(f"/app/{ws.slug}/").content.decode()
+    table = re.search(r'id="table-alerts">(.*?)</table>', page, re.S).group(1)
+    rows = [
+        [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r)]
+        for r in re.findall(r"<tr>(.*?)</tr>", table, re.S)
+    ]
+    assert rows[1:] == [
+        ["Success", "3", "2", "0", "1", "0"],
+        ["Product", "2", "2", "0", "0", "0"],
+    ]
