@@ -8,7 +8,16 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 
-from alerts.models import Alert, AlertStatus, Channel, Delivery, RoutingRule, Team, WebhookEndpoint
+from alerts.models import (
+    Alert,
+    AlertStatus,
+    Channel,
+    ChannelKind,
+    Delivery,
+    RoutingRule,
+    Team,
+    WebhookEndpoint,
+)
 from workspaces.config_cache import ConfigCache
 from workspaces.models import Workspace
 
@@ -110,3 +119,28 @@ def alert_counts(*, workspace: Workspace, since: datetime, until: datetime) -> l
         team["raised"] += row["n"]
         team[row["status"]] = row["n"]
     return sorted(teams.values(), key=lambda t: (-t["raised"], t["team"]))
+
+
+def digest_recipients(*, workspace: Workspace) -> list[tuple[str, list[str]]]:
+    """Who receives the weekly digest, grouped by language: the addresses of the
+    enabled email channels of the teams with ``receives_digest``, each address once
+    (the first team by name decides its language)."""
+    channels = (
+        Channel.objects.filter(
+            team__workspace=workspace,
+            team__receives_digest=True,
+            kind=ChannelKind.EMAIL,
+            is_enabled=True,
+        )
+        .select_related("team")
+        .order_by("team__name", "team_id", "id")
+    )
+    seen: set[str] = set()
+    by_locale: dict[str, list[str]] = {}
+    for channel in channels:
+        for address in (part.strip() for part in channel.target.split(",")):
+            if not address or address.lower() in seen:
+                continue
+            seen.add(address.lower())
+            by_locale.setdefault(channel.team.locale or "en", []).append(address)
+    return list(by_locale.items())

@@ -179,30 +179,10 @@ def _telling_verbatims(
 
 
 def digest_recipients(*, workspace: Workspace) -> list[tuple[str, list[str]]]:
-    """Who receives the digest, grouped by language: the addresses of the enabled
-    email channels of the teams with ``receives_digest``, each address once (the
-    first team by name decides its language)."""
-    from alerts.models import Channel, ChannelKind
+    """Who receives the digest, grouped by language (see ``alerts.selectors``)."""
+    from alerts.selectors import digest_recipients as recipients
 
-    channels = (
-        Channel.objects.filter(
-            team__workspace=workspace,
-            team__receives_digest=True,
-            kind=ChannelKind.EMAIL,
-            is_enabled=True,
-        )
-        .select_related("team")
-        .order_by("team__name", "team_id", "id")
-    )
-    seen: set[str] = set()
-    by_locale: dict[str, list[str]] = {}
-    for channel in channels:
-        for address in (part.strip() for part in channel.target.split(",")):
-            if not address or address.lower() in seen:
-                continue
-            seen.add(address.lower())
-            by_locale.setdefault(channel.team.locale or "en", []).append(address)
-    return list(by_locale.items())
+    return recipients(workspace=workspace)
 
 
 # --- Writing it ------------------------------------------------------------------------
