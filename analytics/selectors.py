@@ -52,16 +52,6 @@ from surveys.taxonomy import CATEGORIES, category_label
 from workspaces.models import Workspace
 
 Source = Literal["rollup", "raw"]
-DIMENSIONS = (
-    "day",
-    "survey_id",
-    "plan",
-    "locale",
-    "reason_code",
-    "category_code",
-    "offer_id",
-    "outcome",
-)
 MAX_RANGE_DAYS = 3 * 366
 OUTCOMES = ("saved", "cancelled", "abandoned")
 
@@ -840,28 +830,30 @@ def filter_choices(*, workspace: Workspace) -> dict[str, list[Any]]:
 
 # --- Export --------------------------------------------------------------------------------
 
-EXPORT_COLUMNS = (
-    "session_id",
-    "created_at",
-    "completed_at",
-    "status",
-    "outcome",
-    "customer_id",
-    "subscription_id",
-    "plan",
-    "mrr_cents",
-    "currency",
-    "locale",
-    "survey_id",
-    "reason",
-    "reason_label",
-    "category",
-    "category_source",
-    "text",
-    "offer_id",
-    "offer_name",
-    "offer_kind",
+# CSV column -> the session's field it comes from.
+EXPORT_FIELDS = (
+    ("session_id", "pk"),
+    ("created_at", "created_at"),
+    ("completed_at", "completed_at"),
+    ("status", "status"),
+    ("outcome", "outcome"),
+    ("customer_id", "customer_id"),
+    ("subscription_id", "subscription_id"),
+    ("plan", "plan"),
+    ("mrr_cents", "mrr_cents"),
+    ("currency", "currency"),
+    ("locale", "locale"),
+    ("survey_id", "survey_id"),
+    ("reason", "response__reason_code"),
+    ("reason_label", "response__reason_label"),
+    ("category", "response__category_id"),
+    ("category_source", "response__category_source"),
+    ("text", "response__text"),
+    ("offer_id", "offer_id"),
+    ("offer_name", "offer__name"),
+    ("offer_kind", "offer__kind"),
 )
+EXPORT_COLUMNS = tuple(column for column, _field in EXPORT_FIELDS)
 
 
 def export_rows(*, workspace: Workspace, filters: AnalyticsFilters) -> Iterable[list[Any]]:
@@ -879,26 +871,7 @@ def export_rows(*, workspace: Workspace, filters: AnalyticsFilters) -> Iterable[
             d_locale=filters.locale
         )
     rows = sessions.order_by("created_at", "pk").values_list(
-        "pk",
-        "created_at",
-        "completed_at",
-        "status",
-        "outcome",
-        "customer_id",
-        "subscription_id",
-        "plan",
-        "mrr_cents",
-        "currency",
-        "locale",
-        "survey_id",
-        "response__reason_code",
-        "response__reason_label",
-        "response__category_id",
-        "response__category_source",
-        "response__text",
-        "offer_id",
-        "offer__name",
-        "offer__kind",
+        *(field for _column, field in EXPORT_FIELDS)
     )
     default_locale = workspace.default_locale
     for row in rows.iterator(chunk_size=2000):

@@ -315,21 +315,22 @@ def relabel(request: HttpRequest, response_id: int) -> HttpResponse:
     return redirect(back)
 
 
-@member_required(*ANALYSTS)
-def export_sessions(request: HttpRequest) -> HttpResponseBase:
+def _export(request: HttpRequest, build: Any) -> HttpResponseBase:
     workspace: Workspace = request.workspace  # type: ignore[attr-defined]
     try:
         filters = filters_parse(workspace=workspace, params=request.GET)
     except ServiceError as error:
         return HttpResponse(error.message, status=400, content_type="text/plain; charset=utf-8")
-    return sessions_csv(workspace=workspace, filters=filters)
+    return build(workspace, filters)
+
+
+@member_required(*ANALYSTS)
+def export_sessions(request: HttpRequest) -> HttpResponseBase:
+    """The sessions behind the dashboard's figures, as CSV."""
+    return _export(request, lambda ws, f: sessions_csv(workspace=ws, filters=f))
 
 
 @member_required(*ANALYSTS)
 def export_figures(request: HttpRequest) -> HttpResponseBase:
-    workspace: Workspace = request.workspace  # type: ignore[attr-defined]
-    try:
-        filters = filters_parse(workspace=workspace, params=request.GET)
-    except ServiceError as error:
-        return HttpResponse(error.message, status=400, content_type="text/plain; charset=utf-8")
-    return figures_csv(workspace=workspace, filters=filters, locale=_locale())
+    """The figures the dashboard shows, as CSV."""
+    return _export(request, lambda ws, f: figures_csv(workspace=ws, filters=f, locale=_locale()))

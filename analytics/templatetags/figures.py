@@ -18,22 +18,21 @@ def pct(rate: float | None, digits: int = 1) -> str:
     return f"{rate * 100:.{digits}f}%"
 
 
+def _signed(value: float, text: str) -> str:
+    sign = "+" if value > 0 else (MINUS if value < 0 else "±")
+    return sign + text
+
+
 @register.filter
 def change(rate: float | None) -> str:
     """A relative change: 0.25 -> "+25%", -0.1 -> "-10%" (with a minus sign), None -> "—"."""
-    if rate is None:
-        return "—"
-    sign = "+" if rate > 0 else (MINUS if rate < 0 else "±")
-    return f"{sign}{abs(rate) * 100:.0f}%"
+    return "—" if rate is None else _signed(rate, f"{abs(rate) * 100:.0f}%")
 
 
 @register.filter
 def points(delta: float | None) -> str:
     """A change of share in percentage points: 0.05 -> "+5.0 pp"."""
-    if delta is None:
-        return "—"
-    sign = "+" if delta > 0 else (MINUS if delta < 0 else "±")
-    return f"{sign}{abs(delta) * 100:.1f} pp"
+    return "—" if delta is None else _signed(delta, f"{abs(delta) * 100:.1f} pp")
 
 
 @register.filter
