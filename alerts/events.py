@@ -18,16 +18,26 @@ def _iso(value: Any) -> str | None:
 
 
 def offer_terms(session: CancelSession) -> dict[str, Any] | None:
-    """The offer shown, its machine-readable terms, and whether it was taken."""
+    """The offer shown, its machine-readable terms, and whether it was taken.
+
+    When it was taken, ``terms`` are the terms as accepted: the offer's own
+    (``{"percent": 30, "months": 3}``) plus what the customer chose and the dates
+    that follow (a pause's ``months`` and ``resumes_on``, a discount's
+    ``ends_on``…), so the host's billing applies exactly that.
+    """
     offer = session.offer
     if offer is None:
         return None
+    accepted = session.outcome == Outcome.SAVED
+    terms = dict(offer.terms or {})
+    if accepted and session.accepted_terms:
+        terms = {k: v for k, v in session.accepted_terms.items() if k != "kind"}
     return {
         "id": offer.pk,
         "kind": offer.kind,
         "name": offer.name,
-        "terms": dict(offer.terms or {}),
-        "accepted": session.outcome == Outcome.SAVED,
+        "terms": terms,
+        "accepted": accepted,
     }
 
 

@@ -1,11 +1,69 @@
-from django.contrib import admin
+from __future__ import annotations
 
-from offers.models import Offer
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from offers.models import Experiment, ExperimentVariant, Offer, OfferRule
 from workspaces.admin import ConfigChangeAdmin
 
 
 @admin.register(Offer)
 class OfferAdmin(ConfigChangeAdmin):
-    list_display = ["name", "workspace", "kind", "priority", "is_active"]
+    list_display = ["name", "workspace", "kind", "max_uses_per_customer", "is_active"]
     list_filter = ["workspace", "kind", "is_active"]
-    filter_horizontal = ["categories"]
+    search_fields = ["name"]
+
+
+@admin.register(OfferRule)
+class OfferRuleAdmin(ConfigChangeAdmin):
+    list_display = ["name", "workspace", "priority", "offer", "experiment", "is_active"]
+    list_filter = ["workspace", "is_active"]
+    fieldsets = [
+        (None, {"fields": ["workspace", "name", "priority", "is_active"]}),
+        ("Shows", {"fields": ["offer", "experiment"]}),
+        (
+            "When (every condition given must hold)",
+            {
+                "fields": [
+                    "reasons",
+                    "categories",
+                    "plans",
+                    "locales",
+                    ("min_mrr_cents", "max_mrr_cents"),
+                    ("min_tenure_days", "max_tenure_days"),
+                    "metadata",
+                ]
+            },
+        ),
+    ]
+
+
+class VariantInline(admin.TabularInline):
+    model = ExperimentVariant
+    extra = 0
+    fields = ["name", "offer", "weight"]
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if (
+            db_field.name == "offer"
+            and not request.user.is_superuser
+            and field is not None
+            and field.queryset is not None
+        ):
+            from workspaces.selectors import workspaces_for_user
+
+            field.queryset = field.queryset.filter(
+                workspace__in=workspaces_for_user(user=request.user)
+            )
+        return field
+
+
+@admin.register(Experiment)
+class ExperimentAdmin(ConfigChangeAdmin):
+    list_display = ["name", "workspace", "status", "winner", "created_at"]
+    list_filter = ["workspace", "status"]
+    readonly_fields = ["created_at", "stopped_at"]
+    inlines = [VariantInline]

@@ -1,47 +1,102 @@
-"""Save offers a customer may see once, after answering the exit survey."""
+"""Save offers a customer may see once, after answering the exit survey; the
+rules that decide who sees which; and experiments comparing offers."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from surveys.models import Category
 from workspaces.models import Workspace
 
 
 class OfferKind(models.TextChoices):
     DISCOUNT_PERCENT = "discount_percent", _("Percent discount")
+    DISCOUNT_AMOUNT = "discount_amount", _("Fixed-amount discount")
     PAUSE = "pause", _("Pause")
     DOWNGRADE = "downgrade", _("Downgrade")
     EXTENSION = "extension", _("Free extension")
+    TRIAL_EXTENSION = "trial_extension", _("Trial extension")
     SUPPORT = "support", _("Talk to support")
 
 
 # The whole-number terms each kind needs: name -> (minimum, maximum).
 TERM_FIELDS: dict[str, dict[str, tuple[int, int]]] = {
     OfferKind.DISCOUNT_PERCENT: {"percent": (1, 100), "months": (1, 36)},
+    OfferKind.DISCOUNT_AMOUNT: {"amount_cents": (1, 10**9), "months": (1, 36)},
     OfferKind.PAUSE: {"max_months": (1, 12)},
     OfferKind.DOWNGRADE: {"price_cents": (0, 10**9)},
     OfferKind.EXTENSION: {"days": (1, 365)},
+    OfferKind.TRIAL_EXTENSION: {"days": (1, 365)},
     OfferKind.SUPPORT: {},
+}
+# Terms a kind may have but does not need.
+OPTIONAL_TERMS: dict[str, dict[str, tuple[int, int]]] = {
+    OfferKind.PAUSE: {"min_months": (1, 12)},
+}
+TEXT_TERMS: dict[str, dict[str, bool]] = {
+    # name -> required
+    OfferKind.DOWNGRADE: {"plan": True, "stripe_price": False},
 }
 
 
-def validate_terms(kind: str, terms: dict[str, Any]) -> dict[str, Any]:
-    """Return the errors in ``terms`` for ``kind``, by field (empty when valid)."""
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def validate_terms(kind: str, terms: Any) -> dict[str, Any]:
+    """Return the errors in ``terms`` for ``kind``, by field (empty when valid).
+
+    Unknown names are refused too: a typo ("percnt") must not silently give a
+    different offer than the one the team meant.
+    """
+    if kind not in OfferKind.values:
+        return {"kind": f"unknown kind {kind!r}"}
+    if not isinstance(terms, dict):
+        return {"terms": "must be an object"}
     errors: dict[str, Any] = {}
-    for name, (low, high) in TERM_FIELDS.get(kind, {}).items():
-        value = terms.get(name)
-        if not isinstance(value, int) or isinstance(value, bool):
+    required = TERM_FIELDS.get(kind, {})
+    optional = OPTIONAL_TERMS.get(kind, {})
+    texts = TEXT_TERMS.get(kind, {})
+    for name, (low, high) in required.items():
+        value: Any = terms.get(name)
+        if not _whole(value):
             errors[name] = f"a whole number from {low} to {high} is required"
         elif not low <= value <= high:
             errors[name] = f"must be from {low} to {high}"
-    if kind == OfferKind.DOWNGRADE and not str(terms.get("plan", "")).strip():
-        errors["plan"] = "the plan to move to is required"
+    for name, (low, high) in optional.items():
+        if name in terms and terms[name] is not None:
+            value = terms[name]
+            if not _whole(value) or not low <= value <= high:
+                errors[name] = f"a whole number from {low} to {high}, or left out"
+    for name, needed in texts.items():
+        value = terms.get(name, "")
+        if not isinstance(value, str) or len(value) > 100:
+            errors[name] = "text of at most 100 characters"
+        elif needed and not value.strip():
+            errors[name] = "required"
+    stripe_price = str(terms.get("stripe_price") or "").strip()
+    if kind == OfferKind.DOWNGRADE and stripe_price and not stripe_price.startswith("price_"):
+        errors["stripe_price"] = "a Stripe price id (price_…)"
+    if (
+        kind == OfferKind.PAUSE
+        and not errors
+        and terms.get("min_months") is not None
+        and terms["min_months"] > terms["max_months"]
+    ):
+        errors["min_months"] = "must not be above max_months"
+    unknown = sorted(set(terms) - set(required) - set(optional) - set(texts))
+    for name in unknown:
+        errors[name] = "not a term of this kind of offer"
     return errors
+
+
+def pause_bounds(terms: dict[str, Any]) -> tuple[int, int]:
+    """The months a customer may pick for a pause offer: (lowest, highest)."""
+    return int(terms.get("min_months") or 1), int(terms.get("max_months") or 1)
 
 
 class Offer(models.Model):
@@ -52,7 +107,185 @@ class Offer(models.Model):
     terms = models.JSONField(default=dict, blank=True)
     # Per locale: {"en": {"title": "…", "body": "…"}, "zh-hans": {…}}
     copy = models.JSONField(default=dict, blank=True)
-    categories = models.ManyToManyField(Category, related_name="offers", blank=True)
+    priority = models.PositiveSmallIntegerField(default=100, help_text="Lower is tried first.")
+    # How many times one customer may accept this offer, ever (empty: no cap).
+    max_uses_per_customer = models.PositiveSmallIntegerField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["workspace", "priority", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors = validate_terms(self.kind, self.terms if self.terms is not None else {})
+        if errors:
+            raise ValidationError({"terms": [f"{k}: {v}" for k, v in errors.items()]})
+        if self.max_uses_per_customer == 0:
+            raise ValidationError({"max_uses_per_customer": "leave it empty for no cap"})
+
+
+class ExperimentStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    STOPPED = "stopped", _("Stopped")
+
+
+class Experiment(models.Model):
+    """Offers compared on the customers a rule matches: each customer gets one
+    variant (always the same one). Stopped, the rule shows the winner's offer."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="experiments")
+    name = models.CharField(max_length=200)
+    status = models.CharField(
+        max_length=10, choices=ExperimentStatus.choices, default=ExperimentStatus.RUNNING
+    )
+    winner = models.ForeignKey(
+        "offers.ExperimentVariant",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["workspace", "-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        winner = self.winner if self.winner_id is not None else None
+        if winner is not None and self.pk and winner.experiment_id != self.pk:
+            raise ValidationError(
+                {"winner": "the winner must be one of this experiment's variants"}
+            )
+        if self.status == ExperimentStatus.STOPPED and self.winner_id is None:
+            raise ValidationError({"winner": "a stopped experiment keeps a winner"})
+
+
+class ExperimentVariant(models.Model):
+    """One arm: an offer, or none (the no-offer control)."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="variants")
+    name = models.CharField(max_length=100)
+    offer = models.ForeignKey(
+        Offer, on_delete=models.PROTECT, null=True, blank=True, related_name="variants"
+    )
+    weight = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        ordering = ["experiment", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_control(self) -> bool:
+        return self.offer_id is None
+
+
+def _string_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def offer_rule_errors(
+    *,
+    workspace_id: int | None,
+    offer: Offer | None,
+    experiment: Experiment | None,
+    reasons: Any,
+    categories: Any,
+    plans: Any,
+    locales: Any,
+    metadata: Any,
+    min_mrr_cents: int | None,
+    max_mrr_cents: int | None,
+    min_tenure_days: int | None,
+    max_tenure_days: int | None,
+) -> dict[str, str]:
+    """The problems with a rule's target and conditions, by field (empty when
+    valid): contradictions (a minimum above its maximum), unknown categories or
+    languages, a target in another workspace."""
+    from surveys.taxonomy import CATEGORIES
+
+    errors: dict[str, str] = {}
+    if offer is not None and experiment is not None:
+        errors["experiment"] = "a rule shows one offer or runs one experiment, not both"
+    if offer is not None and workspace_id is not None and offer.workspace_id != workspace_id:
+        errors["offer"] = "not an offer of this workspace"
+    if (
+        experiment is not None
+        and workspace_id is not None
+        and experiment.workspace_id != workspace_id
+    ):
+        errors["experiment"] = "not an experiment of this workspace"
+    for name, value in (
+        ("reasons", reasons),
+        ("categories", categories),
+        ("plans", plans),
+        ("locales", locales),
+    ):
+        if not _string_list(value):
+            errors[name] = "a list of strings"
+    if _string_list(categories):
+        unknown = [c for c in categories if c not in CATEGORIES]
+        if unknown:
+            errors["categories"] = f"unknown categories: {', '.join(unknown)}"
+    if _string_list(locales):
+        known = [code for code, _name in settings.LANGUAGES]
+        unknown = [c for c in locales if c not in known]
+        if unknown:
+            errors["locales"] = (
+                f"unknown languages: {', '.join(unknown)} (known: {', '.join(known)})"
+            )
+    if not isinstance(metadata, dict):
+        errors["metadata"] = "an object whose entries the session's metadata must contain"
+    for low_name, low, high_name, high in (
+        ("min_mrr_cents", min_mrr_cents, "max_mrr_cents", max_mrr_cents),
+        ("min_tenure_days", min_tenure_days, "max_tenure_days", max_tenure_days),
+    ):
+        for name, value in ((low_name, low), (high_name, high)):
+            if value is not None and (not _whole(value) or value < 0):
+                errors[name] = "a whole number, 0 or more"
+        if (
+            low_name not in errors
+            and high_name not in errors
+            and low is not None
+            and high is not None
+            and low > high
+        ):
+            errors[high_name] = f"must not be below {low_name} ({low}): no session could match"
+    return errors
+
+
+class OfferRule(models.Model):
+    """Who sees which offer. Rules are tried by priority (lowest first); the first
+    whose conditions all hold decides: its offer, its experiment's variant, or no
+    offer at all when it names neither. An empty condition matches everything."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="offer_rules")
+    name = models.CharField(max_length=200)
+    offer = models.ForeignKey(
+        Offer, on_delete=models.CASCADE, null=True, blank=True, related_name="rules"
+    )
+    experiment = models.ForeignKey(
+        Experiment, on_delete=models.CASCADE, null=True, blank=True, related_name="rules"
+    )
+    reasons = models.JSONField(default=list, blank=True, help_text="Reason codes.")
+    categories = models.JSONField(default=list, blank=True, help_text="Category codes.")
+    plans = models.JSONField(default=list, blank=True)
+    locales = models.JSONField(default=list, blank=True, help_text='e.g. ["en", "zh-hans"]')
+    min_mrr_cents = models.PositiveBigIntegerField(null=True, blank=True)
+    max_mrr_cents = models.PositiveBigIntegerField(null=True, blank=True)
+    min_tenure_days = models.PositiveIntegerField(null=True, blank=True)
+    max_tenure_days = models.PositiveIntegerField(null=True, blank=True)
+    metadata = models.JSONField(
+        default=dict, blank=True, help_text="Entries the session's metadata must contain."
+    )
     priority = models.PositiveSmallIntegerField(default=100, help_text="Lower is tried first.")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -64,6 +297,19 @@ class Offer(models.Model):
         return self.name
 
     def clean(self) -> None:
-        errors = validate_terms(self.kind, self.terms or {})
+        errors = offer_rule_errors(
+            workspace_id=self.workspace_id,
+            offer=self.offer,
+            experiment=self.experiment,
+            reasons=self.reasons,
+            categories=self.categories,
+            plans=self.plans,
+            locales=self.locales,
+            metadata=self.metadata,
+            min_mrr_cents=self.min_mrr_cents,
+            max_mrr_cents=self.max_mrr_cents,
+            min_tenure_days=self.min_tenure_days,
+            max_tenure_days=self.max_tenure_days,
+        )
         if errors:
-            raise ValidationError({"terms": [f"{k}: {v}" for k, v in errors.items()]})
+            raise ValidationError(errors)

@@ -1,25 +1,65 @@
-"""How an offer reads to a customer: its title, body and terms in their language."""
+"""How an offer reads to a customer: its title, body and terms in their language.
+
+The terms are spelled out from the offer's terms and the session (its currency,
+MRR and billing period), so the customer sees what they would pay and until
+when before accepting: "30% off your next 3 months, then $49.00 a month".
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import calendar
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from offers.models import Offer, OfferKind
+from offers.models import Offer, OfferKind, pause_bounds
+
+if TYPE_CHECKING:
+    from surveys.models import CancelSession
+
+SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CNY": "¥", "JPY": "¥"}
 
 
 def format_money(cents: int, currency: str) -> str:
+    """Short form for figures: "$49", "$49.50"."""
     amount = f"{cents / 100:,.2f}".removesuffix(".00")
-    symbols = {"USD": "$", "EUR": "€", "GBP": "£", "CNY": "¥", "JPY": "¥"}
-    symbol = symbols.get(currency.upper())
+    symbol = SYMBOLS.get(currency.upper())
     return f"{symbol}{amount}" if symbol else f"{amount} {currency.upper()}"
 
 
+def format_price(cents: int, currency: str) -> str:
+    """A price a customer will pay, always with its cents: "$49.00"."""
+    amount = f"{cents / 100:,.2f}"
+    symbol = SYMBOLS.get((currency or "USD").upper())
+    return f"{symbol}{amount}" if symbol else f"{amount} {(currency or 'USD').upper()}"
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later (the month's last day when it is shorter)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def period_start(session: CancelSession | None, now: datetime | None = None) -> date:
+    """When an offer would take effect: the end of the period already paid for,
+    else today."""
+    moment = (session.current_period_end if session is not None else None) or now or timezone.now()
+    return timezone.localtime(moment, timezone.get_current_timezone()).date()
+
+
+def _discounted(mrr_cents: int, terms: dict[str, Any], kind: str) -> int:
+    if kind == OfferKind.DISCOUNT_PERCENT:
+        return round(mrr_cents * (100 - int(terms["percent"])) / 100)
+    return max(mrr_cents - int(terms["amount_cents"]), 0)
+
+
 def terms_text(offer: Offer, *, currency: str) -> str:
-    """The offer's terms spelled out, in the active language."""
+    """The offer's terms in one line, in the active language."""
     terms = offer.terms
     if offer.kind == OfferKind.DISCOUNT_PERCENT:
         return ngettext(
@@ -27,6 +67,12 @@ def terms_text(offer: Offer, *, currency: str) -> str:
             "%(percent)s%% off your next %(months)s months",
             terms["months"],
         ) % {"percent": terms["percent"], "months": terms["months"]}
+    if offer.kind == OfferKind.DISCOUNT_AMOUNT:
+        return ngettext(
+            "%(amount)s off your next month",
+            "%(amount)s off each of your next %(months)s months",
+            terms["months"],
+        ) % {"amount": format_price(terms["amount_cents"], currency), "months": terms["months"]}
     if offer.kind == OfferKind.PAUSE:
         return ngettext(
             "Pause your subscription for up to %(months)s month, with no charge",
@@ -36,13 +82,26 @@ def terms_text(offer: Offer, *, currency: str) -> str:
     if offer.kind == OfferKind.DOWNGRADE:
         return _("Move to the %(plan)s plan at %(price)s a month") % {
             "plan": terms["plan"],
-            "price": format_money(terms["price_cents"], currency),
+            "price": format_price(terms["price_cents"], currency),
         }
     if offer.kind == OfferKind.EXTENSION:
         return ngettext("%(days)s extra day free", "%(days)s extra days free", terms["days"]) % {
             "days": terms["days"]
         }
+    if offer.kind == OfferKind.TRIAL_EXTENSION:
+        return ngettext(
+            "Your trial extended by %(days)s day",
+            "Your trial extended by %(days)s days",
+            terms["days"],
+        ) % {"days": terms["days"]}
     return _("A member of our team will contact you to sort it out")
+
+
+@dataclass(frozen=True)
+class PauseChoice:
+    months: int
+    until: str  # ISO date the subscription resumes
+    label: str
 
 
 @dataclass(frozen=True)
@@ -54,6 +113,12 @@ class OfferView:
     terms_text: str
     accept_label: str
     terms: dict
+    # The whole deal in one sentence ("30% off your next 3 months, then $49.00 a month").
+    summary: str = ""
+    # What happens, line by line: what they pay, until when, what follows.
+    details: list[str] = field(default_factory=list)
+    # For a pause: the lengths the customer may pick (none is pre-selected).
+    pause_choices: list[PauseChoice] = field(default_factory=list)
 
 
 def _copy_for(offer: Offer, locale: str) -> dict[str, str]:
@@ -61,16 +126,117 @@ def _copy_for(offer: Offer, locale: str) -> dict[str, str]:
     return copy.get(locale) or copy.get("en") or next(iter(copy.values()), {}) or {}
 
 
-def offer_view(offer: Offer, *, locale: str, currency: str) -> OfferView:
+def _explain(
+    offer: Offer, *, currency: str, mrr_cents: int, start: date
+) -> tuple[str, list[str], list[PauseChoice]]:
+    """(summary, details, pause choices) in the active language."""
+    terms = offer.terms
+    headline = terms_text(offer, currency=currency)
+    price = format_price(mrr_cents, currency)
+    if offer.kind in (OfferKind.DISCOUNT_PERCENT, OfferKind.DISCOUNT_AMOUNT):
+        ends = add_months(start, int(terms["months"]))
+        summary = (
+            _("%(terms)s, then %(price)s a month") % {"terms": headline, "price": price}
+            if mrr_cents
+            else headline
+        )
+        details = []
+        if mrr_cents:
+            details.append(
+                _("You pay %(discounted)s a month instead of %(price)s, from %(start)s.")
+                % {
+                    "discounted": format_price(_discounted(mrr_cents, terms, offer.kind), currency),
+                    "price": price,
+                    "start": start.isoformat(),
+                }
+            )
+        details.append(
+            _("The discount ends on %(end)s; from then on you pay %(price)s a month.")
+            % {"end": ends.isoformat(), "price": price}
+            if mrr_cents
+            else _("The discount ends on %(end)s; from then on you pay the usual price.")
+            % {"end": ends.isoformat()}
+        )
+        return summary, details, []
+    if offer.kind == OfferKind.PAUSE:
+        low, high = pause_bounds(terms)
+        choices = []
+        for months in range(low, high + 1):
+            until = add_months(start, months)
+            choices.append(
+                PauseChoice(
+                    months=months,
+                    until=until.isoformat(),
+                    label=ngettext(
+                        "%(months)s month: pause until %(date)s",
+                        "%(months)s months: pause until %(date)s",
+                        months,
+                    )
+                    % {"months": months, "date": until.isoformat()},
+                )
+            )
+        details = [
+            _("Nothing is charged while paused, from %(start)s.") % {"start": start.isoformat()},
+            _("It resumes on its own at %(price)s a month; you can still cancel at any time.")
+            % {"price": price}
+            if mrr_cents
+            else _("It resumes on its own; you can still cancel at any time."),
+        ]
+        return headline, details, choices
+    if offer.kind == OfferKind.DOWNGRADE:
+        new_price = format_price(int(terms["price_cents"]), currency)
+        summary = (
+            _("Move to the %(plan)s plan at %(new)s a month instead of %(price)s")
+            % {"plan": terms["plan"], "new": new_price, "price": price}
+            if mrr_cents
+            else headline
+        )
+        details = [
+            _("The %(plan)s plan starts on %(start)s.")
+            % {"plan": terms["plan"], "start": start.isoformat()}
+        ]
+        return summary, details, []
+    if offer.kind in (OfferKind.EXTENSION, OfferKind.TRIAL_EXTENSION):
+        until = start + timedelta(days=int(terms["days"]))
+        if offer.kind == OfferKind.EXTENSION:
+            line = _("Your next payment moves from %(start)s to %(until)s.")
+        else:
+            line = _("Your trial now ends on %(until)s instead of %(start)s.")
+        return headline, [line % {"start": start.isoformat(), "until": until.isoformat()}], []
+    return (
+        headline,
+        [_("Your subscription stays as it is until then; you can still cancel afterwards.")],
+        [],
+    )
+
+
+def offer_view(
+    offer: Offer,
+    *,
+    locale: str,
+    currency: str,
+    session: CancelSession | None = None,
+    now: datetime | None = None,
+) -> OfferView:
+    """The offer as the customer reads it. With the session, the prices and
+    dates are theirs (MRR, end of the paid period)."""
     with translation.override(locale):
         copy = _copy_for(offer, locale)
         accept_labels: dict[str, str] = {
             OfferKind.DISCOUNT_PERCENT: _("Accept the discount"),
+            OfferKind.DISCOUNT_AMOUNT: _("Accept the discount"),
             OfferKind.PAUSE: _("Pause my subscription"),
             OfferKind.DOWNGRADE: _("Switch plan"),
             OfferKind.EXTENSION: _("Take the free time"),
+            OfferKind.TRIAL_EXTENSION: _("Extend my trial"),
             OfferKind.SUPPORT: _("Yes, contact me"),
         }
+        summary, details, choices = _explain(
+            offer,
+            currency=currency,
+            mrr_cents=session.mrr_cents if session is not None else 0,
+            start=period_start(session, now),
+        )
         return OfferView(
             id=offer.pk,
             kind=offer.kind,
@@ -79,4 +245,32 @@ def offer_view(offer: Offer, *, locale: str, currency: str) -> OfferView:
             terms_text=terms_text(offer, currency=currency),
             accept_label=str(accept_labels.get(offer.kind, _("Accept"))),
             terms=dict(offer.terms),
+            summary=summary,
+            details=details,
+            pause_choices=choices,
         )
+
+
+def accepted_text(accepted_terms: dict[str, Any], *, locale: str, currency: str) -> str:
+    """What the customer accepted, for the done page and the email: the dates
+    that follow from it ("Paused until 2027-02-22")."""
+    kind = accepted_terms.get("kind", "")
+    with translation.override(locale):
+        if kind == OfferKind.PAUSE and accepted_terms.get("resumes_on"):
+            return _("Pause until %(date)s") % {"date": accepted_terms["resumes_on"]}
+        if kind in (OfferKind.DISCOUNT_PERCENT, OfferKind.DISCOUNT_AMOUNT) and accepted_terms.get(
+            "ends_on"
+        ):
+            return _("Discounted until %(date)s") % {"date": accepted_terms["ends_on"]}
+        if kind == OfferKind.DOWNGRADE and accepted_terms.get("starts_on"):
+            return _("On the %(plan)s plan from %(date)s") % {
+                "plan": accepted_terms.get("plan", ""),
+                "date": accepted_terms["starts_on"],
+            }
+        if kind in (OfferKind.EXTENSION, OfferKind.TRIAL_EXTENSION) and accepted_terms.get(
+            "extended_until"
+        ):
+            return _("Extended until %(date)s") % {"date": accepted_terms["extended_until"]}
+        if kind == OfferKind.SUPPORT:
+            return _("We will contact you soon")
+    return ""

@@ -97,6 +97,12 @@ class AnswerIn(serializers.Serializer):
 
 class AcceptIn(serializers.Serializer):
     offer = serializers.IntegerField()
+    months = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="For a pause offer: how many months, within the offer's bounds (required).",
+    )
 
 
 # --- Output -------------------------------------------------------------------------
@@ -170,7 +176,14 @@ def offer_out(offer_view: Any) -> dict[str, Any] | None:
         "title": offer_view.title,
         "body": offer_view.body,
         "terms_text": offer_view.terms_text,
+        "summary": offer_view.summary,
+        "details": list(offer_view.details),
         "terms": offer_view.terms,
+        "pause_choices": [
+            {"months": c.months, "until": c.until, "label": c.label}
+            for c in offer_view.pause_choices
+        ],
+        "accept_label": offer_view.accept_label,
     }
 
 
@@ -395,7 +408,7 @@ class FlowAnswerApi(FlowApi):
         )
         locale = session.locale or session.workspace.default_locale
         offer = (
-            offer_view(session.offer, locale=locale, currency=session.currency)
+            offer_view(session.offer, locale=locale, currency=session.currency, session=session)
             if session.offer is not None
             else None
         )
@@ -403,12 +416,26 @@ class FlowAnswerApi(FlowApi):
 
 
 class FlowAcceptApi(FlowApi):
-    @extend_schema(request=AcceptIn, responses=StepOut, auth=[], summary="Accept the offer shown")
+    @extend_schema(
+        request=AcceptIn,
+        responses=StepOut,
+        auth=[],
+        summary="Accept the offer shown (a pause also takes the months chosen)",
+    )
     def post(self, request: Request, token: str) -> Response:
         serializer = AcceptIn(data=request.data)
         serializer.is_valid(raise_exception=True)
-        session = session_accept(token=token, offer_id=serializer.validated_data["offer"])
-        return Response({"offer": {"id": session.offer_id}, "state": state_out(session)})
+        session = session_accept(
+            token=token,
+            offer_id=serializer.validated_data["offer"],
+            months=serializer.validated_data["months"],
+        )
+        return Response(
+            {
+                "offer": {"id": session.offer_id, "terms": session.accepted_terms},
+                "state": state_out(session),
+            }
+        )
 
 
 class FlowCancelApi(FlowApi):

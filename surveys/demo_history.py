@@ -17,7 +17,9 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from offers.models import Offer
+from offers.models import Offer, pause_bounds
+from offers.selectors import CustomerHistory, SessionFacts, offer_pick, tenure_days
+from offers.services import accepted_terms_for
 from surveys.locales import localized
 from surveys.models import (
     CancelSession,
@@ -113,19 +115,22 @@ def _weighted(rng: random.Random, items: list, weights: list[float]) -> object:
     return rng.choices(items, weights=weights, k=1)[0]
 
 
+def _save_rate(offer: Offer) -> float:
+    """How often each kind of offer saves a customer in the demo history; deeper
+    discounts save a little more."""
+    if offer.kind == "discount_percent":
+        return 0.12 + int(offer.terms.get("percent", 0)) / 200
+    return {"pause": 0.34, "downgrade": 0.2, "discount_amount": 0.22}.get(offer.kind, 0.15)
+
+
 def history_rows(
     *, workspace: Workspace, count: int, days: int, rng: random.Random, now: datetime
 ) -> Iterator[tuple[CancelSession, Response | None]]:
     survey = workspace.surveys.get(is_default=True)
     reasons = {r.code: r for r in Reason.objects.filter(survey=survey, is_active=True)}
-    offers_by_category: dict[str, Offer] = {}
-    for offer in (
-        Offer.objects.filter(workspace=workspace, is_active=True)
-        .prefetch_related("categories")
-        .order_by("-priority")
-    ):
-        for category in offer.categories.all():
-            offers_by_category[category.code] = offer
+    # Offers come from the workspace's own targeting rules and experiments, the
+    # way the flow picks them (so experiment arms are assigned the same way).
+    workspace.refresh_from_db(fields=["config_version"])
     codes = [code for code in REASON_WEIGHTS if code in reasons]
     plan_weights = [weight for _name, _mrr, weight in PLANS]
     span = timedelta(days=days).total_seconds()
@@ -173,16 +178,38 @@ def history_rows(
         text = ""
         if rng.random() < 0.4 or code == "other":
             text = rng.choice(VERBATIMS[locale].get(code) or VERBATIMS[locale]["other"])
-        shown = offers_by_category.get(reason.category_id)
+        pick = offer_pick(
+            workspace=workspace,
+            facts=SessionFacts(
+                reason=reason.code,
+                category=reason.category_id,
+                plan=plan,
+                mrr_cents=mrr,
+                tenure_days=tenure_days(session.subscription_started_at, answered),
+                locale=locale,
+                metadata={},
+            ),
+            customer_id=customer,
+            history=CustomerHistory(),
+            now=answered,
+        )
+        shown = pick.offer
+        session.experiment_variant_id = pick.variant_id
         session.status = SessionStatus.COMPLETED
         session.completed_at = answered + timedelta(seconds=rng.randint(4, 120))
         session.outcome = Outcome.CANCELLED
         if shown is not None:
             session.offer = shown
             session.offered_at = answered
-            save_rate = {"pause": 0.34, "discount_percent": 0.27}.get(shown.kind, 0.15)
-            if rng.random() < save_rate:
+            if rng.random() < _save_rate(shown):
                 session.outcome = Outcome.SAVED
+                months = None
+                if shown.kind == "pause":
+                    low, high = pause_bounds(shown.terms)
+                    months = rng.randint(low, high)
+                session.accepted_terms = accepted_terms_for(
+                    offer=shown, session=session, months=months, now=session.completed_at
+                )
         response = Response(
             session=session,
             workspace=workspace,

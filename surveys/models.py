@@ -150,6 +150,17 @@ class CancelSession(models.Model):
     offer = models.ForeignKey(
         "offers.Offer", on_delete=models.PROTECT, null=True, blank=True, related_name="sessions"
     )
+    # The experiment arm this customer was assigned to (null: not in an experiment).
+    experiment_variant = models.ForeignKey(
+        "offers.ExperimentVariant",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sessions",
+    )
+    # What the customer accepted, as applied: the offer's terms plus what they
+    # chose (pause months) and the dates that follow (resume date, discount end).
+    accepted_terms = models.JSONField(default=dict, blank=True)
     idempotency_key = models.CharField(max_length=200, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True)
 
@@ -175,6 +186,8 @@ class CancelSession(models.Model):
         indexes = [
             models.Index(fields=["workspace", "-created_at"], name="session_ws_created"),
             models.Index(fields=["status", "created_at"], name="session_status_created"),
+            # A customer's past outcomes (offer cooldown and uses per customer).
+            models.Index(fields=["workspace", "customer_id"], name="session_ws_customer"),
         ]
 
     def __str__(self) -> str:

@@ -111,7 +111,9 @@ def flow_state(*, session: CancelSession, locale: str, now: datetime | None = No
         for reason in _ordered_reasons(session)
     ]
     offer = (
-        offer_view(session.offer, locale=locale, currency=session.currency)
+        offer_view(
+            session.offer, locale=locale, currency=session.currency, session=session, now=now
+        )
         if session.offer is not None
         else None
     )

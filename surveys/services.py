@@ -16,17 +16,19 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Aggregate, OuterRef, Subquery, TextField
 from django.utils import timezone
 
 from alerts.services import session_change_record
 from analytics.services import rollup_session_change
 from config.errors import Conflict, Gone, Invalid, NotFound
-from offers.selectors import offer_for_answer
+from offers.selectors import CustomerHistory, SessionFacts, offer_pick, tenure_days
+from offers.services import accepted_terms_for, outcome_confirmation_queue
 from surveys.categorization.classifier import NaiveBayes
 from surveys.categorization.pipeline import Categorization, categorizer_for
 from surveys.locales import localized, normalize_locale
@@ -269,22 +271,76 @@ def _session_changed(
     after = SessionSnapshot.of(session)
     if after != before:
         rollup_session_change(session=session, before=before, after=after)
-    session_change_record(session=session, before=before, now=now)
+    event = session_change_record(session=session, before=before, now=now)
+    outcome_confirmation_queue(session=session, event=event)
 
 
 # --- The flow -------------------------------------------------------------------
 
 
-def _locked_session(token: str, *, now: datetime) -> CancelSession:
-    found = list(
+class _IdList(Aggregate):
+    """Comma-separated ids (GROUP_CONCAT on SQLite, STRING_AGG on PostgreSQL)."""
+
+    function = "GROUP_CONCAT"
+    template = "%(function)s(%(expressions)s)"
+    output_field = TextField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return super().as_sql(
+            compiler,
+            connection,
+            function="STRING_AGG",
+            template="%(function)s((%(expressions)s)::text, ',')",
+            **extra,
+        )
+
+
+def _locked_session(token: str, *, now: datetime, with_history: bool = False) -> CancelSession:
+    """The session, locked, with its workspace, survey, offer and answer: one
+    query. ``with_history`` adds the customer's past acceptances to that same
+    query (when they last accepted an offer, and which offers), which is what the
+    offer cooldown and the per-customer caps need."""
+    queryset = (
         CancelSession.objects.select_for_update(of=("self",))
         .select_related("workspace", "survey", "offer", "response")
         .filter(token=token)
-        .order_by()[:1]
     )
+    if with_history:
+        saved = CancelSession.objects.filter(
+            workspace_id=OuterRef("workspace_id"),
+            customer_id=OuterRef("customer_id"),
+            outcome=Outcome.SAVED,
+        ).order_by()
+        queryset = queryset.annotate(
+            history_last_saved_at=Subquery(
+                saved.order_by("-completed_at").values("completed_at")[:1]
+            ),
+            history_offer_ids=Subquery(
+                saved.filter(offer__isnull=False)
+                .values("workspace_id")
+                .annotate(ids=_IdList("offer_id"))
+                .values("ids")[:1]
+            ),
+        )
+    found = list(queryset.order_by()[:1])
     if not found:
         raise NotFound("This cancel link is not valid.", code="session_not_found")
     return found[0]
+
+
+def _customer_history(session: CancelSession) -> CustomerHistory:
+    ids = getattr(session, "history_offer_ids", None) or ""
+    last = getattr(session, "history_last_saved_at", None)
+    if isinstance(last, str):  # SQLite hands back a subquery's datetime as text
+        from django.utils.dateparse import parse_datetime
+
+        last = parse_datetime(last)
+        if last is not None and timezone.is_naive(last):
+            last = timezone.make_aware(last, UTC)
+    return CustomerHistory(
+        last_saved_at=last,
+        accepted_offer_ids=tuple(int(i) for i in str(ids).split(",") if i.strip()),
+    )
 
 
 def _require_usable(session: CancelSession, *, now: datetime) -> None:
@@ -355,7 +411,7 @@ def session_answer(
             fields={"text": f"at most {limit} characters"},
         )
     with transaction.atomic():
-        session = _locked_session(token, now=now)
+        session = _locked_session(token, now=now, with_history=True)
         _require_usable(session, now=now)
         before = SessionSnapshot.of(session)
         reason = next(
@@ -402,12 +458,29 @@ def session_answer(
         if session.answered_at is None:
             session.answered_at = now
             fields.append("answered_at")
-        if session.offer_id is None:
-            offer = offer_for_answer(
-                workspace=session.workspace, category_code=response.category_id
+        if session.offer_id is None and session.experiment_variant_id is None:
+            # At most one offer per session: once shown, a changed answer keeps it
+            # (and a customer in an experiment's control arm stays without one).
+            pick = offer_pick(
+                workspace=session.workspace,
+                facts=SessionFacts(
+                    reason=reason.code,
+                    category=response.category_id,
+                    plan=session.plan,
+                    mrr_cents=session.mrr_cents,
+                    tenure_days=tenure_days(session.subscription_started_at, now),
+                    locale=locale,
+                    metadata=session.metadata or {},
+                ),
+                customer_id=session.customer_id,
+                history=_customer_history(session),
+                now=now,
             )
-            if offer is not None:
-                session.offer = offer
+            if session.experiment_variant_id is None and pick.variant_id is not None:
+                session.experiment_variant_id = pick.variant_id
+                fields.append("experiment_variant")
+            if pick.offer is not None:
+                session.offer = pick.offer
                 session.offered_at = now
                 session.status = SessionStatus.OFFERED
                 fields += ["offer", "offered_at"]
@@ -418,25 +491,45 @@ def session_answer(
     return session
 
 
-def session_accept(*, token: str, offer_id: int, now: datetime | None = None) -> CancelSession:
-    """The customer takes the offer they were shown: outcome ``saved``."""
+def session_accept(
+    *, token: str, offer_id: int, months: int | None = None, now: datetime | None = None
+) -> CancelSession:
+    """The customer takes the offer they were shown: outcome ``saved``, with the
+    terms as applied (for a pause, the months they chose and the resume date)
+    stored on the session and sent in the outcome webhook.
+
+    Repeating the same acceptance returns the session; accepting anything else
+    afterwards (another offer, another pause length) is a conflict. An offer not
+    shown, a finished or expired session, or a pause length outside the offer's
+    bounds are refused and change nothing.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         session = _locked_session(token, now=now)
-        if session.outcome == Outcome.SAVED and session.offer_id == offer_id:
-            return session  # a repeat of the same acceptance
+        if session.outcome == Outcome.SAVED:
+            if session.offer_id == offer_id and (
+                months is None or (session.accepted_terms or {}).get("months") == months
+            ):
+                return session  # a repeat of the same acceptance
+            raise Conflict(
+                "Another offer or other terms were already accepted in this session.",
+                code="offer_already_accepted",
+                fields={"offer": "the session is already saved with other terms"},
+            )
         _require_usable(session, now=now)
-        if session.offer_id is None or session.offer_id != offer_id:
+        if session.offer is None or session.offer_id != offer_id:
             raise Conflict(
                 "That offer was not shown in this session.",
                 code="offer_not_shown",
                 fields={"offer": "not the offer shown"},
             )
+        accepted = accepted_terms_for(offer=session.offer, session=session, months=months, now=now)
         before = SessionSnapshot.of(session)
         session.status = SessionStatus.COMPLETED
         session.outcome = Outcome.SAVED
         session.completed_at = now
-        session.save(update_fields=["status", "outcome", "completed_at"])
+        session.accepted_terms = accepted
+        session.save(update_fields=["status", "outcome", "completed_at", "accepted_terms"])
         _session_changed(session=session, before=before, now=now)
     return session
 

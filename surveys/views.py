@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.errors import Conflict, Gone, Invalid, NotFound, ServiceError
+from offers.presentation import accepted_text
 from surveys.models import CancelSession, Outcome, SessionStatus
 from surveys.selectors import flow_state, session_by_token, session_locale
 from surveys.services import (
@@ -123,7 +124,13 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
         if session.status in (SessionStatus.ANSWERED, SessionStatus.OFFERED) and not editing:
             return _to("flow-offer", session)
         _guard_open(session)
-        return _page(request, "surveys/survey.html", session, locale)
+        return _page(
+            request,
+            "surveys/survey.html",
+            session,
+            locale,
+            compliance=session.workspace.compliance_mode,
+        )
 
     reason = request.POST.get("reason", "").strip()
     text = request.POST.get("text", "")
@@ -142,7 +149,14 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
         error = _("Please choose a reason, or cancel directly with the button below.")
     if error:
         return _page(
-            request, "surveys/survey.html", session, locale, error=error, text=text, status=422
+            request,
+            "surveys/survey.html",
+            session,
+            locale,
+            error=error,
+            text=text,
+            status=422,
+            compliance=session.workspace.compliance_mode,
         )
     if wants_cancel:
         session_cancel(token=token)
@@ -153,25 +167,51 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
 @_flow_view
 @require_GET
 def offer_page(request: HttpRequest, token: str) -> HttpResponse:
-    """Step 2: one offer that fits the answer, or a plain confirmation."""
+    """Step 2: one offer that fits the answer, or a plain confirmation. In the
+    workspace's compliance mode this is the cancellation page the entry button
+    leads to, answered or not: cancelling comes first, the offer is optional."""
     session, locale = _load(request, token)
     if session.status == SessionStatus.COMPLETED:
         return _to("flow-done", session)
-    if session.status == SessionStatus.STARTED:
+    if session.status == SessionStatus.STARTED and not session.workspace.compliance_mode:
         return _to("flow-survey", session)
     _guard_open(session)
-    return _page(request, "surveys/offer.html", session, locale)
+    return _page(request, "surveys/offer.html", session, locale, **_offer_context(session))
+
+
+def _offer_context(session: CancelSession) -> dict[str, Any]:
+    return {"compliance": session.workspace.compliance_mode}
 
 
 @_flow_view
 @require_POST
 def accept_action(request: HttpRequest, token: str) -> HttpResponse:
-    session, _locale = _load(request, token)
+    """Take the offer shown; a pause also posts the months the customer picked."""
+    session, locale = _load(request, token)
     try:
         offer_id = int(request.POST.get("offer", ""))
     except ValueError:
         raise Invalid(_("No offer was chosen.")) from None
-    session = session_accept(token=token, offer_id=offer_id)
+    raw_months = request.POST.get("months", "").strip()
+    try:
+        months = int(raw_months) if raw_months else None
+    except ValueError:
+        months = -1  # refused below with the offer's bounds
+    try:
+        session = session_accept(token=token, offer_id=offer_id, months=months)
+    except Invalid as exc:
+        if exc.code not in ("months_required", "months_out_of_range", "months_not_applicable"):
+            raise
+        _guard_open(session)
+        return _page(
+            request,
+            "surveys/offer.html",
+            session,
+            locale,
+            error=_("Please choose how many months to pause."),
+            status=422,
+            **_offer_context(session),
+        )
     return _to("flow-done", session)
 
 
@@ -201,7 +241,15 @@ def done_page(request: HttpRequest, token: str) -> HttpResponse:
     if session.status != SessionStatus.COMPLETED:
         return _to("flow-survey", session)
     return _page(
-        request, "surveys/done.html", session, locale, saved=session.outcome == Outcome.SAVED
+        request,
+        "surveys/done.html",
+        session,
+        locale,
+        saved=session.outcome == Outcome.SAVED,
+        accepted=accepted_text(
+            session.accepted_terms or {}, locale=locale, currency=session.currency
+        ),
+        compliance=session.workspace.compliance_mode,
     )
 
 

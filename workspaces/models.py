@@ -33,6 +33,14 @@ class Workspace(models.Model):
     # The flow loads the workspace with the session anyway, so in-process caches
     # keyed by (workspace id, config_version) cost no query and are never stale.
     config_version = models.PositiveIntegerField(default=1, editable=False)
+    # A customer who accepted an offer this recently is not offered one again
+    # (0: no cooldown), so offers never turn into a discount loop.
+    offer_cooldown_days = models.PositiveSmallIntegerField(default=90)
+    # German-style cancellation (§ 312k BGB): the cancel path comes first, with the
+    # legal button wording, and any offer is optional and comes after it.
+    compliance_mode = models.BooleanField(default=False)
+    # Email the customer a confirmation of the outcome (saved or cancelled).
+    send_confirmation_email = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

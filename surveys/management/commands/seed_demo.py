@@ -16,8 +16,7 @@ from tqdm import tqdm
 from alerts.services import routing_defaults_create
 from analytics.demo import subscriber_counts_demo
 from analytics.services import rollups_rebuild
-from offers.models import Offer
-from offers.services import offer_create
+from offers.demo import offers_demo_create
 from surveys.api import session_url
 from surveys.demo_history import history_create
 from surveys.models import Competitor
@@ -32,42 +31,6 @@ from workspaces.models import Role, Workspace
 from workspaces.services import api_key_issue, membership_add, user_create, workspace_create
 
 DEMO_COMPETITORS = [("Acme", ["acme.io", "艾克米"]), ("Globex", ["globex.com", "格洛贝克斯"])]
-
-DEMO_OFFERS: list[dict[str, Any]] = [
-    {
-        "name": "30% off for 3 months",
-        "kind": "discount_percent",
-        "terms": {"percent": 30, "months": 3},
-        "categories": ["price"],
-        "copy": {
-            "en": {"title": "Stay for less", "body": "We'd rather keep you at a lower price."},
-            "zh-hans": {"title": "优惠价继续使用", "body": "我们希望以更低的价格留住您。"},
-        },
-    },
-    {
-        "name": "Pause up to 3 months",
-        "kind": "pause",
-        "terms": {"max_months": 3},
-        "categories": ["not_needed"],
-        "copy": {
-            "en": {"title": "Take a break instead", "body": "Keep your data and settings."},
-            "zh-hans": {"title": "暂停订阅", "body": "您的数据和设置都会保留。"},
-        },
-    },
-    {
-        "name": "Talk to support",
-        "kind": "support",
-        "terms": {},
-        "categories": ["product_quality", "customer_service", "too_complex"],
-        "copy": {
-            "en": {
-                "title": "Let us fix it",
-                "body": "A specialist will get in touch within a day.",
-            },
-            "zh-hans": {"title": "让我们来解决", "body": "专员会在一天内与您联系。"},
-        },
-    },
-]
 
 
 class Command(BaseCommand):
@@ -93,9 +56,7 @@ class Command(BaseCommand):
             workspace = Workspace.objects.filter(slug="demo").first()
             if workspace is None:
                 workspace = workspace_create(name="Demo Cloud", slug="demo", currency="USD")
-            if not Offer.objects.filter(workspace=workspace).exists():
-                for spec in DEMO_OFFERS:
-                    offer_create(workspace=workspace, **spec)
+            offers_demo_create(workspace=workspace)
             user = User.objects.filter(username=options["username"]).first()
             if user is None:
                 user = user_create(username=options["username"], password=password)
