@@ -28,12 +28,14 @@ urlpatterns = [
     path("api/v1/", include("surveys.api_urls")),
     path("api/v1/", include("alerts.api_urls")),
     path("api/v1/", include("analytics.api_urls")),
+    path("api/v1/", include("offers.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^api/", api_not_found),
     path("", include("workspaces.urls")),
     path("", include("alerts.urls")),
     path("", include("analytics.urls")),
+    path("", include("offers.urls")),
     path("", include("surveys.urls")),
 ]
 

@@ -333,7 +333,10 @@ def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float
     denominator = 1 + z * z / trials
     centre = (p + z * z / (2 * trials)) / denominator
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
-    return max(centre - half, 0.0), min(centre + half, 1.0)
+    # Rounding leaves a hair above 0 (or below 1) when the proportion is 0 (or 1).
+    low = 0.0 if successes == 0 else max(centre - half, 0.0)
+    high = 1.0 if successes == trials else min(centre + half, 1.0)
+    return low, high
 
 
 @dataclass(frozen=True)

@@ -95,12 +95,16 @@ def offer_rule_create(
     """A targeting rule: when its conditions hold, show ``offer``, or a variant of
     ``experiment``, or (naming neither) no offer. Contradictory conditions are
     refused: a rule no session could match is a mistake, not a configuration."""
+
+    def listed(value: Any) -> Any:
+        return list(value) if isinstance(value, list | tuple) else value
+
     values: dict[str, Any] = {
-        "reasons": list(reasons or []),
-        "categories": list(categories or []),
-        "plans": list(plans or []),
-        "locales": list(locales or []),
-        "metadata": dict(metadata or {}),
+        "reasons": listed(reasons if reasons is not None else []),
+        "categories": listed(categories if categories is not None else []),
+        "plans": listed(plans if plans is not None else []),
+        "locales": listed(locales if locales is not None else []),
+        "metadata": metadata if metadata is not None else {},
         "min_mrr_cents": min_mrr_cents,
         "max_mrr_cents": max_mrr_cents,
         "min_tenure_days": min_tenure_days,

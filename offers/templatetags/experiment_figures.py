@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def percent(value: float | None, digits: int = 1) -> str:
+    """``0.2875|percent`` -> "28.8%"; "—" for no value."""
+    if value is None:
+        return "—"
+    return f"{value * 100:.{int(digits)}f}%"
+
+
+@register.filter
+def points(value: float | None) -> str:
+    """A difference of proportions in percentage points: "+4.2 pp"."""
+    if value is None:
+        return "—"
+    return f"{value * 100:+.1f} pp"
