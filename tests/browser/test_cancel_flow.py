@@ -79,3 +79,101 @@ def test_switch_language_on_the_page(live_server, shop, phone) -> None:
     assert phone.locator("h1").inner_text() == "您为什么要取消订阅?"
     phone.get_by_role("button", name="取消我的订阅").click()
     assert phone.locator("h1").inner_text() == "您的订阅已取消"
+
+
+def test_pause_with_chosen_months(live_server, phone) -> None:
+    from datetime import UTC, datetime
+
+    from surveys.services import CustomerInput, SubscriptionInput, session_open
+
+    workspace = make_workspace()
+    make_offer(
+        workspace, name="Pause", kind="pause", terms={"max_months": 3}, categories=["not_needed"]
+    )
+    session = session_open(
+        workspace=workspace,
+        customer=CustomerInput(id="cus_pause", email="p@example.com"),
+        subscription=SubscriptionInput(
+            id="sub_pause",
+            plan="Pro",
+            mrr_cents=4900,
+            current_period_end=datetime(2026, 12, 22, 12, tzinfo=UTC),
+        ),
+        locale="en",
+    ).session
+    phone.goto(f"{live_server.url}/c/{session.token}/")
+    phone.get_by_label("I'm not using it enough right now").check()
+    phone.get_by_role("button", name="Continue").click()
+    months = phone.get_by_role("radio")
+    assert months.count() == 3
+    for index in range(3):  # nothing is chosen for the customer
+        assert not months.nth(index).is_checked()
+    accept = phone.get_by_role("button", name="Pause my subscription")
+    cancel = phone.get_by_role("button", name="No thanks, cancel my subscription")
+    accept_box, cancel_box = accept.bounding_box(), cancel.bounding_box()
+    assert accept_box and cancel_box
+    assert abs(accept_box["height"] - cancel_box["height"]) < 1
+    accept.click()  # no length chosen: the browser asks for one, nothing is accepted
+    session.refresh_from_db()
+    assert session.outcome == ""
+    phone.get_by_label("2 months: pause until 2027-02-22").check()
+    accept.click()
+    assert phone.locator("h1").inner_text() == "You're staying with us"
+    assert "Pause until 2027-02-22" in phone.locator("main").inner_text()
+    session.refresh_from_db()
+    assert session.outcome == Outcome.SAVED
+    assert session.accepted_terms["months"] == 2
+    assert session.accepted_terms["resumes_on"] == "2027-02-22"
+
+
+def test_compliance_mode_cancels_in_two_clicks(live_server, phone) -> None:
+    from datetime import UTC, datetime
+
+    from surveys.services import CustomerInput, SubscriptionInput, session_open
+
+    workspace = make_workspace()
+    workspace.compliance_mode = True
+    workspace.save(update_fields=["compliance_mode"])
+    make_offer(workspace)
+    session = session_open(
+        workspace=workspace,
+        customer=CustomerInput(id="cus_de", email="de@example.com"),
+        subscription=SubscriptionInput(
+            id="sub_de",
+            plan="Pro",
+            mrr_cents=4900,
+            current_period_end=datetime(2027, 1, 31, 12, tzinfo=UTC),
+        ),
+        locale="en",
+    ).session
+    phone.goto(f"{live_server.url}/c/{session.token}/")
+    entry = phone.get_by_role("link", name="Verträge hier kündigen")
+    assert entry.is_visible()
+    entry.click()
+    assert "Your contract ends on 2027-01-31" in phone.locator("main").inner_text()
+    phone.get_by_role("button", name="jetzt kündigen").click()
+    assert phone.locator("h1").inner_text() == "Your subscription is cancelled"
+    assert "Your contract ends on 2027-01-31." in phone.locator("main").inner_text()
+    session.refresh_from_db()
+    assert session.outcome == Outcome.CANCELLED
+    assert not hasattr(session, "response") or session.response is None
+
+
+def test_compliance_mode_offer_is_optional_and_after_the_cancel_button(live_server, phone) -> None:
+    workspace = make_workspace()
+    workspace.compliance_mode = True
+    workspace.save(update_fields=["compliance_mode"])
+    make_offer(workspace)
+    session = make_session(workspace, locale="en")
+    phone.goto(f"{live_server.url}/c/{session.token}/")
+    phone.get_by_label("It's too expensive").check()
+    phone.get_by_role("button", name="Continue").click()
+    confirm = phone.get_by_role("button", name="jetzt kündigen")
+    accept = phone.get_by_role("button", name="Accept the discount")
+    confirm_box, accept_box = confirm.bounding_box(), accept.bounding_box()
+    assert confirm_box and accept_box
+    assert confirm_box["y"] < accept_box["y"]  # cancelling comes first
+    accept.click()
+    assert phone.locator("h1").inner_text() == "You're staying with us"
+    session.refresh_from_db()
+    assert session.outcome == Outcome.SAVED
