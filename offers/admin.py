@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
@@ -67,3 +68,17 @@ class ExperimentAdmin(ConfigChangeAdmin):
     list_filter = ["workspace", "status"]
     readonly_fields = ["created_at", "stopped_at"]
     inlines = [VariantInline]
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        winner = form.base_fields.get("winner")
+        if isinstance(winner, forms.ModelChoiceField):
+            # Only this experiment's own variants can win (none before it has any).
+            winner.queryset = (
+                ExperimentVariant.objects.filter(experiment=obj)
+                if obj
+                else ExperimentVariant.objects.none()
+            )
+        return form

@@ -19,3 +19,11 @@ def points(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{value * 100:+.1f} pp"
+
+
+@register.filter
+def p_value(value: float | None) -> str:
+    """ "0.1025"; "< 0.0001" rather than a misleading 0."""
+    if value is None:
+        return "—"
+    return "< 0.0001" if value < 0.0001 else f"{value:.4f}"
