@@ -1,25 +1,26 @@
-"""Experiments API (v1): list, one with its results, stop with a winner. Views
-validate, call a service or selector, serialise."""
+"""Offers API (v1): offers, targeting rules, experiments (list, one with its
+results, stop with a winner). Views validate, call a service or selector,
+serialise."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.errors import NotFound
-from offers.models import Experiment
+from config.errors import Invalid, NotFound
+from offers.models import Experiment, Offer, OfferKind, OfferRule
 from offers.selectors import (
     ExperimentResults,
     experiment_get,
     experiment_results,
     experiments_for_workspace,
 )
-from offers.services import experiment_stop
+from offers.services import experiment_create, experiment_stop, offer_create, offer_rule_create
 from workspaces.authentication import api_workspace
 
 
@@ -114,3 +115,166 @@ class ExperimentStopApi(APIView):
         )
         experiment = _experiment_or_404(request, experiment_id)
         return Response(_detail(experiment_results(experiment=experiment)))
+
+
+# --- Offers and targeting rules ---------------------------------------------------------
+
+
+class OfferIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=OfferKind.values)
+    terms = serializers.DictField(required=False, default=dict)
+    copy = serializers.DictField(
+        child=serializers.DictField(child=serializers.CharField(allow_blank=True)),
+        required=False,
+        default=dict,
+        help_text='Per locale: {"en": {"title", "body"}, "zh-hans": {…}}',
+    )
+    max_uses_per_customer = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1
+    )
+
+
+class OfferOut(serializers.ModelSerializer):
+    class Meta:
+        model = Offer
+        fields = ["id", "name", "kind", "terms", "copy", "max_uses_per_customer", "is_active"]
+
+
+class OfferListApi(APIView):
+    @extend_schema(responses=OfferOut(many=True), summary="List offers")
+    def get(self, request: Request) -> Response:
+        offers = Offer.objects.filter(workspace=api_workspace(request)).order_by("id")
+        return Response(OfferOut(offers, many=True).data)
+
+    @extend_schema(request=OfferIn, responses={201: OfferOut}, summary="Create an offer")
+    def post(self, request: Request) -> Response:
+        data = OfferIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        offer = offer_create(workspace=api_workspace(request), **data.validated_data)
+        return Response(OfferOut(offer).data, status=status.HTTP_201_CREATED)
+
+
+class RuleIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    offer = serializers.IntegerField(required=False, allow_null=True, default=None)
+    experiment = serializers.IntegerField(required=False, allow_null=True, default=None)
+    reasons = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, default=list
+    )
+    categories = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, default=list
+    )
+    plans = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, default=list
+    )
+    locales = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, default=list
+    )
+    metadata = serializers.DictField(required=False, default=dict)
+    min_mrr_cents = serializers.IntegerField(required=False, allow_null=True, default=None)
+    max_mrr_cents = serializers.IntegerField(required=False, allow_null=True, default=None)
+    min_tenure_days = serializers.IntegerField(required=False, allow_null=True, default=None)
+    max_tenure_days = serializers.IntegerField(required=False, allow_null=True, default=None)
+    priority = serializers.IntegerField(required=False, default=100, min_value=0, max_value=32767)
+
+
+class RuleOut(serializers.ModelSerializer):
+    class Meta:
+        model = OfferRule
+        fields = [
+            "id",
+            "name",
+            "priority",
+            "offer",
+            "experiment",
+            "reasons",
+            "categories",
+            "plans",
+            "locales",
+            "min_mrr_cents",
+            "max_mrr_cents",
+            "min_tenure_days",
+            "max_tenure_days",
+            "metadata",
+            "is_active",
+        ]
+
+
+class OfferRuleListApi(APIView):
+    @extend_schema(responses=RuleOut(many=True), summary="List targeting rules, by priority")
+    def get(self, request: Request) -> Response:
+        rules = OfferRule.objects.filter(workspace=api_workspace(request)).order_by(
+            "priority", "id"
+        )
+        return Response(RuleOut(rules, many=True).data)
+
+    @extend_schema(
+        request=RuleIn,
+        responses={201: RuleOut},
+        summary="Create a targeting rule (contradictory conditions are refused with 422)",
+    )
+    def post(self, request: Request) -> Response:
+        data = RuleIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        workspace = api_workspace(request)
+        offer_id, experiment_id = values.pop("offer"), values.pop("experiment")
+        offer = experiment = None
+        if offer_id is not None:
+            offer = Offer.objects.filter(workspace=workspace, pk=offer_id).first()
+            if offer is None:
+                raise Invalid("No such offer.", code="unknown_offer", fields={"offer": "unknown"})
+        if experiment_id is not None:
+            experiment = experiment_get(workspace=workspace, experiment_id=experiment_id)
+            if experiment is None:
+                raise Invalid(
+                    "No such experiment.",
+                    code="unknown_experiment",
+                    fields={"experiment": "unknown"},
+                )
+        rule = offer_rule_create(workspace=workspace, offer=offer, experiment=experiment, **values)
+        return Response(RuleOut(rule).data, status=status.HTTP_201_CREATED)
+
+
+class VariantIn(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    offer = serializers.IntegerField(allow_null=True, help_text="null: the no-offer control.")
+    weight = serializers.IntegerField(min_value=0, max_value=1000, default=1)
+
+
+class ExperimentIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    variants = VariantIn(many=True)
+
+
+class ExperimentCreateApi(ExperimentListApi):
+    @extend_schema(
+        request=ExperimentIn,
+        responses={201: ExperimentDetailOut},
+        summary="Create a running experiment (point a rule at it to start it)",
+    )
+    def post(self, request: Request) -> Response:
+        data = ExperimentIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        workspace = api_workspace(request)
+        ids = [v["offer"] for v in data.validated_data["variants"] if v["offer"] is not None]
+        offers = {o.pk: o for o in Offer.objects.filter(workspace=workspace, pk__in=ids)}
+        unknown = sorted(set(ids) - set(offers))
+        if unknown:
+            raise Invalid(
+                "Unknown offers in the variants.",
+                code="unknown_offer",
+                fields={"variants": f"unknown offers: {unknown}"},
+            )
+        experiment = experiment_create(
+            workspace=workspace,
+            name=data.validated_data["name"],
+            variants=[
+                (v["name"], offers.get(v["offer"]) if v["offer"] else None, v["weight"])
+                for v in data.validated_data["variants"]
+            ],
+        )
+        return Response(
+            _detail(experiment_results(experiment=experiment)), status=status.HTTP_201_CREATED
+        )

@@ -3,7 +3,9 @@ from django.urls import path
 from offers import api
 
 urlpatterns = [
-    path("experiments", api.ExperimentListApi.as_view(), name="api-experiments"),
+    path("offers", api.OfferListApi.as_view(), name="api-offers"),
+    path("offer-rules", api.OfferRuleListApi.as_view(), name="api-offer-rules"),
+    path("experiments", api.ExperimentCreateApi.as_view(), name="api-experiments"),
     path(
         "experiments/<int:experiment_id>",
         api.ExperimentDetailApi.as_view(),
