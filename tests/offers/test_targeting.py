@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils import timezone
 
 from config.errors import Invalid
@@ -203,7 +204,8 @@ def test_history_rides_on_the_lock_query_and_picking_costs_none(workspace, disco
         session_answer(token=session.token, reason_code="too_expensive")
     statements = [q["sql"].upper() for q in queries.captured_queries]
     lock = next(s for s in statements if s.startswith("SELECT"))
-    assert "GROUP_CONCAT" in lock and 'FROM "SURVEYS_CANCELSESSION"' in lock
+    aggregate = "STRING_AGG" if connection.vendor == "postgresql" else "GROUP_CONCAT"
+    assert aggregate in lock and 'FROM "SURVEYS_CANCELSESSION"' in lock
 
 
 def test_loading_the_rules_is_one_query(workspace, discount, pause) -> None:
