@@ -11,7 +11,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from alerts.models import Alert
-from offers.presentation import format_money
+from offers.presentation import accepted_text, format_money
 from surveys.taxonomy import category_label
 
 
@@ -37,6 +37,13 @@ def alert_context(alert: Alert) -> dict[str, Any]:
             offer_line = _("No offer shown")
         elif offer["accepted"]:
             offer_line = _("Accepted: %(name)s") % {"name": offer["name"]}
+            applied = accepted_text(
+                {**(offer.get("terms") or {}), "kind": offer["kind"]},
+                locale=alert.team.locale,
+                currency=session.currency,
+            )
+            if applied:
+                offer_line = f"{offer_line} ({applied})"
         else:
             offer_line = _("Shown, declined: %(name)s") % {"name": offer["name"]}
         customer = session.customer_name or session.customer_email or session.customer_id

@@ -190,6 +190,11 @@ def test_a_support_acceptance_reaches_the_support_team(
     assert "Support" in teams
     session.refresh_from_db()
     assert session.accepted_terms == {"kind": "support", "callback_requested": True}
+    # The support team's alert says what the customer asked for.
+    from alerts.content import alert_context
+
+    alert = Alert.objects.get(session=session, team__name="Support")
+    assert alert_context(alert)["offer"] == "Accepted: Call me (We will contact you soon)"
 
 
 def test_confirmation_email_goes_through_deliveries(
