@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -243,6 +244,21 @@ DELIVERY_STALE_AFTER_SECONDS = env_float(
     "DELIVERY_STALE_AFTER_SECONDS", OUTBOUND_TIMEOUT_SECONDS * 2 + 15, minimum=1
 )
 DELIVERY_SWEEP_INTERVAL_SECONDS = env_float("DELIVERY_SWEEP_INTERVAL_SECONDS", 10.0, minimum=0.5)
+
+# --- Billing: applying outcomes in Stripe ----------------------------------------------
+# Where stripe-python sends its requests. Stripe's own API unless set; tests and
+# local runs point it at a server on this machine. Each workspace enables Stripe
+# and sets its secret key in the admin; requests time out after
+# OUTBOUND_TIMEOUT_SECONDS and are retried by the delivery machinery, not by
+# stripe-python.
+STRIPE_API_BASE = env_url("STRIPE_API_BASE", ("http", "https")).rstrip("/") or (
+    "https://api.stripe.com"
+)
+if not urlsplit(STRIPE_API_BASE).hostname or urlsplit(STRIPE_API_BASE).path:
+    raise ImproperlyConfigured(
+        f"STRIPE_API_BASE={STRIPE_API_BASE!r} must be a scheme and host (and port), "
+        "e.g. http://127.0.0.1:12111, without a path."
+    )
 
 # Email: SMTP when EMAIL_HOST is set, else printed to the console (embedded mode).
 EMAIL_HOST = env_str("EMAIL_HOST")

@@ -35,6 +35,8 @@ def start(**env: str) -> subprocess.CompletedProcess[str]:
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL='localhost:6379' must start with"),
         ({"DATABASE_URL": "mysql://x@y/z"}, "DATABASE_URL must be postgres"),
         ({"SECRET_KEY_FILE": "/nonexistent/secret"}, "SECRET_KEY_FILE"),
+        ({"STRIPE_API_BASE": "127.0.0.1:12111"}, "STRIPE_API_BASE='127.0.0.1:12111' must start"),
+        ({"STRIPE_API_BASE": "http://127.0.0.1:12111/v1"}, "must be a scheme and host"),
     ],
 )
 def test_bad_values_fail_loudly(env: dict[str, str], message: str) -> None:
