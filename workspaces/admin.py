@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from workspaces.models import ApiKey, Membership, Workspace
 from workspaces.selectors import workspaces_for_user
@@ -102,11 +104,88 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class WorkspaceAdminForm(forms.ModelForm):
+    """The Stripe key is write-only: the field is always empty, leaving it empty
+    keeps the stored key, and only its kind and last four characters are shown."""
+
+    stripe_secret_key = forms.CharField(
+        label=_("Stripe secret key"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=_(
+            "Stored in this service's database. Leave empty to keep the current key. "
+            "A restricted key (rk_…) allowed to write coupons and subscriptions is enough."
+        ),
+    )
+    stripe_secret_key_remove = forms.BooleanField(
+        label=_("Remove the stored Stripe key"), required=False
+    )
+
+    class Meta:
+        model = Workspace
+        fields = [
+            "name",
+            "slug",
+            "time_zone",
+            "default_locale",
+            "currency",
+            "offer_cooldown_days",
+            "compliance_mode",
+            "send_confirmation_email",
+            "stripe_enabled",
+            "stripe_secret_key",
+        ]
+
+    def clean_stripe_secret_key(self) -> str:
+        if self.data.get(self.add_prefix("stripe_secret_key_remove")):
+            return ""
+        return self.cleaned_data["stripe_secret_key"] or self.instance.stripe_secret_key
+
+
 @admin.register(Workspace)
 class WorkspaceAdmin(WorkspaceScopedAdmin):
     workspace_path = "pk"
+    form = WorkspaceAdminForm
     list_display = ["name", "slug", "public_id", "time_zone", "default_locale", "currency"]
-    readonly_fields = ["public_id", "identity_secret", "created_at"]
+    readonly_fields = ["public_id", "identity_secret", "stripe_key", "created_at"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "name",
+                    "slug",
+                    "public_id",
+                    "time_zone",
+                    "default_locale",
+                    "currency",
+                    "created_at",
+                ]
+            },
+        ),
+        (
+            _("Cancel flow"),
+            {"fields": ["offer_cooldown_days", "compliance_mode", "send_confirmation_email"]},
+        ),
+        (_("Widget"), {"fields": ["identity_secret"]}),
+        (
+            _("Stripe billing"),
+            {
+                "fields": [
+                    "stripe_enabled",
+                    "stripe_key",
+                    "stripe_secret_key",
+                    "stripe_secret_key_remove",
+                ],
+                "description": _(
+                    "Saved and cancelled outcomes are applied to the customer's Stripe "
+                    "subscription. The key is kept in this service's database and is "
+                    "never shown again in full."
+                ),
+            },
+        ),
+    ]
     search_fields = ["name", "slug", "public_id"]
     inlines = [MembershipInline]
 
@@ -118,6 +197,10 @@ class WorkspaceAdmin(WorkspaceScopedAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser
+
+    @admin.display(description=_("Stored Stripe key"))
+    def stripe_key(self, obj: Workspace) -> str:
+        return obj.stripe_key_hint or "—"
 
 
 @admin.register(ApiKey)

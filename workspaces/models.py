@@ -5,8 +5,11 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+STRIPE_KEY_PREFIXES = ("sk_", "rk_")
 
 
 def new_public_id() -> str:
@@ -41,6 +44,17 @@ class Workspace(models.Model):
     compliance_mode = models.BooleanField(default=False)
     # Email the customer a confirmation of the outcome (saved or cancelled).
     send_confirmation_email = models.BooleanField(default=False)
+    # Apply outcomes in Stripe (offers.stripe_billing): a coupon for a discount,
+    # pause_collection for a pause, a price change for a downgrade, a cancellation
+    # at period end. The key is stored in the database as is (it must be sent, so
+    # it cannot be hashed) and never shown back in full; a restricted key (rk_…)
+    # allowed to write coupons and subscriptions only is the safer choice.
+    stripe_enabled = models.BooleanField(
+        _("apply outcomes in Stripe"),
+        default=False,
+        help_text=_("Apply each saved or cancelled outcome to the customer's Stripe subscription."),
+    )
+    stripe_secret_key = models.CharField(_("Stripe secret key"), max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -48,6 +62,26 @@ class Workspace(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        key = self.stripe_secret_key
+        if key and not key.startswith(STRIPE_KEY_PREFIXES):
+            raise ValidationError(
+                {"stripe_secret_key": _("A Stripe secret or restricted key (sk_… or rk_…).")}
+            )
+        if self.stripe_enabled and not key:
+            raise ValidationError(
+                {"stripe_secret_key": _("Applying outcomes in Stripe needs the secret key.")}
+            )
+
+    @property
+    def stripe_key_hint(self) -> str:
+        """The key as it may be shown: its kind and last four characters."""
+        key = self.stripe_secret_key
+        if not key:
+            return ""
+        kind = key[: key.find("_", 3) + 1] if key.count("_") >= 2 else key[:3]
+        return f"{kind}…{key[-4:]}"
 
 
 class Role(models.TextChoices):
