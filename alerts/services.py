@@ -333,6 +333,9 @@ def retry_delay(attempts: int) -> float | None:
 # What each kind of delivery needs loaded to be sent (one query, no lock held).
 _FOR_SENDING = {
     "endpoint": ("event", "endpoint"),
+    # Applying an outcome in Stripe (offers.stripe_billing): the event and the
+    # workspace's key.
+    "stripe": ("event", "workspace"),
 }
 _FOR_ALERTS = (
     "event",

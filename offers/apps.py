@@ -6,5 +6,6 @@ class OffersConfig(AppConfig):
     verbose_name = "Save offers"
 
     def ready(self) -> None:
-        # Registers the customer confirmation email with the delivery transports.
-        from offers import confirmation  # noqa: F401
+        # Registers the customer confirmation email and the Stripe adapter with the
+        # delivery transports.
+        from offers import confirmation, stripe_billing  # noqa: F401

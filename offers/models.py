@@ -94,6 +94,19 @@ def validate_terms(kind: str, terms: Any) -> dict[str, Any]:
     return errors
 
 
+def billing_terms_errors(workspace: Workspace, kind: str, terms: Any) -> dict[str, str]:
+    """What applying the offer in the workspace's billing needs on top of valid
+    terms: with Stripe on, a downgrade names the Stripe price to move to."""
+    if (
+        workspace.stripe_enabled
+        and kind == OfferKind.DOWNGRADE
+        and isinstance(terms, dict)
+        and not str(terms.get("stripe_price") or "").strip()
+    ):
+        return {"stripe_price": "required while this workspace applies outcomes in Stripe"}
+    return {}
+
+
 def pause_bounds(terms: dict[str, Any]) -> tuple[int, int]:
     """The months a customer may pick for a pause offer: (lowest, highest)."""
     return int(terms.get("min_months") or 1), int(terms.get("max_months") or 1)
@@ -121,6 +134,8 @@ class Offer(models.Model):
 
     def clean(self) -> None:
         errors = validate_terms(self.kind, self.terms if self.terms is not None else {})
+        if not errors and self.workspace_id is not None:
+            errors = billing_terms_errors(self.workspace, self.kind, self.terms)
         if errors:
             raise ValidationError({"terms": [f"{k}: {v}" for k, v in errors.items()]})
         if self.max_uses_per_customer == 0:

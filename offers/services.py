@@ -17,6 +17,7 @@ from offers.models import (
     Offer,
     OfferKind,
     OfferRule,
+    billing_terms_errors,
     offer_rule_errors,
     pause_bounds,
     validate_terms,
@@ -45,7 +46,7 @@ def offer_create(
     rule showing it for those categories is made too (at the offer's priority)."""
     if kind not in OfferKind.values:
         raise Invalid(f"Unknown offer kind {kind!r}.", fields={"kind": "unknown kind"})
-    errors = validate_terms(kind, terms)
+    errors = validate_terms(kind, terms) or billing_terms_errors(workspace, kind, terms)
     if errors:
         raise Invalid("The offer's terms are not valid.", fields={"terms": errors})
     if max_uses_per_customer is not None and max_uses_per_customer < 1:
@@ -274,3 +275,38 @@ def outcome_confirmation_queue(*, session: CancelSession, event: OutboxEvent | N
     ):
         return
     delivery_create(event=event, kind=CONFIRMATION_KIND)
+
+
+# --- Applying outcomes in Stripe ------------------------------------------------------------
+
+BILLING_KIND = "stripe"
+# Accepted offers that change what Stripe bills; a support callback changes nothing.
+BILLED_OFFER_KINDS = frozenset(
+    {
+        OfferKind.DISCOUNT_PERCENT,
+        OfferKind.DISCOUNT_AMOUNT,
+        OfferKind.PAUSE,
+        OfferKind.DOWNGRADE,
+        OfferKind.EXTENSION,
+        OfferKind.TRIAL_EXTENSION,
+    }
+)
+
+
+def outcome_billing_queue(*, session: CancelSession, event: OutboxEvent | None) -> None:
+    """When the workspace applies outcomes in Stripe, queue applying this one (a
+    coupon, a pause, a price change, a later start, a cancellation at period end)
+    as a delivery written in the outcome's transaction: sent by a worker, retried
+    with backoff, every try recorded, a failure dead and visible, never lost.
+    One query, only when enabled and the outcome changes billing."""
+    from alerts.services import delivery_create
+    from surveys.models import Outcome
+
+    if event is None or not session.workspace.stripe_enabled:
+        return
+    if session.outcome == Outcome.CANCELLED or (
+        session.outcome == Outcome.SAVED
+        and session.offer is not None
+        and session.offer.kind in BILLED_OFFER_KINDS
+    ):
+        delivery_create(event=event, kind=BILLING_KIND)

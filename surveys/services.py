@@ -28,7 +28,11 @@ from alerts.services import session_change_record
 from analytics.services import rollup_session_change
 from config.errors import Conflict, Gone, Invalid, NotFound
 from offers.selectors import CustomerHistory, SessionFacts, offer_pick, tenure_days
-from offers.services import accepted_terms_for, outcome_confirmation_queue
+from offers.services import (
+    accepted_terms_for,
+    outcome_billing_queue,
+    outcome_confirmation_queue,
+)
 from surveys.categorization.classifier import NaiveBayes
 from surveys.categorization.pipeline import Categorization, categorizer_for
 from surveys.locales import localized, normalize_locale
@@ -273,6 +277,7 @@ def _session_changed(
         rollup_session_change(session=session, before=before, after=after)
     event = session_change_record(session=session, before=before, now=now)
     outcome_confirmation_queue(session=session, event=event)
+    outcome_billing_queue(session=session, event=event)
 
 
 # --- The flow -------------------------------------------------------------------
