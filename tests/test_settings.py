@@ -35,6 +35,10 @@ def start(**env: str) -> subprocess.CompletedProcess[str]:
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL='localhost:6379' must start with"),
         ({"DATABASE_URL": "mysql://x@y/z"}, "DATABASE_URL must be postgres"),
         ({"SECRET_KEY_FILE": "/nonexistent/secret"}, "SECRET_KEY_FILE"),
+        (
+            {"DB_PREPARED_STATEMENTS": "sometimes", "DATABASE_URL": "postgres://u@127.0.0.1/x"},
+            "DB_PREPARED_STATEMENTS='sometimes'",
+        ),
         ({"STRIPE_API_BASE": "127.0.0.1:12111"}, "STRIPE_API_BASE='127.0.0.1:12111' must start"),
         ({"STRIPE_API_BASE": "http://127.0.0.1:12111/v1"}, "must be a scheme and host"),
     ],
@@ -66,3 +70,31 @@ def test_secret_from_a_file(tmp_path: Path) -> None:
         timeout=60,
     )
     assert result.stdout.strip() == "s3cret-from-file"
+
+
+@pytest.mark.parametrize(("flag", "expected"), [("", "True 2"), ("false", "None None")])
+def test_prepared_statements_on_postgresql_unless_turned_off(flag: str, expected: str) -> None:
+    """Server-side binding with prepared plans by default; off for poolers."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    env.pop("DB_PREPARED_STATEMENTS", None)
+    if flag:
+        env["DB_PREPARED_STATEMENTS"] = flag
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django;django.setup();from django.conf import settings;"
+            "o=settings.DATABASES['default'].get('OPTIONS', {});"
+            "print(o.get('server_side_binding'), o.get('prepare_threshold'))",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == expected, result.stderr
