@@ -7,7 +7,9 @@ with the stack's floor (a bare Django view doing one indexed query).
 Each endpoint gets its own phase of the same length and concurrency as the
 floor, against sessions prepared in the right state, so the ratios compare like
 with like. Prints requests/s, p50 and p99 per endpoint and the ratio to the floor
-(throughput; 1.0 = as fast as the floor). Needs PostgreSQL: DATABASE_URL, or the
+(throughput; 1.0 = as fast as the floor), and for the write endpoints the ratio to
+the "write floor": the bare transaction a transition needs, in raw SQL (see
+``bench/urls.py``). Needs PostgreSQL: DATABASE_URL, or the
 default postgres://postgres@127.0.0.1:5432/bench_flow (created if missing), and
 Redis for the outcomes' queued alerts: BENCH_REDIS_URL, default
 redis://127.0.0.1:6379/15 (emptied at the end).
@@ -92,6 +94,7 @@ def prepare(sessions_per_phase: int) -> dict:
         if n % 1000 == 999:
             print(f"  answered {n + 1}/{len(accept_tokens)} for the accept phase", file=sys.stderr)
     read_tokens = make("read")
+    write_floor_tokens = write_floor_sessions(sessions_per_phase, run)
     assert CancelSession.objects.filter(
         token__in=accept_tokens[:5], status=SessionStatus.OFFERED
     ).count() == min(5, len(accept_tokens))
@@ -103,7 +106,36 @@ def prepare(sessions_per_phase: int) -> dict:
         "cancel": cancel_tokens,
         "accept": accept_tokens,
         "read": read_tokens,
+        "write_floor": write_floor_tokens,
     }
+
+
+def write_floor_sessions(count: int, run: str) -> list[str]:
+    """Tables and rows for the write floor (``bench/urls.py``), outside the
+    product's schema; made once, filled per run."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS bench_wf_session (id bigserial PRIMARY KEY, "
+            "token varchar(64) NOT NULL UNIQUE, status varchar(20) NOT NULL, "
+            "changed_at timestamptz)"
+        )
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS bench_wf_rollup (day date NOT NULL, "
+            "outcome varchar(10) NOT NULL, shard smallint NOT NULL, sessions bigint NOT NULL, "
+            "PRIMARY KEY (day, outcome, shard))"
+        )
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS bench_wf_outbox (id bigserial PRIMARY KEY, "
+            "session_id bigint NOT NULL, created_at timestamptz NOT NULL)"
+        )
+        tokens = [f"wf_{run}_{i}_{secrets.token_urlsafe(16)}" for i in range(count)]
+        cursor.executemany(
+            "INSERT INTO bench_wf_session (token, status) VALUES (%s, 'started')",
+            [(t,) for t in tokens],
+        )
+    return tokens
 
 
 def free_port() -> int:
@@ -235,6 +267,9 @@ def main() -> None:
     n = options.sessions
     phases = {
         "floor (1 indexed query)": [("GET", "/bench/floor", None, {})] * (n * 4),
+        "write floor (bare txn)": [
+            ("POST", f"/bench/write-floor/{t}", None, {}) for t in data["write_floor"]
+        ],
         "POST /api/v1/sessions": [
             ("POST", "/api/v1/sessions", open_body(i), auth) for i in range(n)
         ],
@@ -268,18 +303,29 @@ def main() -> None:
         redis.Redis.from_url(BENCH_REDIS).flushdb()
 
     floor_rps = results["floor (1 indexed query)"]["rps"]
+    write_rps = results["write floor (bare txn)"]["rps"]
+    writes = {"POST /api/v1/sessions", "POST …/answer", "POST …/accept", "POST …/cancel"}
     print(
         f"\ngunicorn {options.workers} workers x {options.threads} threads, "
         f"{options.clients} client processes, {options.seconds:.0f} s per phase, PostgreSQL\n"
     )
-    print(f"{'endpoint':28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x floor':>8} {'errors':>7}")
+    print(
+        f"{'endpoint':28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x floor':>8} "
+        f"{'x write':>8} {'errors':>7}"
+    )
     for name, r in results.items():
         ratio = r["rps"] / floor_rps if floor_rps else 0.0
+        to_write = f"{r['rps'] / write_rps:8.2f}" if name in writes and write_rps else " " * 8
         note = "  (ran out of prepared sessions: raise --sessions)" if r.get("exhausted") else ""
         print(
             f"{name:28} {r['rps']:8.0f} {r['p50']:8.1f} {r['p99']:8.1f} {ratio:8.2f} "
-            f"{r['errors']:7d}{note}"
+            f"{to_write} {r['errors']:7d}{note}"
         )
+    print(
+        "\nx floor: throughput against one indexed query. x write: a write endpoint "
+        "against the write floor, the same server doing only the transaction every "
+        "transition needs (lock, update, rollup upsert, outbox insert) in raw SQL."
+    )
 
 
 if __name__ == "__main__":
