@@ -179,59 +179,91 @@ def session_open(
     if survey is None:
         raise Conflict("This workspace has no active survey.", code="no_survey")
 
-    with transaction.atomic():
-        current = (
-            CancelSession.objects.select_for_update()
-            .filter(
+    try:
+        with transaction.atomic():
+            opened = _session_insert(
                 workspace=workspace,
-                subscription_id=subscription.id,
-                status__in=OPEN_STATUSES,
+                survey=survey,
+                customer=customer,
+                subscription=subscription,
+                locale=locale,
+                return_url=return_url,
+                metadata=metadata,
+                idempotency_key=idempotency_key,
+                fingerprint=fingerprint,
+                source=source,
+                now=now,
             )
-            .first()
-        )
-        if current is not None:
-            if current.token_expires_at > now:
-                return OpenedSession(session=current, created=False)
-            current.workspace = workspace
-            _mark_abandoned(current, now=now)
-        session = CancelSession(
-            workspace=workspace,
-            survey=survey,
-            survey_version=survey.version,
-            token_expires_at=now + settings.SESSION_TOKEN_TTL,
-            customer_id=customer.id,
-            customer_email=customer.email,
-            customer_name=customer.name,
-            subscription_id=subscription.id,
-            plan=subscription.plan,
-            mrr_cents=subscription.mrr_cents,
-            currency=(subscription.currency or workspace.currency).upper(),
-            subscription_started_at=subscription.started_at,
-            current_period_end=subscription.current_period_end,
-            locale=normalize_locale(locale) or "",
-            return_url=return_url,
-            metadata=metadata or {},
-            idempotency_key=idempotency_key,
-            request_fingerprint=fingerprint,
-            source=source,
-            created_at=now,
-        )
-        try:
-            with transaction.atomic():
-                session.save(force_insert=True)
-                _session_changed(session=session, before=None, now=now)
-        except IntegrityError:
-            # A concurrent request opened one first: return that one.
+    except IntegrityError:
+        # A concurrent request opened one first (the insert hit the one-open-session
+        # or the Idempotency-Key constraint and nothing was kept): return that one.
+        winner = CancelSession.objects.filter(
+            workspace=workspace, subscription_id=subscription.id, status__in=OPEN_STATUSES
+        ).first()
+        if winner is None and idempotency_key:
             winner = CancelSession.objects.filter(
-                workspace=workspace, subscription_id=subscription.id, status__in=OPEN_STATUSES
+                workspace=workspace, idempotency_key=idempotency_key
             ).first()
-            if winner is None and idempotency_key:
-                winner = CancelSession.objects.filter(
-                    workspace=workspace, idempotency_key=idempotency_key
-                ).first()
-            if winner is None:
-                raise
-            return OpenedSession(session=winner, created=False)
+        if winner is None:
+            raise
+        return OpenedSession(session=winner, created=False)
+    return opened
+
+
+def _session_insert(
+    *,
+    workspace: Workspace,
+    survey: Survey,
+    customer: CustomerInput,
+    subscription: SubscriptionInput,
+    locale: str | None,
+    return_url: str,
+    metadata: dict[str, Any] | None,
+    idempotency_key: str,
+    fingerprint: str,
+    source: str,
+    now: datetime,
+) -> OpenedSession:
+    """The open session for the subscription, or a new one; in the caller's
+    transaction (an expired open session is marked abandoned first)."""
+    current = (
+        CancelSession.objects.select_for_update()
+        .filter(
+            workspace=workspace,
+            subscription_id=subscription.id,
+            status__in=OPEN_STATUSES,
+        )
+        .first()
+    )
+    if current is not None:
+        if current.token_expires_at > now:
+            return OpenedSession(session=current, created=False)
+        current.workspace = workspace
+        _mark_abandoned(current, now=now)
+    session = CancelSession(
+        workspace=workspace,
+        survey=survey,
+        survey_version=survey.version,
+        token_expires_at=now + settings.SESSION_TOKEN_TTL,
+        customer_id=customer.id,
+        customer_email=customer.email,
+        customer_name=customer.name,
+        subscription_id=subscription.id,
+        plan=subscription.plan,
+        mrr_cents=subscription.mrr_cents,
+        currency=(subscription.currency or workspace.currency).upper(),
+        subscription_started_at=subscription.started_at,
+        current_period_end=subscription.current_period_end,
+        locale=normalize_locale(locale) or "",
+        return_url=return_url,
+        metadata=metadata or {},
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
+        source=source,
+        created_at=now,
+    )
+    session.save(force_insert=True)
+    _session_changed(session=session, before=None, now=now)
     return OpenedSession(session=session, created=True)
 
 
@@ -252,8 +284,9 @@ class SessionSnapshot:
     completed_at: datetime | None
 
     @classmethod
-    def of(cls, session: CancelSession) -> SessionSnapshot:
-        response = getattr(session, "response", None)
+    def of(cls, session: CancelSession, *, new: bool = False) -> SessionSnapshot:
+        """``new``: the session was just made, so it has no answer (no query)."""
+        response = None if new else getattr(session, "response", None)
         return cls(
             status=session.status,
             outcome=session.outcome,
@@ -272,7 +305,7 @@ def _session_changed(
     transaction: the other apps record what follows from the change (rollups,
     alerts, outcome webhooks) atomically with it. Keep it explicit: one call per
     consumer, each a service of its own app."""
-    after = SessionSnapshot.of(session)
+    after = SessionSnapshot.of(session, new=before is None)
     if after != before:
         rollup_session_change(session=session, before=before, after=after)
     event = session_change_record(session=session, before=before, now=now)
