@@ -6,28 +6,29 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from analytics.models import SubscriberCount
 from analytics.selectors import workspace_today
 from analytics.services import SubscriberCountInput, subscriber_counts_record
 from workspaces.models import Workspace
+
+# A subscription business of the kind the demo plays loses about 6% of its
+# customers a month (0.2% a day) and grows a little.
+DAILY_CHURN = 0.002
+DAILY_GROWTH = 0.0005
 
 
 def subscriber_counts_demo(
     *, workspace: Workspace, days: int, seed: int | None = None, base: int = 2400
 ) -> int:
-    """Post a daily count for each of the last ``days`` days: about 1% of the base
-    signs up each day and the cancellations of the demo history leave. Days
-    already posted are left alone. Returns the number of days posted."""
+    """Post a daily count for each of the last ``days`` days, in step with the
+    demo's history: the customers it cancels leave on the day they cancel, and
+    the customer base is as large as that many cancellations imply (at least
+    ``base``), with sign-ups a little above the losses. Posting again (a new
+    history) replaces the counts. Returns the number of days posted."""
     from analytics.models import SessionRollup
 
     rng = random.Random(seed)
     today = workspace_today(workspace)
     start = today - timedelta(days=days)
-    posted = set(
-        SubscriberCount.objects.filter(workspace=workspace, date__gte=start).values_list(
-            "date", flat=True
-        )
-    )
     lost_by_day: dict = {}
     for day, sessions in (
         SessionRollup.objects.filter(workspace=workspace, day__gte=start, outcome="cancelled")
@@ -35,14 +36,14 @@ def subscriber_counts_demo(
         .iterator()
     ):
         lost_by_day[day] = lost_by_day.get(day, 0) + sessions
-    active = base
+    lost_per_day = sum(lost_by_day.values()) / (days + 1)
+    active = max(base, round(lost_per_day / DAILY_CHURN))
     counts = []
     for offset in range(days + 1):
         day = start + timedelta(days=offset)
-        new = max(0, round(rng.gauss(base * 0.01, base * 0.003)))
+        expected = lost_per_day + active * DAILY_GROWTH
+        new = max(0, round(rng.gauss(expected, max(1.0, expected * 0.25))))
         active = max(active + new - lost_by_day.get(day, 0), new)
-        if day not in posted:
-            counts.append(SubscriberCountInput(date=day, active=active, new=new))
-    if counts:
-        subscriber_counts_record(workspace=workspace, counts=counts)
+        counts.append(SubscriberCountInput(date=day, active=active, new=new))
+    subscriber_counts_record(workspace=workspace, counts=counts)
     return len(counts)

@@ -47,3 +47,33 @@ def test_history_is_a_believable_mix(db: None) -> None:
 def test_bad_history_count_is_refused(db: None) -> None:
     with pytest.raises(CommandError):
         call_command("seed_demo", "--history", "-5", stdout=StringIO())
+
+
+@pytest.mark.parametrize("history", [600, 20000])
+def test_demo_churn_and_retention_are_believable(db: None, history: int) -> None:
+    """The demo's subscriber counts follow its history: however many sessions it
+    has, the last 30 days show a churn rate a subscription business could have,
+    and re-seeding with a larger history brings the counts along."""
+    from datetime import timedelta
+
+    from analytics.selectors import AnalyticsFilters, churn_rates, workspace_today
+    from workspaces.models import Workspace
+
+    call_command("seed_demo", stdout=StringIO())  # counts first posted with no history
+    call_command("seed_demo", "--history", str(history), "--seed", "3", stdout=StringIO())
+    workspace = Workspace.objects.get(slug="demo")
+    today = workspace_today(workspace)
+    rates = churn_rates(
+        workspace=workspace,
+        filters=AnalyticsFilters(date_from=today - timedelta(days=29), date_to=today),
+    )
+    assert rates is not None
+    assert 1 <= rates["churn_rate"] <= 15, rates
+    assert 85 <= rates["retention_rate"] <= 99, rates
+    lost = CancelSession.objects.filter(
+        workspace=workspace,
+        outcome=Outcome.CANCELLED,
+        customer_id__startswith="cus_hist_",
+        created_at__date__gte=today - timedelta(days=29),
+    ).count()
+    assert rates["lost"] >= lost * 0.9  # the cancellations are among those lost
