@@ -23,7 +23,29 @@ class Received:
 
 
 @dataclass
-class Receiver:
+class LoopbackServer:
+    """A threaded HTTP server on a free loopback port, behind a test's fake."""
+
+    server: ThreadingHTTPServer | None = field(default=None, init=False)
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+@dataclass
+class Receiver(LoopbackServer):
     """``Receiver.start(statuses=[500, 500])`` answers 500 twice, then 200."""
 
     statuses: list[int] = field(default_factory=list)
@@ -31,13 +53,6 @@ class Receiver:
     stalls: list[float] = field(default_factory=list)
     redirect_to: str = ""
     requests: list[Received] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
 
     @classmethod
     def start(
@@ -75,14 +90,8 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        receiver.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=receiver.server.serve_forever, daemon=True).start()
+        receiver.serve(Handler)
         return receiver
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
 
     def paths(self) -> list[str]:
         return [request.path for request in self.requests]

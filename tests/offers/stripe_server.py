@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.receivers import LoopbackServer
 
 
 @dataclass
@@ -25,7 +27,7 @@ class StripeCall:
 
 
 @dataclass
-class FakeStripe:
+class FakeStripe(LoopbackServer):
     """``FakeStripe.start()``; ``fail(500)`` makes the next call answer 500."""
 
     calls: list[StripeCall] = field(default_factory=list)
@@ -37,13 +39,6 @@ class FakeStripe:
             {"id": "si_pro", "object": "subscription_item", "price": {"id": "price_pro"}}
         ]
     )
-    server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
 
     def fail(
         self,
@@ -112,14 +107,8 @@ class FakeStripe:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        fake.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=fake.server.serve_forever, args=(0.05,), daemon=True).start()
+        fake.serve(Handler)
         return fake
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
 
     def requests(self) -> list[tuple[str, str]]:
         return [(call.method, call.path) for call in self.calls]
