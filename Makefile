@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format messages bench-flow bench-alerts clean
+.PHONY: run test lint format messages bench-flow bench-analytics bench-alerts clean
 
 $(STAMP): pyproject.toml
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,9 @@ messages: $(STAMP)
 
 bench-flow: $(STAMP)
 	$(PY) bench/flow.py
+
+bench-analytics: $(STAMP)
+	$(PY) bench/analytics.py $(BENCH_ARGS)
 
 bench-alerts: $(STAMP)
 	$(PY) bench/alerts.py

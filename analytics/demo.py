@@ -31,7 +31,9 @@ def subscriber_counts_demo(
     start = today - timedelta(days=days)
     lost_by_day: dict = {}
     for day, sessions in (
-        SessionRollup.objects.filter(workspace=workspace, day__gte=start, outcome="cancelled")
+        SessionRollup.objects.filter(
+            workspace=workspace, period="day", totals=False, day__gte=start, outcome="cancelled"
+        )
         .values_list("day", "sessions")
         .iterator()
     ):

@@ -11,6 +11,17 @@ Each session always writes to the same ``shard`` (from its id), so concurrent
 sessions with the same dimensions update different rows instead of queueing on
 one hot counter row; ``rollups_compact`` folds the shards of settled days into
 shard 0, which is all that a rebuild writes.
+
+Days are also added up into weeks and months (``period``), and into rows summed
+over every survey, plan and locale (``totals``), so a long period, or one without
+those filters, sums a few hundred rows instead of one per day and combination:
+with millions of sessions that is what keeps every dashboard call within
+milliseconds. To keep the flow's write path to one small upsert, those rows are
+made for settled days only, by ``rollups_compact`` (``rollups_summarize``): they
+hold every day before ``RollupSummary.until``. A late change to such a day (a
+re-label, say) adds itself to them too, in the same statement. Reads cover the
+summarised days with whole months, weeks and days, and the days since with the
+day rows; any such cover gives the same figures.
 """
 
 from __future__ import annotations
@@ -22,8 +33,17 @@ from workspaces.models import Workspace
 
 ROLLUP_SHARDS = 8
 
+
+class RollupPeriod(models.TextChoices):
+    DAY = "day", _("Day")
+    WEEK = "week", _("Week (Monday first)")
+    MONTH = "month", _("Month")
+
+
 # The dimensions, in the order of the unique key (after workspace).
 ROLLUP_DIMENSIONS = (
+    "period",
+    "totals",
     "day",
     "survey_id",
     "plan",
@@ -40,6 +60,11 @@ ROLLUP_MEASURES = ("sessions", "mrr_cents", "completed_seconds")
 class SessionRollup(models.Model):
     """Counts and sums of sessions for one combination of dimensions.
 
+    ``period`` says what ``day`` stands for: that day, the week starting that
+    Monday, or the month starting that first. With ``totals``, the row sums every
+    survey, plan and locale (``survey_id`` 0, ``plan`` and ``locale`` empty). Only
+    the day rows in detail (``period`` day, not ``totals``) cover every day; the
+    others cover the days before the workspace's ``RollupSummary.until``.
     ``reason_code``/``category_code`` are empty for sessions not answered yet,
     ``offer_id`` is 0 when no offer was shown, ``outcome`` is empty while the
     session is open. ``completed_seconds`` sums the time from start to a decision
@@ -47,6 +72,8 @@ class SessionRollup(models.Model):
     """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    period = models.CharField(max_length=5, choices=RollupPeriod.choices, default=RollupPeriod.DAY)
+    totals = models.BooleanField(default=False)
     day = models.DateField()
     survey_id = models.BigIntegerField()
     plan = models.CharField(max_length=100)
@@ -69,6 +96,20 @@ class SessionRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.reason_code or '-'} {self.outcome or 'open'}: {self.sessions}"
+
+
+class RollupSummary(models.Model):
+    """How far a workspace's week, month and totals rollups go: they hold every
+    day before ``until`` (none while it is empty). Locked to move it, and by the
+    flow's rare changes to days that old, so the two never cross."""
+
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, related_name="+", primary_key=True
+    )
+    until = models.DateField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"summarised until {self.until}"
 
 
 class SubscriberCount(models.Model):

@@ -44,7 +44,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from analytics.models import SessionRollup, SubscriberCount
+from analytics.models import RollupPeriod, RollupSummary, SessionRollup, SubscriberCount
+from analytics.services import period_start
 from config.errors import Invalid
 from surveys.locales import localized
 from surveys.models import CancelSession, Reason, Response
@@ -269,16 +270,97 @@ def _prefix(where: Q, aliases: dict[str, str]) -> Q:
     return rewritten
 
 
+FILTER_DIMENSIONS = frozenset(("survey_id", "plan", "locale"))
+
+
+def _next_start(start: date, period: str) -> date:
+    if period == RollupPeriod.WEEK:
+        return start + timedelta(days=7)
+    return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def rollup_cover(
+    date_from: date, date_to: date, periods: Iterable[str]
+) -> list[tuple[str, date, date]]:
+    """Split the days ``date_from``..``date_to`` into whole months, then whole weeks
+    (of the periods allowed), then single days: ``(period, first start, last start)``.
+    Every day is in exactly one of them, so their rows sum to the period's figures."""
+    segments = [(date_from, date_to)]
+    cover: list[tuple[str, date, date]] = []
+    for period in (RollupPeriod.MONTH, RollupPeriod.WEEK):
+        if period not in periods:
+            continue
+        rest = []
+        for start, end in segments:
+            first = (
+                start
+                if period_start(start, period) == start
+                else _next_start(period_start(start, period), period)
+            )
+            stop = period_start(end + timedelta(days=1), period)  # after the last whole one
+            if first >= stop:
+                rest.append((start, end))
+                continue
+            cover.append((str(period), first, stop - timedelta(days=1)))
+            if start < first:
+                rest.append((start, first - timedelta(days=1)))
+            if stop <= end:
+                rest.append((stop, end))
+        segments = rest
+    cover += [(str(RollupPeriod.DAY), start, end) for start, end in segments]
+    return cover
+
+
+def _q_names(where: Q) -> set[str]:
+    names: set[str] = set()
+    for child in where.children:
+        if isinstance(child, Q):
+            names |= _q_names(child)
+        else:
+            names.add(child[0].split("__", 1)[0])  # type: ignore[index]
+    return names
+
+
 def rollup_grouped(
     *,
     workspace: Workspace,
     filters: AnalyticsFilters,
     group_by: Sequence[str],
     where: Q | None = None,
+    bucket: str = "day",
 ) -> list[dict[str, Any]]:
-    rows: QuerySet[SessionRollup] = SessionRollup.objects.filter(
-        workspace=workspace, day__gte=filters.date_from, day__lte=filters.date_to
+    """Sums from the rollups. The summarised days of the period (see
+    ``analytics.models``) are covered by whole months and weeks where they can be
+    and by days at the edges, from the rows summed over survey, plan and locale
+    when nothing filters or groups by those; the days since, by the day rows.
+    Grouping by ``day`` gives exact days, or with ``bucket`` "week" or "month" may
+    give the first day of a whole week or month instead (for callers adding days
+    up into those anyway)."""
+    if "day" in group_by:
+        periods = {RollupPeriod.DAY, bucket}
+    else:
+        periods = {RollupPeriod.DAY, RollupPeriod.WEEK, RollupPeriod.MONTH}
+    named = set(group_by) | (_q_names(where) if where is not None else set())
+    totals = not (
+        filters.plan or filters.survey_id is not None or filters.locale or named & FILTER_DIMENSIONS
     )
+    until = (
+        RollupSummary.objects.filter(workspace=workspace).values_list("until", flat=True).first()
+    )
+    in_period = Q()
+    recent_from = filters.date_from
+    if until is not None and filters.date_from < until:
+        last = min(filters.date_to, until - timedelta(days=1))
+        for period, first, last_start in rollup_cover(filters.date_from, last, periods):
+            in_period |= Q(period=period, totals=totals, day__gte=first, day__lte=last_start)
+        recent_from = until
+    if recent_from <= filters.date_to:
+        in_period |= Q(
+            period=RollupPeriod.DAY, totals=False, day__gte=recent_from, day__lte=filters.date_to
+        )
+    if not in_period:
+        return []
+    rows: QuerySet[SessionRollup] = SessionRollup.objects.filter(in_period, workspace=workspace)
     if filters.plan:
         rows = rows.filter(plan=filters.plan)
     if filters.survey_id is not None:
@@ -314,12 +396,15 @@ def grouped(
     group_by: Sequence[str],
     where: Q | None = None,
     source: Source = "rollup",
+    bucket: str = "day",
 ) -> list[dict[str, Any]]:
     if source == "raw":
         return list(
             raw_grouped(workspace=workspace, filters=filters, group_by=group_by, where=where)
         )
-    return rollup_grouped(workspace=workspace, filters=filters, group_by=group_by, where=where)
+    return rollup_grouped(
+        workspace=workspace, filters=filters, group_by=group_by, where=where, bucket=bucket
+    )
 
 
 # --- Figures ---------------------------------------------------------------------------
@@ -591,6 +676,7 @@ def trends(
         filters=filters,
         group_by=["day", "category_code", "outcome"],
         source=source,
+        bucket=interval,
     )
     starts = _periods(filters, interval)
     blank = {"started": 0, "answered": 0, "saved": 0, "cancelled": 0, "abandoned": 0}
@@ -817,8 +903,15 @@ def filter_choices(*, workspace: Workspace) -> dict[str, list[Any]]:
     """The plans and surveys the dashboard's filters offer (from recent rollups)."""
     from surveys.models import Survey
 
+    until = (
+        RollupSummary.objects.filter(workspace=workspace).values_list("until", flat=True).first()
+    )
+    # Summarised months, and the day rows since (all of them before any summary).
+    rows = Q(period=RollupPeriod.MONTH, totals=False) | Q(
+        period=RollupPeriod.DAY, totals=False, day__gte=until or date.min
+    )
     plans = list(
-        SessionRollup.objects.filter(workspace=workspace)
+        SessionRollup.objects.filter(rows, workspace=workspace)
         .exclude(plan="")
         .order_by("plan")
         .values_list("plan", flat=True)

@@ -19,10 +19,12 @@ from analytics.models import (
     ROLLUP_DIMENSIONS,
     ROLLUP_MEASURES,
     ROLLUP_SHARDS,
+    RollupPeriod,
+    RollupSummary,
     SessionRollup,
     SubscriberCount,
 )
-from config.errors import Invalid
+from config.errors import Conflict, Invalid
 from workspaces.models import Workspace
 
 if TYPE_CHECKING:
@@ -31,11 +33,15 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# (day, survey_id, plan, locale, reason_code, category_code, offer_id, outcome, shard)
-RollupKey = tuple[date, int, str, str, str, str, int, str, int]
+# (period, totals, day, survey_id, plan, locale, reason_code, category_code, offer_id,
+#  outcome, shard)
+RollupKey = tuple[str, bool, date, int, str, str, str, str, int, str, int]
 Measures = tuple[int, int, int]  # sessions, mrr_cents, completed_seconds
 
 DECIDED = ("saved", "cancelled")
+# Days this recent (in the workspace's time zone) are never summarised: the flow
+# writes their day rows only, without looking at how far the summary goes.
+LIVE_DAYS = 2
 
 
 def epoch_seconds(moment: datetime) -> int:
@@ -56,6 +62,8 @@ def _contribution(
     if state.outcome in DECIDED and state.completed_at is not None:
         seconds = epoch_seconds(state.completed_at) - epoch_seconds(session.created_at)
     key: RollupKey = (
+        RollupPeriod.DAY,
+        False,
         session_day(session, workspace.time_zone),
         session.survey_id,
         session.plan,
@@ -67,6 +75,28 @@ def _contribution(
         session.pk.int % ROLLUP_SHARDS,
     )
     return key, (1, session.mrr_cents, seconds)
+
+
+def period_start(day: date, period: str) -> date:
+    """The first day of the week (Monday) or month holding ``day``."""
+    if period == RollupPeriod.MONTH:
+        return day.replace(day=1)
+    if period == RollupPeriod.WEEK:
+        return day - timedelta(days=day.weekday())
+    return day
+
+
+def rollup_keys(day_key: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """A day's detail key and the summary keys it also counts under: its week's and
+    month's, and the same three summed over survey, plan and locale. Works with or
+    without the trailing shard."""
+    _period, _totals, day, _survey, _plan, _locale, *rest = day_key
+    keys = []
+    for period in (RollupPeriod.DAY, RollupPeriod.WEEK, RollupPeriod.MONTH):
+        start = period_start(day, period)
+        keys.append((str(period), False, start, *day_key[3:6], *rest))
+        keys.append((str(period), True, start, 0, "", "", *rest))
+    return keys
 
 
 def _upsert(workspace_id: int, deltas: dict[RollupKey, Measures]) -> None:
@@ -99,23 +129,55 @@ def rollup_session_change(
     """Move one session's contribution from its old rollup row to its new one.
 
     Called by the flow for every change, inside its transaction: one query, or
-    none when nothing the rollups count has changed. Needs ``session.workspace``
-    loaded (the flow has it already)."""
+    none when nothing the rollups count has changed. A change to a session that
+    started before the last ``LIVE_DAYS`` days (a re-label, a late cancel) first
+    locks the workspace's summary and, if the day is summarised, moves the
+    summary rows too (in the same upsert). Needs ``session.workspace`` loaded
+    (the flow has it already)."""
     workspace = session.workspace
     deltas: dict[RollupKey, Measures] = {}
     new_key, new_values = _contribution(session, after, workspace=workspace)
-    deltas[new_key] = new_values
+    keys_of: Any = lambda key: [key]  # noqa: E731
+    day = new_key[2]
+    if day < _workspace_today(workspace) - timedelta(days=LIVE_DAYS):
+        until = _summary_until(workspace.pk, lock=True)
+        if until is not None and day < until:
+            keys_of = rollup_keys
+    for key in keys_of(new_key):
+        deltas[key] = new_values
     if before is not None:
         old_key, old_values = _contribution(session, before, workspace=workspace)
-        current = deltas.get(old_key, (0, 0, 0))
-        deltas[old_key] = tuple(c - o for c, o in zip(current, old_values, strict=True))  # type: ignore[assignment]
+        for key in keys_of(old_key):
+            sessions, mrr, seconds = deltas.get(key, (0, 0, 0))
+            deltas[key] = (sessions - old_values[0], mrr - old_values[1], seconds - old_values[2])
     _upsert(session.workspace_id, deltas)
+
+
+def _workspace_today(workspace: Workspace) -> date:
+    return timezone.now().astimezone(ZoneInfo(workspace.time_zone)).date()
+
+
+def _summary_until(workspace_id: int, *, lock: bool = False) -> date | None:
+    """How far the workspace's summary rows go; with ``lock``, the summary row is
+    share-locked until the transaction ends (on PostgreSQL), so it cannot move."""
+    if lock and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT until FROM {RollupSummary._meta.db_table} "
+                "WHERE workspace_id = %s FOR SHARE",
+                [workspace_id],
+            )
+            row = cursor.fetchone()
+        return row[0] if row else None
+    found = RollupSummary.objects.filter(workspace_id=workspace_id)
+    return found.values_list("until", flat=True).first()
 
 
 # --- Rebuild and compaction -------------------------------------------------------------
 
 # Without the shard: what a recount and the stored rows are compared on.
-FigureKey = tuple[date, int, str, str, str, str, int, str]
+FigureKey = tuple[str, bool, date, int, str, str, str, str, int, str]
+KEY_LENGTH = len(ROLLUP_DIMENSIONS) - 1  # without the shard
 
 
 @dataclass
@@ -136,21 +198,29 @@ def _stored_figures(workspace: Workspace) -> dict[FigureKey, Measures]:
         *ROLLUP_DIMENSIONS[:-1], *ROLLUP_MEASURES
     )
     for row in rows.iterator(chunk_size=5000):
-        key = tuple(row[:8])
+        key = tuple(row[:KEY_LENGTH])
         total = totals[key]
-        for i, value in enumerate(row[8:]):
+        for i, value in enumerate(row[KEY_LENGTH:]):
             total[i] += value
     return {k: (v[0], v[1], v[2]) for k, v in totals.items() if any(v)}
 
 
-def _recount(workspace: Workspace) -> dict[FigureKey, Measures]:
+def _recount(workspace: Workspace, until: date | None) -> dict[FigureKey, Measures]:
+    """The figures every stored row should hold: the raw sessions counted per day
+    and combination, and the days before ``until`` added up into the summaries."""
     from analytics.selectors import raw_grouped
 
-    result: dict[FigureKey, Measures] = {}
-    for row in raw_grouped(workspace=workspace, filters=None, group_by=ROLLUP_DIMENSIONS[:-1]):
-        key = tuple(row[d] for d in ROLLUP_DIMENSIONS[:-1])
-        result[key] = (row["sessions"], row["mrr_cents"], row["completed_seconds"])
-    return result
+    dimensions = ROLLUP_DIMENSIONS[2:-1]  # day .. outcome
+    totals: dict[FigureKey, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for row in raw_grouped(workspace=workspace, filters=None, group_by=dimensions):
+        day_key = (str(RollupPeriod.DAY), False, *(row[d] for d in dimensions))
+        summarised = until is not None and row["day"] < until
+        for key in rollup_keys(day_key) if summarised else [day_key]:
+            total = totals[key]
+            total[0] += row["sessions"]
+            total[1] += row["mrr_cents"]
+            total[2] += row["completed_seconds"]
+    return {k: (v[0], v[1], v[2]) for k, v in totals.items()}
 
 
 def rollups_rebuild(*, workspace: Workspace, apply: bool = True) -> RebuildReport:
@@ -167,10 +237,13 @@ def rollups_rebuild(*, workspace: Workspace, apply: bool = True) -> RebuildRepor
         if own_snapshot:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        counted = _recount(workspace)
+        until = _summary_until(workspace.pk)
+        counted = _recount(workspace, until)
         stored = _stored_figures(workspace)
     report.keys_checked = len(set(counted) | set(stored))
-    report.sessions_counted = sum(m[0] for m in counted.values())
+    report.sessions_counted = sum(
+        m[0] for k, m in counted.items() if k[0] == RollupPeriod.DAY and not k[1]
+    )
     deltas: dict[RollupKey, Measures] = {}
     for key in sorted(set(counted) | set(stored)):
         want = counted.get(key, (0, 0, 0))
@@ -182,8 +255,48 @@ def rollups_rebuild(*, workspace: Workspace, apply: bool = True) -> RebuildRepor
         items = list(deltas.items())
         for start in range(0, len(items), 500):
             with transaction.atomic():
+                if _summary_until(workspace.pk, lock=True) != until:
+                    raise Conflict(
+                        "The summary moved on while the rollups were recounted: run it again.",
+                        code="summary_moved",
+                    )
                 _upsert(workspace.pk, dict(items[start : start + 500]))
     return report
+
+
+def rollups_summarize(*, workspace: Workspace, until: date) -> int:
+    """Add the day rows of the days not summarised yet, up to (not including)
+    ``until``, into the week, month and totals rows; returns the keys written.
+
+    Holds the workspace's summary locked meanwhile, so a late flow change to one
+    of those days waits and then sees the summary it has to move too. Stops a day
+    short of the ``LIVE_DAYS`` the flow writes without looking (clocks differ)."""
+    until = min(until, _workspace_today(workspace) - timedelta(days=LIVE_DAYS + 1))
+    RollupSummary.objects.get_or_create(workspace=workspace)
+    with transaction.atomic():
+        summary = RollupSummary.objects.select_for_update().get(workspace=workspace)
+        since = summary.until
+        if since is not None and until <= since:
+            return 0
+        rows = SessionRollup.objects.filter(
+            workspace=workspace, period=RollupPeriod.DAY, totals=False, day__lt=until
+        )
+        if since is not None:
+            rows = rows.filter(day__gte=since)
+        sums: dict[RollupKey, list[int]] = defaultdict(lambda: [0, 0, 0])
+        for row in rows.values_list(*ROLLUP_DIMENSIONS[:-1], *ROLLUP_MEASURES).iterator(
+            chunk_size=5000
+        ):
+            for key in rollup_keys((*row[:KEY_LENGTH], 0))[1:]:
+                total = sums[key]
+                for i, value in enumerate(row[KEY_LENGTH:]):
+                    total[i] += value
+        items = [(k, (v[0], v[1], v[2])) for k, v in sums.items()]
+        for start in range(0, len(items), 500):
+            _upsert(workspace.pk, dict(items[start : start + 500]))
+        summary.until = until
+        summary.save(update_fields=["until"])
+    return len(items)
 
 
 def rollups_compact(*, settled_before: date | None = None, batch_days: int = 7) -> int:
@@ -192,7 +305,9 @@ def rollups_compact(*, settled_before: date | None = None, batch_days: int = 7) 
 
     Sessions are decided within a day or two of starting (abandoned after
     SESSION_ABANDON_AFTER), so by default days older than three are settled. A late
-    change (a re-label) still works afterwards: it just writes a shard row again."""
+    change (a re-label) still works afterwards: it just writes a shard row again.
+    Week and month rows are folded by their first day, so those of the current week
+    or month are folded too and simply get shard rows again from the next change."""
     settled_before = settled_before or (timezone.now().date() - timedelta(days=3))
     removed = 0
     while True:
@@ -217,9 +332,9 @@ def rollups_compact(*, settled_before: date | None = None, batch_days: int = 7) 
                 lambda: defaultdict(lambda: [0, 0, 0])
             )
             for row in rows:
-                key = (*row[2:10], 0)
+                key: RollupKey = (*row[2 : 2 + KEY_LENGTH], 0)
                 total = by_workspace[row[1]][key]
-                for i, value in enumerate(row[10:]):
+                for i, value in enumerate(row[2 + KEY_LENGTH :]):
                     total[i] += value
             for workspace_id, sums in by_workspace.items():
                 _upsert(workspace_id, {k: (v[0], v[1], v[2]) for k, v in sums.items()})
@@ -229,6 +344,10 @@ def rollups_compact(*, settled_before: date | None = None, batch_days: int = 7) 
         empty, _ = SessionRollup.objects.filter(
             day__lt=settled_before, sessions=0, mrr_cents=0, completed_seconds=0
         ).delete()
+    for workspace in Workspace.objects.filter(
+        pk__in=SessionRollup.objects.filter(day__lt=settled_before).values("workspace_id")
+    ):
+        rollups_summarize(workspace=workspace, until=settled_before)
     return removed + empty
 
 

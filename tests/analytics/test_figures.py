@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -183,3 +184,76 @@ def test_filters_parse_refuses_bad_input(history) -> None:
         with pytest.raises(Invalid) as error:
             filters_parse(workspace=ws, params=params)
         assert error.value.code == code
+
+
+@pytest.mark.parametrize("summarised_until", [None, date(2026, 3, 2), date(2026, 4, 1)])
+def test_rollups_read_by_weeks_months_and_totals_give_the_raw_figures(
+    history, summarised_until
+) -> None:
+    from analytics.models import RollupSummary
+    from analytics.services import rollups_rebuild, rollups_summarize
+
+    ws = history["workspace"]
+    if summarised_until:
+        rollups_summarize(workspace=ws, until=summarised_until)
+        assert RollupSummary.objects.get(workspace=ws).until == summarised_until
+    ranges = [
+        (date(2026, 2, 1), date(2026, 3, 31)),  # whole months
+        (date(2026, 2, 23), date(2026, 3, 8)),  # whole weeks (Monday to Sunday)
+        (date(2026, 2, 25), date(2026, 3, 3)),  # parts of both
+        (date(2025, 12, 30), date(2026, 3, 2)),  # months, weeks and days
+    ]
+
+    def both(figure: Any, filters: AnalyticsFilters, **extra: Any) -> None:
+        rollup = figure(workspace=ws, filters=filters, **extra)
+        raw = figure(workspace=ws, filters=filters, source="raw", **extra)
+        assert rollup == raw, (figure.__name__, filters, extra)
+
+    def check() -> None:
+        for date_from, date_to in ranges:
+            for plan in ("", "Pro"):
+                filters = AnalyticsFilters(date_from=date_from, date_to=date_to, plan=plan)
+                both(headline, filters)
+                both(reasons, filters)
+                both(offer_performance, filters)
+                for interval in ("day", "week", "month"):
+                    both(trends, filters, interval=interval)
+                for by in ("plan", "locale", "survey"):
+                    both(breakdown, filters, by=by)
+        assert rollups_rebuild(workspace=ws, apply=False).ok
+
+    check()
+    # A late change to a summarised day moves the summary rows too.
+    answer = Response.objects.get(session=history["sessions"]["s3"])
+    response_relabel(workspace=ws, response_id=answer.pk, category_code="price")
+    check()
+
+
+def test_a_period_is_covered_by_whole_months_weeks_and_days_once() -> None:
+    from datetime import timedelta
+
+    from analytics.selectors import rollup_cover
+
+    start = date(2025, 12, 30)
+    for length in range(1, 120, 7):
+        end = start + timedelta(days=length)
+        for periods in ({"day"}, {"day", "week"}, {"day", "month"}, {"day", "week", "month"}):
+            cover = rollup_cover(start, end, periods)
+            days: list[date] = []
+            for period, first, last in cover:
+                assert period in periods
+                step = first
+                while step <= last:
+                    if period == "day":
+                        days.append(step)
+                        step += timedelta(days=1)
+                    elif period == "week":
+                        assert step.weekday() == 0
+                        days += [step + timedelta(days=i) for i in range(7)]
+                        step += timedelta(days=7)
+                    else:
+                        assert step.day == 1
+                        following = (step.replace(day=28) + timedelta(days=4)).replace(day=1)
+                        days += [step + timedelta(days=i) for i in range((following - step).days)]
+                        step = following
+            assert sorted(days) == [start + timedelta(days=i) for i in range(length + 1)]

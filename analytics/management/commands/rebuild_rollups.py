@@ -48,9 +48,14 @@ class Command(BaseCommand):
             )
             found_any = found_any or not report.ok
             for key, want, have in report.differences[:SHOW]:
-                day, survey, plan, locale, reason, category, offer, outcome = key
+                period, totals, day, survey, plan, locale, reason, category, offer, outcome = key
+                scope = (
+                    "all surveys, plans, locales"
+                    if totals
+                    else (f"survey={survey} plan={plan or '-'} locale={locale}")
+                )
                 self.stdout.write(
-                    f"  {day} survey={survey} plan={plan or '-'} locale={locale} "
+                    f"  {period} of {day} {scope} "
                     f"reason={reason or '-'} category={category or '-'} offer={offer or '-'} "
                     f"outcome={outcome or 'open'}: sessions {want[0]} counted, {have[0]} in "
                     f"rollups; MRR {want[1]} vs {have[1]}; seconds {want[2]} vs {have[2]}"
