@@ -88,6 +88,58 @@ def start_receiver(arrivals: Arrivals) -> ThreadingHTTPServer:
     return server
 
 
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _processes() -> dict[int, tuple[int, str, float]]:
+    """pid -> (parent pid, command name, CPU seconds so far), from /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        found[int(entry.name)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / _TICK)
+    return found
+
+
+def _busy_seconds() -> tuple[float, float]:
+    """CPU seconds used on the whole machine so far (all cores, neither idle nor
+    waiting for I/O), and of those, stolen by the hypervisor."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    return (sum(values[:8]) - values[3] - values[4]) / _TICK, values[7] / _TICK
+
+
+def cpu_snapshot(groups: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of this process (the generator, its threads), of each
+    named process with its descendants, of PostgreSQL and Redis, and of the whole
+    machine (Linux only; empty elsewhere)."""
+    if not Path("/proc/stat").exists():
+        return {}
+    procs = _processes()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in procs.items():
+        children.setdefault(ppid, []).append(pid)
+
+    def tree(pid: int) -> float:
+        own = procs[pid][2] if pid in procs else 0.0
+        return own + sum(tree(child) for child in children.get(pid, []))
+
+    result = {"generator": procs[os.getpid()][2]}
+    result.update({label: tree(pid) for label, pid in groups.items()})
+    result["postgres"] = sum(p[2] for p in procs.values() if p[1].startswith("postgres"))
+    result["redis"] = sum(p[2] for p in procs.values() if p[1].startswith("redis-server"))
+    result["machine"], result["steal"] = _busy_seconds()
+    # The rest, by process, to tell who else used the machine meanwhile.
+    for pid, (_, name, seconds) in procs.items():
+        result[f"{pid} {name}"] = seconds
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=50.0, help="cancellations per second")
@@ -163,6 +215,8 @@ def main() -> None:
             file=sys.stderr,
         )
         interval = 1.0 / options.rate
+        processes = {"worker": worker.pid, "receiver": receiver.pid or 0}
+        cpu_before = cpu_snapshot(processes)
         started = time.monotonic()
         made = 0
         behind = 0.0
@@ -205,6 +259,7 @@ def main() -> None:
                 break
             time.sleep(0.2)
         total_elapsed = time.monotonic() - started
+        cpu_after = cpu_snapshot(processes)
     finally:
         worker.terminate()
         worker.wait(20)
@@ -228,6 +283,29 @@ def main() -> None:
     both = [*latencies["endpoint"], *latencies["alert"]]
     if both:
         print(f"median over both kinds: {statistics.median(both):.1f} ms")
+    if cpu_before and made:
+        # Where the two cores went while the load ran and drained ("other" is
+        # everything else on the machine: the kernel, other people's work).
+        used = {k: cpu_after[k] - cpu_before[k] for k in cpu_before if k in cpu_after}
+        named = ["generator", *processes, "postgres", "redis"]
+        used["other"] = used["machine"] - used["steal"] - sum(used[k] for k in named)
+        busiest = sorted(
+            (
+                k
+                for k in used
+                if k[0].isdigit() and not k.split()[1].startswith(("postgres", "redis"))
+            ),
+            key=lambda k: -used[k],
+        )
+        print(f"\nCPU over {total_elapsed:.1f} s ({os.cpu_count()} cores):")
+        print(f"{'process':12} {'cpu s':>7} {'% of 1 core':>12} {'ms/cancel':>10}")
+        for label in [*named, "steal", "other", "machine"]:
+            seconds = used[label]
+            print(
+                f"{label:12} {seconds:7.2f} {100 * seconds / total_elapsed:12.0f} "
+                f"{1000 * seconds / made:10.2f}"
+            )
+        print("busiest processes:", ", ".join(f"{k} {used[k]:.1f} s" for k in busiest[:6]))
 
 
 if __name__ == "__main__":
