@@ -237,7 +237,7 @@ def outbox_dispatch(*, event_id: int, now: datetime | None = None) -> list[int]:
     claimed: list[int] = []
     try:
         with transaction.atomic():
-            events = _events_claim(event_id=event_id, limit=_batch_limit())
+            events = _events_claim(event_id=event_id, limit=_batch_limit(), now=now)
             claimed = [event.pk for event in events]
             taken = _events_expand(events, now=now)
     except Exception:
@@ -250,7 +250,8 @@ def outbox_dispatch(*, event_id: int, now: datetime | None = None) -> list[int]:
         for pk in claimed:
             try:
                 with transaction.atomic():
-                    taken += _events_expand(_events_claim(event_id=pk, limit=1), now=now)
+                    events = _events_claim(event_id=pk, limit=1, now=now)
+                    taken += _events_expand(events, now=now)
             except Exception:
                 log.exception("Expanding outbox event %s failed; the sweeper will retry.", pk)
     # The first tries happen here, at once: the rows are loaded (and were written
@@ -271,22 +272,41 @@ def _batch_limit() -> int:
     return DISPATCH_BATCH if connection.features.has_select_for_update_skip_locked else 1
 
 
-def _events_claim(*, event_id: int, limit: int) -> list[OutboxEvent]:
-    """Lock and load events not yet expanded, with what expanding and sending
-    them reads (session, workspace, offer, answer): ``event_id`` alone when
-    ``limit`` is 1, else the oldest waiting. Rows another worker holds are
-    skipped: it is expanding them."""
-    waiting = OutboxEvent.objects.select_for_update(skip_locked=True).filter(
-        dispatched_at__isnull=True
-    )
-    # A narrow query takes the locks: under load most tasks find their event
-    # taken, and this is all they cost. The partial index outbox_undispatched
-    # keeps it cheap with any backlog.
-    ids = list(
-        (
-            waiting.filter(pk=event_id) if limit == 1 else waiting.order_by("created_at")[:limit]
-        ).values_list("pk", flat=True)
-    )
+def _events_claim(*, event_id: int, limit: int, now: datetime) -> list[OutboxEvent]:
+    """Take events not yet expanded (marked expanded at ``now``, which the
+    caller's transaction undoes if it fails) and load them with what expanding
+    and sending them reads (session, workspace, offer, answer): ``event_id``
+    alone when ``limit`` is 1, else the oldest waiting. Rows another worker
+    holds are skipped: it is expanding them."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        # One statement locks and marks them: under load most tasks find their
+        # event taken, and this is all they cost. The partial index
+        # outbox_undispatched keeps it cheap with any backlog.
+        table = connection.ops.quote_name(OutboxEvent._meta.db_table)
+        pick = f"SELECT id FROM {table} WHERE dispatched_at IS NULL"
+        pick += " AND id = %s" if limit == 1 else " ORDER BY created_at"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET dispatched_at = %s WHERE id IN "
+                f"({pick} LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id",
+                [now, *([event_id] if limit == 1 else []), limit],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+    else:
+        waiting = OutboxEvent.objects.select_for_update(skip_locked=True).filter(
+            dispatched_at__isnull=True
+        )
+        ids = list(
+            (
+                waiting.filter(pk=event_id)
+                if limit == 1
+                else waiting.order_by("created_at")[:limit]
+            ).values_list("pk", flat=True)
+        )
+        if ids:
+            OutboxEvent.objects.filter(pk__in=ids).update(dispatched_at=now)
     if not ids:
         return []
     # The rows are ours until commit; load them with what they need.
@@ -300,8 +320,8 @@ def _events_claim(*, event_id: int, limit: int) -> list[OutboxEvent]:
 
 
 def _events_expand(events: list[OutboxEvent], *, now: datetime) -> list[Delivery]:
-    """Alerts and deliveries of ``events`` (locked by the caller), written with
-    one INSERT each, and the events marked expanded. Returns the deliveries, the
+    """Alerts and deliveries of ``events`` (taken by the caller), written with
+    one INSERT each. Returns the deliveries, the
     first ``SEND_AT_ONCE`` written in flight for the caller to send, any others
     pending with a task queued on commit."""
     if not events:
@@ -355,9 +375,6 @@ def _events_expand(events: list[OutboxEvent], *, now: datetime) -> list[Delivery
     for delivery in deliveries[:SEND_AT_ONCE]:
         delivery.status, delivery.attempts = DeliveryStatus.IN_FLIGHT, 1
     Delivery.objects.bulk_create(deliveries)
-    OutboxEvent.objects.filter(pk__in=[event.pk for event in events]).update(dispatched_at=now)
-    for event in events:
-        event.dispatched_at = now
     if len(deliveries) > SEND_AT_ONCE:
         from alerts.tasks import delivery_send
 
