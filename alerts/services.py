@@ -27,7 +27,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
@@ -209,78 +211,176 @@ def routing_rule_validate(
 # --- Expanding an event ------------------------------------------------------------
 
 
+# Under load one task also expands the other events waiting: the broker message,
+# the transactions and the queries are paid once per batch instead of once per
+# event, so latency stays flat as the rate rises. At low rates a batch is one event.
+DISPATCH_BATCH = 25
+# Sender threads per worker process. A batch writes at most this many deliveries
+# "in flight" (the rest wait as pending rows with a task of their own), so each
+# one gets a thread at once and is answered or timed out long before the sweeper
+# would take it for a dead worker's (DELIVERY_STALE_AFTER_SECONDS).
+SEND_AT_ONCE = 64
+
+
 def outbox_dispatch(*, event_id: int, now: datetime | None = None) -> list[int]:
-    """Expand one outbox event into alerts and deliveries, once. Returns the ids of
-    the deliveries it created (and queued)."""
+    """Expand outbox events into alerts and deliveries, once each, and send their
+    first tries. Returns the ids of the deliveries it created.
+
+    The task is queued for ``event_id``, but on PostgreSQL it takes the oldest
+    events not yet expanded (up to ``DISPATCH_BATCH``, skipping those another
+    worker holds): usually just its own; under load, the ones queued behind it,
+    whose own tasks then find nothing left and end after one query. One
+    transaction expands the lot, the first tries go out side by side, and one
+    transaction records their results.
+    """
     now = now or timezone.now()
-    with transaction.atomic():
-        event = (
-            OutboxEvent.objects.select_for_update(of=("self",))
-            .select_related("session__workspace", "session__offer", "session__response")
-            .filter(pk=event_id, dispatched_at__isnull=True)
-            .first()
-        )
-        if event is None:
-            return []
-        session = event.session
-        facts = session_facts(session)
-        routing = routing_config(workspace=session.workspace)
-        rules = routing.rules
-        deliveries: list[Delivery] = []
-        # Only a session abandoned and then cancelled can have alerts already.
-        alerted = (
-            set(Alert.objects.filter(session=session).values_list("team_id", flat=True))
-            if event.follows_outcome
-            else set()
-        )
-        # At most one alert per session and team (also a unique constraint).
-        alerts = [
-            Alert(
-                workspace_id=event.workspace_id,
-                session=session,
-                team=rule.team,
-                rule=rule,
-                event=event,
-                risk_score=facts.risk_score,
-                created_at=now,
-            )
-            for rule in routing_match(rules=rules, facts=facts)
-            if rule.team_id not in alerted
-        ]
-        if alerts:
-            Alert.objects.bulk_create(alerts)
-            by_team = {alert.team_id: alert for alert in alerts}
-            for team_id, alert in by_team.items():
-                for channel in routing.channels.get(team_id, []):
-                    deliveries.append(
-                        _delivery(
-                            event,
-                            kind=channel.kind,
-                            now=now,
-                            alert=alert,
-                            channel=channel,
-                            taken=True,
-                        )
-                    )
-        for endpoint in routing.endpoints:
-            if endpoint.wants(event.event_type):
-                deliveries.append(
-                    _delivery(event, kind="endpoint", now=now, endpoint=endpoint, taken=True)
-                )
-        Delivery.objects.bulk_create(deliveries)
-        event.dispatched_at = now
-        event.save(update_fields=["dispatched_at"])
-    for delivery in deliveries:
-        # Everything the transports read is loaded already: no query while sending.
-        delivery.event = event
-        if delivery.alert is not None:
-            delivery.alert.workspace = session.workspace
-    # The first try happens here, at once: the rows are loaded (and were written
+    claimed: list[int] = []
+    try:
+        with transaction.atomic():
+            events = _events_claim(event_id=event_id, limit=_batch_limit(), now=now)
+            claimed = [event.pk for event in events]
+            taken = _events_expand(events, now=now)
+    except Exception:
+        if len(claimed) <= 1:
+            raise
+        # One event that cannot be expanded (bad data, a bug) must not hold back
+        # the others: each alone; the bad one fails by itself and waits for the sweeper.
+        log.exception("Expanding %s outbox events at once failed; one by one now.", len(claimed))
+        taken = []
+        for pk in claimed:
+            try:
+                with transaction.atomic():
+                    events = _events_claim(event_id=pk, limit=1, now=now)
+                    taken += _events_expand(events, now=now)
+            except Exception:
+                log.exception("Expanding outbox event %s failed; the sweeper will retry.", pk)
+    # The first tries happen here, at once: the rows are loaded (and were written
     # "in flight", already ours) and a support lead is waiting. Failures retry
     # through delivery_send; a crash here leaves rows in flight, which the sweeper
     # sends again.
-    deliveries_send(deliveries=deliveries, taken=True)
-    return [d.pk for d in deliveries]
+    deliveries_send(
+        deliveries=[d for d in taken if d.status == DeliveryStatus.IN_FLIGHT], taken=True
+    )
+    return [d.pk for d in taken]
+
+
+def _batch_limit() -> int:
+    # Without SKIP LOCKED (SQLite: one writer, tasks in-process) each task
+    # expands its own event only, as concurrent batches could overlap.
+    from django.db import connection
+
+    return DISPATCH_BATCH if connection.features.has_select_for_update_skip_locked else 1
+
+
+def _events_claim(*, event_id: int, limit: int, now: datetime) -> list[OutboxEvent]:
+    """Take events not yet expanded (marked expanded at ``now``, which the
+    caller's transaction undoes if it fails) and load them with what expanding
+    and sending them reads (session, workspace, offer, answer): ``event_id``
+    alone when ``limit`` is 1, else the oldest waiting. Rows another worker
+    holds are skipped: it is expanding them."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        # One statement locks and marks them: under load most tasks find their
+        # event taken, and this is all they cost. The partial index
+        # outbox_undispatched keeps it cheap with any backlog.
+        table = connection.ops.quote_name(OutboxEvent._meta.db_table)
+        pick = f"SELECT id FROM {table} WHERE dispatched_at IS NULL"
+        pick += " AND id = %s" if limit == 1 else " ORDER BY created_at"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET dispatched_at = %s WHERE id IN "
+                f"({pick} LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id",
+                [now, *([event_id] if limit == 1 else []), limit],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+    else:
+        waiting = OutboxEvent.objects.select_for_update(skip_locked=True).filter(
+            dispatched_at__isnull=True
+        )
+        ids = list(
+            (
+                waiting.filter(pk=event_id)
+                if limit == 1
+                else waiting.order_by("created_at")[:limit]
+            ).values_list("pk", flat=True)
+        )
+        if ids:
+            OutboxEvent.objects.filter(pk__in=ids).update(dispatched_at=now)
+    if not ids:
+        return []
+    # The rows are ours until commit; load them with what they need.
+    return list(
+        OutboxEvent.objects.select_related(
+            "session__workspace", "session__offer", "session__response"
+        )
+        .filter(pk__in=ids)
+        .order_by("created_at")
+    )
+
+
+def _events_expand(events: list[OutboxEvent], *, now: datetime) -> list[Delivery]:
+    """Alerts and deliveries of ``events`` (taken by the caller), written with
+    one INSERT each. Returns the deliveries, the
+    first ``SEND_AT_ONCE`` written in flight for the caller to send, any others
+    pending with a task queued on commit."""
+    if not events:
+        return []
+    # Only a session abandoned and then cancelled can have alerts already; and
+    # both its events may be in this batch. At most one alert per session and
+    # team (also a unique constraint).
+    follows = [event.session_id for event in events if event.follows_outcome]
+    alerted: set[tuple[UUID, int]] = (
+        set(Alert.objects.filter(session_id__in=follows).values_list("session_id", "team_id"))
+        if follows
+        else set()
+    )
+    plans = []
+    alerts: list[Alert] = []
+    for event in events:
+        session = event.session
+        facts = session_facts(session)
+        routing = routing_config(workspace=session.workspace)
+        own = []
+        for rule in routing_match(rules=routing.rules, facts=facts):
+            if (session.pk, rule.team_id) in alerted:
+                continue
+            alerted.add((session.pk, rule.team_id))
+            own.append(
+                Alert(
+                    workspace=session.workspace,
+                    session=session,
+                    team=rule.team,
+                    rule=rule,
+                    event=event,
+                    risk_score=facts.risk_score,
+                    created_at=now,
+                )
+            )
+        alerts += own
+        plans.append((event, routing, own))
+    if alerts:
+        Alert.objects.bulk_create(alerts)
+    deliveries: list[Delivery] = []
+    for event, routing, own in plans:
+        for alert in own:
+            for channel in routing.channels.get(alert.team_id, []):
+                deliveries.append(
+                    _delivery(event, kind=channel.kind, now=now, alert=alert, channel=channel)
+                )
+        for endpoint in routing.endpoints:
+            if endpoint.wants(event.event_type):
+                deliveries.append(_delivery(event, kind="endpoint", now=now, endpoint=endpoint))
+    # Everything the transports read is loaded already: no query while sending.
+    for delivery in deliveries[:SEND_AT_ONCE]:
+        delivery.status, delivery.attempts = DeliveryStatus.IN_FLIGHT, 1
+    Delivery.objects.bulk_create(deliveries)
+    if len(deliveries) > SEND_AT_ONCE:
+        from alerts.tasks import delivery_send
+
+        for delivery in deliveries[SEND_AT_ONCE:]:
+            transaction.on_commit(partial(_queue, delivery_send, delivery.pk, delivery.kind))
+    return deliveries
 
 
 def _delivery(
@@ -379,7 +479,7 @@ def _sender_pool() -> ThreadPoolExecutor:
     # Made on first use, so each worker process (after the fork) has its own.
     global _sender
     if _sender is None:
-        _sender = ThreadPoolExecutor(max_workers=8, thread_name_prefix="deliveries")
+        _sender = ThreadPoolExecutor(max_workers=SEND_AT_ONCE, thread_name_prefix="deliveries")
     return _sender
 
 

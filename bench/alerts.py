@@ -2,7 +2,7 @@
 """Complete cancellations at a steady rate with a live Celery worker and measure
 how fast their outcome webhooks and alerts reach real receivers on loopback.
 
-    .venv/bin/python bench/alerts.py [--rate 50] [--seconds 20] [--concurrency 3]
+    .venv/bin/python bench/alerts.py [--rate 50] [--seconds 20] [--concurrency 3] [--keep-alive]
 
 Each cancellation makes one outcome event for the host's endpoint and one alert
 (a routing rule sends every cancellation to a team with a signed-webhook channel),
@@ -59,10 +59,10 @@ class Arrivals:
             self.latencies[kind].append((now - committed.timestamp()) * 1000)
 
 
-def serve(port_out: Any, results_out: Any, stop: Any) -> None:
+def serve(port_out: Any, results_out: Any, stop: Any, keep_alive: bool = False) -> None:
     """The receivers, in a process of their own (no GIL shared with the load)."""
     arrivals = Arrivals()
-    server = start_receiver(arrivals)
+    server = start_receiver(arrivals, keep_alive)
     port_out.put(server.server_address[1])
     stop.wait()
     server.shutdown()
@@ -70,8 +70,12 @@ def serve(port_out: Any, results_out: Any, stop: Any) -> None:
                      arrivals.duplicates))  # fmt: skip
 
 
-def start_receiver(arrivals: Arrivals) -> ThreadingHTTPServer:
+def start_receiver(arrivals: Arrivals, keep_alive: bool = False) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
+        # HTTP/1.0 closes the connection after each answer: every delivery opens
+        # a new one. --keep-alive answers in HTTP/1.1, as most receivers do.
+        protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             kind = "alert" if self.path.startswith("/alert") else "endpoint"
@@ -83,9 +87,68 @@ def start_receiver(arrivals: Arrivals) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        # The listen backlog of a real web server, not socketserver's 5: with a
+        # few dozen deliveries sent at once the queue overflowed and the kernel
+        # retried the connections after 1, 3, 7, 15 s, which measured the
+        # receiver's backlog rather than the delivery machinery.
+        request_queue_size = 1024
+
+    server = Server(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _processes() -> dict[int, tuple[int, str, float]]:
+    """pid -> (parent pid, command name, CPU seconds so far), from /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        found[int(entry.name)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / _TICK)
+    return found
+
+
+def _busy_seconds() -> tuple[float, float]:
+    """CPU seconds used on the whole machine so far (all cores, neither idle nor
+    waiting for I/O), and of those, stolen by the hypervisor."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    return (sum(values[:8]) - values[3] - values[4]) / _TICK, values[7] / _TICK
+
+
+def cpu_snapshot(groups: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of this process (the generator, its threads), of each
+    named process with its descendants, of PostgreSQL and Redis, and of the whole
+    machine (Linux only; empty elsewhere)."""
+    if not Path("/proc/stat").exists():
+        return {}
+    procs = _processes()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in procs.items():
+        children.setdefault(ppid, []).append(pid)
+
+    def tree(pid: int) -> float:
+        own = procs[pid][2] if pid in procs else 0.0
+        return own + sum(tree(child) for child in children.get(pid, []))
+
+    result = {"generator": procs[os.getpid()][2]}
+    result.update({label: tree(pid) for label, pid in groups.items()})
+    result["postgres"] = sum(p[2] for p in procs.values() if p[1].startswith("postgres"))
+    result["redis"] = sum(p[2] for p in procs.values() if p[1].startswith("redis-server"))
+    result["machine"], result["steal"] = _busy_seconds()
+    # The rest, by process, to tell who else used the machine meanwhile.
+    for pid, (_, name, seconds) in procs.items():
+        result[f"{pid} {name}"] = seconds
+    return result
 
 
 def main() -> None:
@@ -96,6 +159,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="threads cancelling")
     parser.add_argument("--pool", default="prefork", choices=["prefork", "threads"])
     parser.add_argument("--drain", type=float, default=30.0, help="max seconds to wait after")
+    parser.add_argument(
+        "--keep-alive", action="store_true", help="receivers keep connections open (HTTP/1.1)"
+    )
     options = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL") or DEFAULT_DB
@@ -131,7 +197,9 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     context = multiprocessing.get_context("fork")
     port_queue, results_queue, stop = context.Queue(), context.Queue(), context.Event()
-    receiver = context.Process(target=serve, args=(port_queue, results_queue, stop), daemon=True)
+    receiver = context.Process(
+        target=serve, args=(port_queue, results_queue, stop, options.keep_alive), daemon=True
+    )
     receiver.start()
     base = f"http://127.0.0.1:{port_queue.get(timeout=10)}"
     run = str(int(time.time()))
@@ -163,6 +231,8 @@ def main() -> None:
             file=sys.stderr,
         )
         interval = 1.0 / options.rate
+        processes = {"worker": worker.pid, "receiver": receiver.pid or 0}
+        cpu_before = cpu_snapshot(processes)
         started = time.monotonic()
         made = 0
         behind = 0.0
@@ -205,6 +275,19 @@ def main() -> None:
                 break
             time.sleep(0.2)
         total_elapsed = time.monotonic() - started
+        cpu_after = cpu_snapshot(processes)
+        # Events expanded together share their dispatched_at.
+        from django.db.models import Count
+
+        from alerts.models import OutboxEvent
+
+        batches = [
+            row["n"]
+            for row in OutboxEvent.objects.filter(workspace=workspace, dispatched_at__isnull=False)
+            .values("dispatched_at")
+            .annotate(n=Count("id"))
+            .order_by()
+        ]
     finally:
         worker.terminate()
         worker.wait(20)
@@ -225,9 +308,37 @@ def main() -> None:
             f"{made - seen[kind]:6d}"
         )
     print(f"duplicates: {duplicates}")
+    if batches:
+        print(
+            f"events expanded in {len(batches)} batches: mean {statistics.mean(batches):.1f}, "
+            f"max {max(batches)} events"
+        )
     both = [*latencies["endpoint"], *latencies["alert"]]
     if both:
         print(f"median over both kinds: {statistics.median(both):.1f} ms")
+    if cpu_before and made:
+        # Where the two cores went while the load ran and drained ("other" is
+        # everything else on the machine: the kernel, other people's work).
+        used = {k: cpu_after[k] - cpu_before[k] for k in cpu_before if k in cpu_after}
+        named = ["generator", *processes, "postgres", "redis"]
+        used["other"] = used["machine"] - used["steal"] - sum(used[k] for k in named)
+        busiest = sorted(
+            (
+                k
+                for k in used
+                if k[0].isdigit() and not k.split()[1].startswith(("postgres", "redis"))
+            ),
+            key=lambda k: -used[k],
+        )
+        print(f"\nCPU over {total_elapsed:.1f} s ({os.cpu_count()} cores):")
+        print(f"{'process':12} {'cpu s':>7} {'% of 1 core':>12} {'ms/cancel':>10}")
+        for label in [*named, "steal", "other", "machine"]:
+            seconds = used[label]
+            print(
+                f"{label:12} {seconds:7.2f} {100 * seconds / total_elapsed:12.0f} "
+                f"{1000 * seconds / made:10.2f}"
+            )
+        print("busiest processes:", ", ".join(f"{k} {used[k]:.1f} s" for k in busiest[:6]))
 
 
 if __name__ == "__main__":

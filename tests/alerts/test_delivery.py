@@ -315,3 +315,108 @@ def test_a_chinese_team_reads_its_alert_in_chinese(
         cancel(workspace, text="太贵了,用不起")
     body = mail.outbox[0].body
     assert "客户原话" in body and "风险分" in body and "太贵了,用不起" in body
+
+
+@pytest.fixture
+def batching(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches as on PostgreSQL, on SQLite too (one connection: no lock to skip)."""
+    from alerts import services
+
+    monkeypatch.setattr(services, "_batch_limit", lambda: services.DISPATCH_BATCH)
+
+
+def test_one_task_expands_the_events_waiting_and_theirs_then_do_nothing(
+    workspace, outbound, receiver, batching
+) -> None:
+    team = make_team(workspace, webhook=f"{receiver.url}/alerts")
+    make_rule(workspace, team)
+    make_endpoint(workspace, f"{receiver.url}/hook")
+    # Outcomes committed faster than the worker takes their tasks (on_commit does
+    # not run here: their tasks are still queued).
+    sessions = [cancel(workspace) for _ in range(3)]
+    events = list(OutboxEvent.objects.order_by("created_at"))
+
+    created = outbox_dispatch(event_id=events[0].pk)
+
+    assert len(created) == 6  # an alert webhook and an outcome event for each
+    assert len(receiver.requests) == 6
+    assert sorted(r.path for r in receiver.requests) == ["/alerts"] * 3 + ["/hook"] * 3
+    assert set(Delivery.objects.values_list("status", "attempts")) == {(DeliveryStatus.SENT, 1)}
+    assert Alert.objects.filter(session__in=sessions).count() == 3
+    assert not OutboxEvent.objects.filter(dispatched_at__isnull=True).exists()
+    # The other events' own tasks arrive: nothing left to do, nothing sent again.
+    for event in events:
+        assert outbox_dispatch(event_id=event.pk) == []
+    assert len(receiver.requests) == 6
+
+
+def test_abandoned_then_cancelled_in_one_batch_alerts_a_team_once(
+    workspace, outbound, receiver, batching, caplog
+) -> None:
+    from surveys.models import CancelSession
+    from surveys.services import sessions_abandon_stale
+
+    team = make_team(workspace, webhook=receiver.url)
+    make_rule(workspace, team)
+    session = make_session(workspace)
+    CancelSession.objects.filter(pk=session.pk).update(
+        created_at=timezone.now() - timedelta(days=2)
+    )
+    sessions_abandon_stale()
+    session_cancel(token=session.token)  # the customer comes back and cancels
+    events = list(OutboxEvent.objects.order_by("created_at"))
+    assert [e.follows_outcome for e in events] == [False, True]
+
+    outbox_dispatch(event_id=events[1].pk)
+
+    assert not caplog.records  # expanded as one batch, not one by one after a failure
+    assert Alert.objects.filter(session=session).count() == 1
+    assert len(receiver.requests) == 1
+    assert not OutboxEvent.objects.filter(dispatched_at__isnull=True).exists()
+
+
+def test_a_batch_sends_at_most_send_at_once_and_queues_the_rest(
+    workspace, outbound, receiver, batching, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    from alerts import services
+
+    monkeypatch.setattr(services, "SEND_AT_ONCE", 2)
+    make_endpoint(workspace, receiver.url)
+    for _ in range(3):
+        cancel(workspace)
+    first = OutboxEvent.objects.order_by("created_at").first()
+    assert first is not None
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        services.outbox_dispatch(event_id=first.pk)
+    assert len(receiver.requests) == 2
+    assert Delivery.objects.filter(status=DeliveryStatus.PENDING, attempts=0).count() == 1
+    for callback in queued:
+        callback()  # the task queued for the third runs (eagerly here)
+    assert len(receiver.requests) == 3
+    assert set(Delivery.objects.values_list("status", "attempts")) == {(DeliveryStatus.SENT, 1)}
+
+
+def test_an_event_that_cannot_be_expanded_does_not_hold_back_the_others(
+    workspace, outbound, receiver, batching, monkeypatch
+) -> None:
+    from alerts import services
+
+    make_endpoint(workspace, receiver.url)
+    sessions = [cancel(workspace) for _ in range(3)]
+    facts = services.session_facts
+
+    def broken_for_the_second(session: Any) -> Any:
+        if session.pk == sessions[1].pk:
+            raise ValueError("bad data")
+        return facts(session)
+
+    monkeypatch.setattr(services, "session_facts", broken_for_the_second)
+    first = OutboxEvent.objects.order_by("created_at").first()
+    assert first is not None
+
+    created = services.outbox_dispatch(event_id=first.pk)
+
+    assert len(created) == 2 and len(receiver.requests) == 2
+    waiting = OutboxEvent.objects.filter(dispatched_at__isnull=True)
+    assert [e.session_id for e in waiting] == [sessions[1].pk]  # for the sweeper

@@ -222,3 +222,33 @@ def test_410_disables_and_private_targets_are_refused(
     wait_for(disabled)
     assert "410" in endpoint.disabled_reason
     assert len(gone.requests) == 1
+
+
+def test_outcomes_waiting_for_a_worker_are_expanded_in_batches_and_sent_once(
+    transactional_db, tmp_path, receivers, workers
+) -> None:
+    host = Receiver.start()
+    hook = Receiver.start()
+    receivers.extend([host, hook])
+    workspace = make_workspace()
+    team = make_team(workspace, webhook=hook.url)
+    make_rule(workspace, team)
+    make_endpoint(workspace, host.url)
+    # Thirty outcomes queue thirty tasks before any worker runs; then three
+    # worker processes take them at once.
+    sessions = [finish(workspace) for _ in range(30)]
+    worker = WorkerProcess("--pool=prefork", "--concurrency=3", env=outbound_env())
+    worker.start()
+    workers.append(worker)
+
+    wait_for(lambda: len(host.requests) >= 30 and len(hook.requests) >= 30)
+    settle()
+    assert len(host.requests) == 30 and len(hook.requests) == 30
+    assert {r.headers["webhook-id"] for r in host.requests} == set(
+        OutboxEvent.objects.values_list("event_id", flat=True)
+    )
+    assert Alert.objects.filter(session__in=sessions).count() == 30
+    assert set(Delivery.objects.values_list("status", "attempts")) == {(DeliveryStatus.SENT, 1)}
+    # Events expanded together share their dispatched_at: fewer batches than events.
+    batches = set(OutboxEvent.objects.values_list("dispatched_at", flat=True))
+    assert None not in batches and len(batches) < 30
