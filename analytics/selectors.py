@@ -870,17 +870,19 @@ def verbatims(
     query: str = "",
     outcome: str = "",
 ) -> QuerySet[Response]:
-    """Answers with words in them, newest first, within the filters."""
+    """Answers with words in them, newest first, within the filters. Read by the
+    session's start as copied onto the answer, so the partial indexes of words
+    (by workspace, category or reason) give them in order."""
     start, end = filters_bounds(workspace, filters)
     answers = (
         Response.objects.filter(
             workspace=workspace,
-            session__created_at__gte=start,
-            session__created_at__lt=end,
+            session_created_at__gte=start,
+            session_created_at__lt=end,
         )
         .exclude(text="")
         .select_related("session", "session__offer")
-        .order_by("-session__created_at", "-pk")
+        .order_by("-session_created_at", "-pk")
     )
     if filters.plan:
         answers = answers.filter(session__plan=filters.plan)

@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -244,6 +245,24 @@ def _step_label(step: str) -> str:
     }[step]
 
 
+class WordsPaginator(Paginator):
+    """Counts at most ``CAP`` answers: a workspace with millions of answers pages
+    through its customers' words without counting them all; past the cap the page
+    says "more than"."""
+
+    CAP = 10_000
+    PER_PAGE = 50
+
+    @cached_property
+    def count(self) -> int:
+        answers: Any = self.object_list  # the verbatims queryset
+        return answers[: self.CAP + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.CAP
+
+
 @member_required(*ANALYSTS)
 def words(request: HttpRequest) -> HttpResponse:
     """The customers' own words behind the figures, searchable, with re-labelling."""
@@ -265,7 +284,7 @@ def words(request: HttpRequest) -> HttpResponse:
         query=query,
         outcome=outcome,
     )
-    page = Paginator(found, 50).get_page(request.GET.get("page"))
+    page = WordsPaginator(found, WordsPaginator.PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "analytics/words.html",

@@ -320,7 +320,7 @@ SESSION_COLUMNS = (
 RESPONSE_COLUMNS = (
     "id, session_id, workspace_id, reason_id, reason_code, reason_label, survey_version, "
     "text, locale, category_id, category_source, category_confidence, model_version, "
-    "needs_review, created_at, updated_at"
+    "needs_review, created_at, updated_at, session_created_at"
 )
 NULL = "\\N"
 
@@ -434,6 +434,7 @@ class Generator:
                             "t" if review else "f",
                             _ts(answered_at),
                             _ts(answered_at),
+                            _ts(created),
                         )
                     )
                 )

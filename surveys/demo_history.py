@@ -221,6 +221,7 @@ def history_rows(
             locale=locale,
             category_id=reason.category_id,
             category_source=CategorySource.CHOICE,
+            session_created_at=session.created_at,
         )
         yield session, response
 

@@ -480,7 +480,11 @@ def session_answer(
             return session  # the same answer again: nothing to do
         answered_before = response is not None
         if response is None:
-            response = Response(session=session, workspace_id=session.workspace_id)
+            response = Response(
+                session=session,
+                workspace_id=session.workspace_id,
+                session_created_at=session.created_at,
+            )
         response.reason = reason
         response.reason_code = reason.code
         response.reason_label = localized(reason.label, locale)[:300]

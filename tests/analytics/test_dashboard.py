@@ -177,3 +177,29 @@ def test_dashboard_counts_the_alerts_raised_for_the_period(
         ["Success", "3", "2", "0", "1", "0"],
         ["Product", "2", "2", "0", "0", "0"],
     ]
+
+
+def test_words_page_caps_its_count_and_still_pages(history, monkeypatch) -> None:
+    """A workspace with millions of answers pages through them without counting
+    them all: past the cap the page says "more than" and keeps Older/Newer."""
+    from analytics.views import WordsPaginator
+
+    ws = history["workspace"]
+    client = member(ws, Role.ANALYST)
+    everything = client.get(f"/app/{ws.slug}/words/", period()).content.decode()
+    assert "answers with words" in everything and "More than" not in everything
+
+    monkeypatch.setattr(WordsPaginator, "CAP", 1)
+    monkeypatch.setattr(WordsPaginator, "PER_PAGE", 1)
+    page = client.get(f"/app/{ws.slug}/words/", period()).content.decode()
+    assert "More than 1 answers with words" in page
+    pager = re.search(r"<span>(Page[^<]*)</span>", page)
+    assert pager is not None and pager.group(1) == "Page 1"
+    assert "Older" in page
+    second = client.get(f"/app/{ws.slug}/words/", period(page="2")).content.decode()
+    assert "Newer" in second
+
+
+def test_answers_carry_their_sessions_start(history) -> None:
+    for answer in Response.objects.select_related("session"):
+        assert answer.session_created_at == answer.session.created_at
