@@ -6,6 +6,14 @@ from django.db.models import OuterRef, Subquery
 
 
 def copy_session_start(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        # One join rather than a lookup per answer: minutes, not hours, at 10M.
+        schema_editor.execute(
+            "UPDATE surveys_response r SET session_created_at = s.created_at "
+            "FROM surveys_cancelsession s WHERE s.id = r.session_id "
+            "AND r.session_created_at IS NULL"
+        )
+        return
     Response = apps.get_model("surveys", "Response")
     CancelSession = apps.get_model("surveys", "CancelSession")
     Response.objects.filter(session_created_at__isnull=True).update(
