@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -261,6 +261,43 @@ class WordsPaginator(Paginator):
     @property
     def capped(self) -> bool:
         return self.count > self.CAP
+
+    def validate_number(self, number: Any) -> int:
+        if not self.capped:
+            return super().validate_number(number)
+        # Past the cap the number of pages is unknown: any page may have answers.
+        try:
+            found = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger(_("That page number is not an integer")) from None
+        if found < 1:
+            raise EmptyPage(_("That page number is less than 1"))
+        return found
+
+    def get_page(self, number: Any) -> Page:
+        try:
+            return super().get_page(number)
+        except EmptyPage:  # past the last answer, beyond the cap
+            return self.page(self.num_pages)
+
+    def page(self, number: Any) -> Page:
+        """The page's answers, and one more to tell whether an older page follows
+        (the capped count cannot tell past the cap)."""
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        if not rows and number > 1:
+            raise EmptyPage(_("That page contains no results"))
+        return WordsPage(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
+
+
+class WordsPage(Page):
+    def __init__(self, object_list: Any, number: int, paginator: Paginator, *, more: bool):
+        super().__init__(object_list, number, paginator)
+        self.more = more
+
+    def has_next(self) -> bool:
+        return self.more
 
 
 @member_required(*ANALYSTS)

@@ -203,3 +203,32 @@ def test_words_page_caps_its_count_and_still_pages(history, monkeypatch) -> None
 def test_answers_carry_their_sessions_start(history) -> None:
     for answer in Response.objects.select_related("session"):
         assert answer.session_created_at == answer.session.created_at
+
+
+def test_words_pages_past_the_cap_reach_the_oldest_answer(history, monkeypatch) -> None:
+    """Past the cap the pages go on to the oldest answer, in the same order as
+    without the cap, and together hold the answers with words of the CSV."""
+    from analytics.views import WordsPaginator
+
+    ws = history["workspace"]
+    client = member(ws, Role.ANALYST)
+    quotes = re.compile(r'<td class="quote"[^>]*>“([^”]*)”</td>')
+    uncapped = quotes.findall(client.get(f"/app/{ws.slug}/words/", period()).content.decode())
+    assert uncapped == ["busy season", "=no API", "too pricey for us"]
+
+    monkeypatch.setattr(WordsPaginator, "CAP", 1)
+    monkeypatch.setattr(WordsPaginator, "PER_PAGE", 1)
+    seen = []
+    for number in (1, 2, 3):
+        page = client.get(f"/app/{ws.slug}/words/", period(page=str(number))).content.decode()
+        seen += quotes.findall(page)
+        assert ("Older" in page) == (number < 3)
+        assert ("Newer" in page) == (number > 1)
+    assert seen == uncapped
+    # A page past the end (an old link): a page of answers, not an error.
+    beyond = client.get(f"/app/{ws.slug}/words/", period(page="9"))
+    assert beyond.status_code == 200 and len(quotes.findall(beyond.content.decode())) == 1
+
+    response = client.get(f"/app/{ws.slug}/export/sessions.csv", period())
+    rows = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
+    assert sorted(r["text"].lstrip("'") for r in rows if r["text"]) == sorted(uncapped)
