@@ -54,6 +54,7 @@ from alerts.models import (
 from alerts.risk import risk_score, tenure_days
 from alerts.selectors import routing_config
 from alerts.transports import TransportError, transport_for
+from alerts.transports.base import related_for
 from alerts.transports.http import check_target
 from config.errors import Conflict, Invalid, NotFound
 from surveys.models import CancelSession, Outcome
@@ -383,17 +384,15 @@ def _events_expand(events: list[OutboxEvent], *, now: datetime) -> list[Delivery
     return deliveries
 
 
-def _delivery(
-    event: OutboxEvent, *, kind: str, now: datetime, taken: bool = False, **targets: Any
-) -> Delivery:
-    """A new delivery row; ``taken`` writes it in flight with its first try
-    counted, for the worker that is about to send it."""
+def _delivery(event: OutboxEvent, *, kind: str, now: datetime, **targets: Any) -> Delivery:
+    """A new delivery row, pending (``_events_expand`` marks the ones its worker
+    sends at once in flight)."""
     return Delivery(
         workspace_id=event.workspace_id,
         event=event,
         kind=kind,
-        status=DeliveryStatus.IN_FLIGHT if taken else DeliveryStatus.PENDING,
-        attempts=1 if taken else 0,
+        status=DeliveryStatus.PENDING,
+        attempts=0,
         next_attempt_at=now,
         created_at=now,
         updated_at=now,
@@ -430,23 +429,6 @@ def retry_delay(attempts: int) -> float | None:
     return base * random.uniform(0.9, 1.1)
 
 
-# What each kind of delivery needs loaded to be sent (one query, no lock held).
-_FOR_SENDING = {
-    "endpoint": ("event", "endpoint"),
-    # Applying an outcome in Stripe (offers.stripe_billing): the event and the
-    # workspace's key.
-    "stripe": ("event", "workspace"),
-}
-_FOR_ALERTS = (
-    "event",
-    "channel",
-    "alert__team",
-    "alert__workspace",
-    "alert__session__response",
-    "alert__session__offer",
-)
-
-
 def _claim_row(delivery_id: int, now: datetime) -> bool:
     """Take the delivery if it is due and nobody has it: one conditional UPDATE
     (the row lock it takes makes a concurrent claim see the new status and match
@@ -462,11 +444,13 @@ def _claim_row(delivery_id: int, now: datetime) -> bool:
 
 
 def _claim(delivery_id: int, now: datetime, kind: str = "") -> Delivery | None:
-    """Claim the delivery, then load what sending it needs."""
+    """Claim the delivery, then load what its transport reads (one query; a task
+    queued without the kind, from before tasks carried it, asks for it first)."""
     if not _claim_row(delivery_id, now):
         return None
-    related = _FOR_SENDING.get(kind, _FOR_ALERTS) if kind else _FOR_ALERTS
-    delivery = Delivery.objects.select_related(*related).get(pk=delivery_id)
+    if not kind:
+        kind = Delivery.objects.filter(pk=delivery_id).values_list("kind", flat=True).get()
+    delivery = Delivery.objects.select_related(*related_for(kind)).get(pk=delivery_id)
     if delivery.alert is not None:
         delivery.alert.event = delivery.event  # the same event; saves a query
     return delivery
@@ -628,10 +612,10 @@ def deliveries_sweep(*, now: datetime | None = None, limit: int = 1000) -> Sweep
     )
     stale = now - timedelta(seconds=settings.DELIVERY_STALE_AFTER_SECONDS)
     with transaction.atomic():
-        rescued = list(
+        rescued = dict(
             Delivery.objects.select_for_update(skip_locked=True)
             .filter(status=DeliveryStatus.IN_FLIGHT, updated_at__lt=stale)
-            .values_list("pk", flat=True)[:limit]
+            .values_list("pk", "kind")[:limit]
         )
         Delivery.objects.filter(pk__in=rescued).update(
             status=DeliveryStatus.PENDING,
@@ -646,12 +630,12 @@ def deliveries_sweep(*, now: datetime | None = None, limit: int = 1000) -> Sweep
             updated_at__lt=now - SWEEP_GRACE,
         )
         .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "kind")[:limit]
     )
     for pk in events:
         _queue(outbox_dispatch, pk)
-    for pk in dict.fromkeys([*rescued, *due]):
-        _queue(delivery_send, pk)
+    for pk, kind in {**rescued, **dict(due)}.items():
+        _queue(delivery_send, pk, kind)
     return SweepResult(events=len(events), deliveries=len(due), rescued=len(rescued))
 
 
@@ -675,7 +659,7 @@ def delivery_retry(*, workspace: Workspace, delivery_id: int) -> Delivery:
         delivery.save(update_fields=["status", "next_attempt_at", "updated_at"])
         from alerts.tasks import delivery_send
 
-        transaction.on_commit(lambda: _queue(delivery_send, delivery.pk))
+        transaction.on_commit(lambda: _queue(delivery_send, delivery.pk, delivery.kind))
     return delivery
 
 

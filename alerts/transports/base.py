@@ -32,8 +32,23 @@ class TransportError(Exception):
         self.status_code = status_code
 
 
+# What an alert's channels read while sending: the alert, its team, session and
+# answer (``Transport.related`` of the email, Slack and webhook transports).
+ALERT_RELATED = (
+    "event",
+    "channel",
+    "alert__team",
+    "alert__workspace",
+    "alert__session__response",
+    "alert__session__offer",
+)
+
+
 class Transport:
     kind: ClassVar[str]
+    # What sending reads besides the delivery row: loaded with the row, in one
+    # query, when a worker claims it.
+    related: ClassVar[tuple[str, ...]] = ("event", "workspace")
 
     def send(self, delivery: Delivery) -> int | None:
         """Send the delivery; return the HTTP status code when there is one."""
@@ -48,11 +63,22 @@ def register(cls: type[Transport]) -> type[Transport]:
     return cls
 
 
-def transport_for(kind: str) -> Transport:
+def _registered(kind: str) -> type[Transport] | None:
     # Importing the modules registers the built-in kinds.
     from alerts.transports import email, endpoint, slack, webhook  # noqa: F401
 
-    try:
-        return _REGISTRY[kind]()
-    except KeyError:
-        raise TransportError(f"No transport for kind {kind!r}.", permanent=True) from None
+    return _REGISTRY.get(kind)
+
+
+def transport_for(kind: str) -> Transport:
+    cls = _registered(kind)
+    if cls is None:
+        raise TransportError(f"No transport for kind {kind!r}.", permanent=True)
+    return cls()
+
+
+def related_for(kind: str) -> tuple[str, ...]:
+    """What a delivery of ``kind`` needs loaded to be sent (an unknown kind: just
+    the event; sending it then fails for good)."""
+    cls = _registered(kind)
+    return cls.related if cls is not None else ("event",)

@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 
 from alerts.content import alert_context
 from alerts.models import Delivery
-from alerts.transports.base import Transport, TransportError, register
+from alerts.transports.base import ALERT_RELATED, Transport, TransportError, register
 
 
 def recipients(target: str) -> list[str]:
@@ -19,6 +19,7 @@ def recipients(target: str) -> list[str]:
 @register
 class EmailTransport(Transport):
     kind = "email"
+    related = ALERT_RELATED
 
     def send(self, delivery: Delivery) -> int | None:
         if delivery.channel is None or delivery.alert is None:

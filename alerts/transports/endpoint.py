@@ -14,6 +14,7 @@ from alerts.transports.http import post_json
 @register
 class EndpointTransport(Transport):
     kind = "endpoint"
+    related = ("event", "endpoint")
 
     def send(self, delivery: Delivery) -> int | None:
         endpoint = delivery.endpoint

@@ -8,7 +8,7 @@ from typing import Any
 
 from alerts.content import alert_context
 from alerts.models import Delivery
-from alerts.transports.base import Transport, TransportError, register
+from alerts.transports.base import ALERT_RELATED, Transport, TransportError, register
 from alerts.transports.http import post_json
 
 
@@ -60,6 +60,7 @@ def slack_payload(context: dict[str, Any]) -> dict[str, Any]:
 @register
 class SlackTransport(Transport):
     kind = "slack"
+    related = ALERT_RELATED
 
     def send(self, delivery: Delivery) -> int | None:
         if delivery.channel is None or delivery.alert is None:

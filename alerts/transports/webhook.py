@@ -7,13 +7,14 @@ import json
 from alerts.content import alert_json
 from alerts.models import Delivery
 from alerts.signing import signed_headers
-from alerts.transports.base import Transport, TransportError, register
+from alerts.transports.base import ALERT_RELATED, Transport, TransportError, register
 from alerts.transports.http import post_json
 
 
 @register
 class WebhookTransport(Transport):
     kind = "webhook"
+    related = ALERT_RELATED
 
     def send(self, delivery: Delivery) -> int | None:
         channel, alert = delivery.channel, delivery.alert
