@@ -46,6 +46,28 @@ from surveys.taxonomy import CATEGORIES
 if TYPE_CHECKING:
     from stripe.params import CouponCreateParams, SubscriptionUpdateParams
 
+# Currencies Stripe counts in whole units (this service keeps every amount in
+# hundredths, as it shows them): https://docs.stripe.com/currencies#zero-decimal
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    [
+        "bif",
+        "clp",
+        "djf",
+        "gnf",
+        "jpy",
+        "kmf",
+        "krw",
+        "mga",
+        "pyg",
+        "rwf",
+        "ugx",
+        "vnd",
+        "vuv",
+        "xaf",
+        "xof",
+        "xpf",
+    ]
+)
 # Stripe's limits: a coupon's name, a cancellation comment.
 COUPON_NAME_LENGTH = 40
 COMMENT_LENGTH = 5000
@@ -84,6 +106,11 @@ def subscription_id_for(data: dict[str, Any]) -> str:
     the session was opened with."""
     override = str((data.get("metadata") or {}).get("stripe_subscription_id") or "").strip()
     return override or str((data.get("subscription") or {}).get("id") or "").strip()
+
+
+def stripe_amount(cents: int, currency: str) -> int:
+    """An amount in this service's hundredths as Stripe counts it in ``currency``."""
+    return round(cents / 100) if currency.lower() in ZERO_DECIMAL_CURRENCIES else cents
 
 
 def _failure(exc: stripe.StripeError) -> TransportError:
@@ -187,8 +214,9 @@ class StripeOutcome:
             currency = self.terms.get("currency") or (self.data.get("subscription") or {}).get(
                 "currency", ""
             )
-            params["amount_off"] = int(self.terms["amount_cents"])
-            params["currency"] = str(currency).lower()
+            currency = str(currency).lower()
+            params["amount_off"] = stripe_amount(int(self.terms["amount_cents"]), currency)
+            params["currency"] = currency
         try:
             self.client.v1.coupons.create(
                 params=cast("CouponCreateParams", params), options=self._options("coupon")

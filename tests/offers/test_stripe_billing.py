@@ -145,6 +145,19 @@ def test_an_amount_discount_is_a_coupon_in_the_subscriptions_currency(
     assert stripe_api.calls[1].form == {"discounts[0][coupon]": coupon.form["id"]}
 
 
+def test_an_amount_in_a_zero_decimal_currency_is_sent_in_whole_units(
+    billed, stripe_api, django_capture_on_commit_callbacks
+) -> None:
+    # Amounts are kept in hundredths for every currency (¥500 is 50000, as shown);
+    # Stripe counts yen whole.
+    offer = make_offer(
+        billed, name="¥500 off", kind="discount_amount", terms={"amount_cents": 50000, "months": 1}
+    )
+    decide(django_capture_on_commit_callbacks, billed, accept=offer, currency="JPY")
+    coupon = stripe_api.calls[0]
+    assert (coupon.form["amount_off"], coupon.form["currency"]) == ("500", "jpy")
+
+
 def test_a_pause_stops_collection_until_the_chosen_resume_date(
     billed, stripe_api, django_capture_on_commit_callbacks
 ) -> None:
@@ -421,3 +434,38 @@ def test_stripe_unreachable_is_retried_until_dead(
     assert delivery.attempts == 4  # the first try and three retries
     assert delivery.last_error.startswith("Stripe unreachable")
     assert CancelSession.objects.get(pk=session.pk).outcome == Outcome.CANCELLED
+
+
+def test_an_apply_whose_worker_died_is_sent_again_by_the_sweeper_with_the_same_key(
+    billed, stripe_api, django_capture_on_commit_callbacks, settings
+) -> None:
+    """The worker was killed after Stripe applied the cancellation but before the
+    result was recorded: the row stays in flight, the sweeper queues it again (by
+    kind, so the workspace's key is loaded with it) and Stripe sees the same
+    idempotency key, so the subscription is changed once."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from alerts.services import deliveries_sweep
+
+    session = decide(django_capture_on_commit_callbacks, billed, text="too much")
+    delivery = billing_delivery()
+    assert_sent_once(delivery)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.IN_FLIGHT,
+        updated_at=timezone.now() - timedelta(seconds=settings.DELIVERY_STALE_AFTER_SECONDS + 1),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        result = deliveries_sweep()
+    assert result.rescued == 1
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SENT
+    assert delivery.attempts == 2
+    first, again = stripe_api.calls
+    assert (
+        first.idempotency_key
+        == again.idempotency_key
+        == f"cancelflow-{event_id(session)}-subscription"
+    )
+    assert first.form == again.form
