@@ -26,6 +26,8 @@ day rows; any such cover gives the same figures.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -38,6 +40,16 @@ class RollupPeriod(models.TextChoices):
     DAY = "day", _("Day")
     WEEK = "week", _("Week (Monday first)")
     MONTH = "month", _("Month")
+
+
+def period_start(day: date, period: str) -> date:
+    """The first day of the week (Monday) or month holding ``day``; the day itself
+    for ``day``."""
+    if period == RollupPeriod.MONTH:
+        return day.replace(day=1)
+    if period == RollupPeriod.WEEK:
+        return day - timedelta(days=day.weekday())
+    return day
 
 
 # The dimensions, in the order of the unique key (after workspace).

@@ -44,8 +44,13 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from analytics.models import RollupPeriod, RollupSummary, SessionRollup, SubscriberCount
-from analytics.services import period_start
+from analytics.models import (
+    RollupPeriod,
+    RollupSummary,
+    SessionRollup,
+    SubscriberCount,
+    period_start,
+)
 from config.errors import Invalid
 from surveys.locales import localized
 from surveys.models import CancelSession, Reason, Response
@@ -637,19 +642,11 @@ def _share_change(n: int, total: int, before: int, total_before: int) -> float |
     return round(n / total - before / total_before, 4)
 
 
-def _period_start(day: date, interval: str) -> date:
-    if interval == "month":
-        return day.replace(day=1)
-    if interval == "week":
-        return day - timedelta(days=day.weekday())
-    return day
-
-
 def _periods(filters: AnalyticsFilters, interval: str) -> list[date]:
     starts: list[date] = []
     day = filters.date_from
     while day <= filters.date_to:
-        start = _period_start(day, interval)
+        start = period_start(day, interval)
         if not starts or starts[-1] != start:
             starts.append(start)
         day += timedelta(days=1)
@@ -685,7 +682,7 @@ def trends(
     }
     seen: set[str] = set()
     for row in rows:
-        period = periods[_period_start(row["day"], interval)]
+        period = periods[period_start(row["day"], interval)]
         n = row["sessions"]
         period["started"] += n
         if row["outcome"] in OUTCOMES:

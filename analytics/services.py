@@ -23,6 +23,7 @@ from analytics.models import (
     RollupSummary,
     SessionRollup,
     SubscriberCount,
+    period_start,
 )
 from config.errors import Conflict, Invalid
 from workspaces.models import Workspace
@@ -75,15 +76,6 @@ def _contribution(
         session.pk.int % ROLLUP_SHARDS,
     )
     return key, (1, session.mrr_cents, seconds)
-
-
-def period_start(day: date, period: str) -> date:
-    """The first day of the week (Monday) or month holding ``day``."""
-    if period == RollupPeriod.MONTH:
-        return day.replace(day=1)
-    if period == RollupPeriod.WEEK:
-        return day - timedelta(days=day.weekday())
-    return day
 
 
 def rollup_keys(day_key: tuple[Any, ...]) -> list[tuple[Any, ...]]:
