@@ -7,6 +7,7 @@ import io
 import json
 import re
 
+import pytest
 from django.test import Client
 
 from surveys.models import Response
@@ -198,6 +199,25 @@ def test_words_page_caps_its_count_and_still_pages(history, monkeypatch) -> None
     assert "Older" in page
     second = client.get(f"/app/{ws.slug}/words/", period(page="2")).content.decode()
     assert "Newer" in second
+
+
+@pytest.mark.parametrize("cap", [10_000, 1])
+@pytest.mark.parametrize("asked", ["abc", "0", "-3", "999999"])
+def test_words_page_answers_a_bad_page_number_with_a_page(
+    history, monkeypatch, cap: int, asked: str
+) -> None:
+    """An edited or stale link (not a number, below 1, past the last answer)
+    shows a page of answers, capped count or not: never an error."""
+    from analytics.views import WordsPaginator
+
+    monkeypatch.setattr(WordsPaginator, "CAP", cap)
+    monkeypatch.setattr(WordsPaginator, "PER_PAGE", 1)
+    ws = history["workspace"]
+    response = member(ws, Role.ANALYST).get(f"/app/{ws.slug}/words/", period(page=asked))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert re.search(r"<span>Page \d+", page)
+    assert page.count("<tr data-response=") == 1  # one answer a page, as set
 
 
 def test_answers_carry_their_sessions_start(history) -> None:
