@@ -1,0 +1,46 @@
+"""Index the customers' words by their trigrams (PostgreSQL's pg_trgm), so that a
+search for a rare word finds its answers without reading every answer of the
+period: ``text__icontains`` is ``UPPER(text) LIKE UPPER('%word%')``, which this
+index answers.
+
+Only on PostgreSQL, and only where the extension can be had: a database user that
+may not create it (a managed server, say) still migrates, and searching works
+as before, only slower on large workspaces (the migration says so). SQLite, the
+embedded default, has no such index."""
+
+from django.db import migrations, transaction
+
+INDEX = "response_words_trgm"
+
+
+def create_index(apps, schema_editor):
+    connection = schema_editor.connection
+    if connection.vendor != "postgresql":
+        return
+    try:
+        with transaction.atomic(using=connection.alias):
+            schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    except Exception as problem:  # a missing contrib package, or no privilege
+        print(
+            f"\n  pg_trgm is not available ({str(problem).strip()}); the customers' words "
+            "are searched without an index (slower on large workspaces). An operator "
+            "can run CREATE EXTENSION pg_trgm and migrate surveys 0005, then again."
+        )
+        return
+    schema_editor.execute(
+        f"CREATE INDEX IF NOT EXISTS {INDEX} ON surveys_response "
+        "USING gin (UPPER(text) gin_trgm_ops) WHERE text <> ''"
+    )
+
+
+def drop_index(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(f"DROP INDEX IF EXISTS {INDEX}")
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("surveys", "0005_response_session_created_at"),
+    ]
+
+    operations = [migrations.RunPython(create_index, drop_index)]
