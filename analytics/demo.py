@@ -32,7 +32,7 @@ def subscriber_counts_demo(
     lost_by_day: dict = {}
     for day, sessions in (
         SessionRollup.objects.filter(
-            workspace=workspace, period="day", totals=False, day__gte=start, outcome="cancelled"
+            workspace=workspace, period="day", grain="detail", day__gte=start, outcome="cancelled"
         )
         .values_list("day", "sessions")
         .iterator()

@@ -13,12 +13,13 @@ one hot counter row; ``rollups_compact`` folds the shards of settled days into
 shard 0, which is all that a rebuild writes.
 
 Days are also added up into weeks and months (``period``), and into rows summed
-over every survey, plan and locale (``totals``), so a long period, or one without
-those filters, sums a few hundred rows instead of one per day and combination:
-with millions of sessions that is what keeps every dashboard call within
-milliseconds. To keep the flow's write path to one small upsert, those rows are
-made for settled days only, by ``rollups_compact`` (``rollups_summarize``): they
-hold every day before ``RollupSummary.until``. A late change to such a day (a
+over every survey, plan and locale, or over all but one of them (``grain``), so a
+long period, filtered or broken down by at most one of those, sums a few thousand
+rows instead of one per day and combination: with millions of sessions that is
+what keeps every dashboard call within milliseconds. To keep the flow's write
+path to one small upsert, those rows are made for settled days only, by
+``rollups_compact`` (``rollups_summarize``): they hold every day before
+``RollupSummary.until``. A late change to such a day (a
 re-label, say) adds itself to them too, in the same statement. Reads cover the
 summarised days with whole months, weeks and days, and the days since with the
 day rows; any such cover gives the same figures.
@@ -52,10 +53,39 @@ def period_start(day: date, period: str) -> date:
     return day
 
 
+class RollupGrain(models.TextChoices):
+    """Which of survey, plan and locale a row keeps; it sums over the others."""
+
+    DETAIL = "detail", _("Every survey, plan and locale apart")
+    TOTAL = "total", _("Summed over surveys, plans and locales")
+    SURVEY = "survey", _("By survey only")
+    PLAN = "plan", _("By plan only")
+    LOCALE = "locale", _("By locale only")
+
+
+# The dimensions a grain keeps apart (the detail first), and the value a summed
+# dimension holds in its rows.
+GRAIN_KEEPS: dict[str, tuple[str, ...]] = {
+    RollupGrain.DETAIL: ("survey_id", "plan", "locale"),
+    RollupGrain.TOTAL: (),
+    RollupGrain.SURVEY: ("survey_id",),
+    RollupGrain.PLAN: ("plan",),
+    RollupGrain.LOCALE: ("locale",),
+}
+SUMMED_VALUE: dict[str, int | str] = {"survey_id": 0, "plan": "", "locale": ""}
+
+
+def grain_for(dimensions: set[str]) -> str:
+    """The coarsest grain that keeps every one of ``dimensions`` (of survey_id, plan
+    and locale) apart."""
+    covering = [grain for grain, keeps in GRAIN_KEEPS.items() if dimensions <= set(keeps)]
+    return min(covering, key=lambda grain: len(GRAIN_KEEPS[grain]))
+
+
 # The dimensions, in the order of the unique key (after workspace).
 ROLLUP_DIMENSIONS = (
     "period",
-    "totals",
+    "grain",
     "day",
     "survey_id",
     "plan",
@@ -73,10 +103,11 @@ class SessionRollup(models.Model):
     """Counts and sums of sessions for one combination of dimensions.
 
     ``period`` says what ``day`` stands for: that day, the week starting that
-    Monday, or the month starting that first. With ``totals``, the row sums every
-    survey, plan and locale (``survey_id`` 0, ``plan`` and ``locale`` empty). Only
-    the day rows in detail (``period`` day, not ``totals``) cover every day; the
-    others cover the days before the workspace's ``RollupSummary.until``.
+    Monday, or the month starting that first. ``grain`` says which of survey, plan
+    and locale the row keeps apart; it sums over the others (``survey_id`` 0,
+    ``plan`` and ``locale`` empty). Only the day rows in detail (``period`` day,
+    ``grain`` detail) cover every day; the others cover the days before the
+    workspace's ``RollupSummary.until``.
     ``reason_code``/``category_code`` are empty for sessions not answered yet,
     ``offer_id`` is 0 when no offer was shown, ``outcome`` is empty while the
     session is open. ``completed_seconds`` sums the time from start to a decision
@@ -85,7 +116,7 @@ class SessionRollup(models.Model):
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     period = models.CharField(max_length=5, choices=RollupPeriod.choices, default=RollupPeriod.DAY)
-    totals = models.BooleanField(default=False)
+    grain = models.CharField(max_length=6, choices=RollupGrain.choices, default=RollupGrain.DETAIL)
     day = models.DateField()
     survey_id = models.BigIntegerField()
     plan = models.CharField(max_length=100)
@@ -111,7 +142,7 @@ class SessionRollup(models.Model):
 
 
 class RollupSummary(models.Model):
-    """How far a workspace's week, month and totals rollups go: they hold every
+    """How far a workspace's week, month and summed (``grain``) rollups go: they hold every
     day before ``until`` (none while it is empty). Locked to move it, and by the
     flow's rare changes to days that old, so the two never cross."""
 

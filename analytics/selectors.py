@@ -47,10 +47,12 @@ from django.utils import timezone
 
 from analytics.models import (
     ROLLUP_MEASURES,
+    RollupGrain,
     RollupPeriod,
     RollupSummary,
     SessionRollup,
     SubscriberCount,
+    grain_for,
     period_start,
 )
 from config.errors import Invalid
@@ -350,9 +352,9 @@ def rollup_grouped(
     else:
         periods = {RollupPeriod.DAY, RollupPeriod.WEEK, RollupPeriod.MONTH}
     named = set(group_by) | (_q_names(where) if where is not None else set())
-    totals = not (
-        filters.plan or filters.survey_id is not None or filters.locale or named & FILTER_DIMENSIONS
-    )
+    filtered = {"plan": bool(filters.plan), "survey_id": filters.survey_id is not None}
+    filtered["locale"] = bool(filters.locale)
+    grain = grain_for({d for d in FILTER_DIMENSIONS if d in named or filtered[d]})
     until = (
         RollupSummary.objects.filter(workspace=workspace).values_list("until", flat=True).first()
     )
@@ -361,11 +363,14 @@ def rollup_grouped(
     if until is not None and filters.date_from < until:
         last = min(filters.date_to, until - timedelta(days=1))
         for period, first, last_start in rollup_cover(filters.date_from, last, periods):
-            in_period |= Q(period=period, totals=totals, day__gte=first, day__lte=last_start)
+            in_period |= Q(period=period, grain=grain, day__gte=first, day__lte=last_start)
         recent_from = until
     if recent_from <= filters.date_to:
         in_period |= Q(
-            period=RollupPeriod.DAY, totals=False, day__gte=recent_from, day__lte=filters.date_to
+            period=RollupPeriod.DAY,
+            grain=RollupGrain.DETAIL,
+            day__gte=recent_from,
+            day__lte=filters.date_to,
         )
     if not in_period:
         return []
@@ -907,8 +912,8 @@ def filter_choices(*, workspace: Workspace) -> dict[str, list[Any]]:
         RollupSummary.objects.filter(workspace=workspace).values_list("until", flat=True).first()
     )
     # Summarised months, and the day rows since (all of them before any summary).
-    rows = Q(period=RollupPeriod.MONTH, totals=False) | Q(
-        period=RollupPeriod.DAY, totals=False, day__gte=until or date.min
+    rows = Q(period=RollupPeriod.MONTH, grain=RollupGrain.PLAN) | Q(
+        period=RollupPeriod.DAY, grain=RollupGrain.DETAIL, day__gte=until or date.min
     )
     plans = list(
         SessionRollup.objects.filter(rows, workspace=workspace)

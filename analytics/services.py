@@ -16,9 +16,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from analytics.models import (
+    GRAIN_KEEPS,
     ROLLUP_DIMENSIONS,
     ROLLUP_MEASURES,
     ROLLUP_SHARDS,
+    SUMMED_VALUE,
+    RollupGrain,
     RollupPeriod,
     RollupSummary,
     SessionRollup,
@@ -34,9 +37,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# (period, totals, day, survey_id, plan, locale, reason_code, category_code, offer_id,
+# (period, grain, day, survey_id, plan, locale, reason_code, category_code, offer_id,
 #  outcome, shard)
-RollupKey = tuple[str, bool, date, int, str, str, str, str, int, str, int]
+RollupKey = tuple[str, str, date, int, str, str, str, str, int, str, int]
 Measures = tuple[int, int, int]  # sessions, mrr_cents, completed_seconds
 
 DECIDED = ("saved", "cancelled")
@@ -64,7 +67,7 @@ def _contribution(
         seconds = epoch_seconds(state.completed_at) - epoch_seconds(session.created_at)
     key: RollupKey = (
         RollupPeriod.DAY,
-        False,
+        RollupGrain.DETAIL,
         session_day(session, workspace.time_zone),
         session.survey_id,
         session.plan,
@@ -79,15 +82,18 @@ def _contribution(
 
 
 def rollup_keys(day_key: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    """A day's detail key and the summary keys it also counts under: its week's and
-    month's, and the same three summed over survey, plan and locale. Works with or
-    without the trailing shard."""
-    _period, _totals, day, _survey, _plan, _locale, *rest = day_key
+    """A day's detail key (first) and the summary keys it also counts under: its
+    week's and month's, and the same three at every coarser grain (summed over
+    survey, plan and locale, or over all but one of them). Works with or without
+    the trailing shard."""
+    _period, _grain, day, survey, plan, locale, *rest = day_key
+    values = {"survey_id": survey, "plan": plan, "locale": locale}
     keys = []
     for period in (RollupPeriod.DAY, RollupPeriod.WEEK, RollupPeriod.MONTH):
         start = period_start(day, period)
-        keys.append((str(period), False, start, *day_key[3:6], *rest))
-        keys.append((str(period), True, start, 0, "", "", *rest))
+        for grain, keeps in GRAIN_KEEPS.items():
+            kept = (values[d] if d in keeps else SUMMED_VALUE[d] for d in values)
+            keys.append((str(period), str(grain), start, *kept, *rest))
     return keys
 
 
@@ -168,7 +174,7 @@ def _summary_until(workspace_id: int, *, lock: bool = False) -> date | None:
 # --- Rebuild and compaction -------------------------------------------------------------
 
 # Without the shard: what a recount and the stored rows are compared on.
-FigureKey = tuple[str, bool, date, int, str, str, str, str, int, str]
+FigureKey = tuple[str, str, date, int, str, str, str, str, int, str]
 KEY_LENGTH = len(ROLLUP_DIMENSIONS) - 1  # without the shard
 
 
@@ -205,7 +211,7 @@ def _recount(workspace: Workspace, until: date | None) -> dict[FigureKey, Measur
     dimensions = ROLLUP_DIMENSIONS[2:-1]  # day .. outcome
     totals: dict[FigureKey, list[int]] = defaultdict(lambda: [0, 0, 0])
     for row in raw_grouped(workspace=workspace, filters=None, group_by=dimensions):
-        day_key = (str(RollupPeriod.DAY), False, *(row[d] for d in dimensions))
+        day_key = (str(RollupPeriod.DAY), str(RollupGrain.DETAIL), *(row[d] for d in dimensions))
         summarised = until is not None and row["day"] < until
         for key in rollup_keys(day_key) if summarised else [day_key]:
             total = totals[key]
@@ -234,7 +240,7 @@ def rollups_rebuild(*, workspace: Workspace, apply: bool = True) -> RebuildRepor
         stored = _stored_figures(workspace)
     report.keys_checked = len(set(counted) | set(stored))
     report.sessions_counted = sum(
-        m[0] for k, m in counted.items() if k[0] == RollupPeriod.DAY and not k[1]
+        m[0] for k, m in counted.items() if k[0] == RollupPeriod.DAY and k[1] == RollupGrain.DETAIL
     )
     deltas: dict[RollupKey, Measures] = {}
     for key in sorted(set(counted) | set(stored)):
@@ -258,7 +264,8 @@ def rollups_rebuild(*, workspace: Workspace, apply: bool = True) -> RebuildRepor
 
 def rollups_summarize(*, workspace: Workspace, until: date) -> int:
     """Add the day rows of the days not summarised yet, up to (not including)
-    ``until``, into the week, month and totals rows; returns the keys written.
+    ``until``, into the week and month rows and the coarser grains; returns the
+    keys written.
 
     Holds the workspace's summary locked meanwhile, so a late flow change to one
     of those days waits and then sees the summary it has to move too. Stops a day
@@ -271,7 +278,10 @@ def rollups_summarize(*, workspace: Workspace, until: date) -> int:
         if since is not None and until <= since:
             return 0
         rows = SessionRollup.objects.filter(
-            workspace=workspace, period=RollupPeriod.DAY, totals=False, day__lt=until
+            workspace=workspace,
+            period=RollupPeriod.DAY,
+            grain=RollupGrain.DETAIL,
+            day__lt=until,
         )
         if since is not None:
             rows = rows.filter(day__gte=since)

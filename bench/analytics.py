@@ -24,7 +24,7 @@ Steps:
    two small ones the rest. The rollups are then built the way an operator does,
    ``rollups_rebuild`` per workspace (what ``manage.py rebuild_rollups`` runs),
    then ``rollups_compact`` (what beat runs daily: it summarises settled days into
-   weeks, months and totals), both timed. A later run with the same
+   weeks, months and coarser grains), both timed. A later run with the same
    ``--sessions`` reuses the loaded database (``--rebuild`` builds rollups again).
 2. For each dashboard API call (funnel, reasons, trends, offers, breakdown,
    verbatims; 30 to 180 days; with and without filters): p50/p95 of the real API
@@ -628,7 +628,7 @@ def build_rollups(workspaces: list[Any]) -> dict[str, Any]:
     """The rollups as an operator gets them, timed: ``rollups_rebuild`` per
     workspace (what ``manage.py rebuild_rollups`` runs: recount, compare, write the
     day rows), then ``rollups_compact`` (what beat runs: fold shards, summarise the
-    settled days into weeks, months and totals)."""
+    settled days into weeks, months and coarser grains)."""
     from django.db import connection
 
     from analytics.models import RollupSummary, SessionRollup

@@ -187,7 +187,7 @@ def test_filters_parse_refuses_bad_input(history) -> None:
 
 
 @pytest.mark.parametrize("summarised_until", [None, date(2026, 3, 2), date(2026, 4, 1)])
-def test_rollups_read_by_weeks_months_and_totals_give_the_raw_figures(
+def test_rollups_read_by_weeks_months_and_grains_give_the_raw_figures(
     history, summarised_until
 ) -> None:
     from analytics.models import RollupSummary
@@ -209,10 +209,20 @@ def test_rollups_read_by_weeks_months_and_totals_give_the_raw_figures(
         raw = figure(workspace=ws, filters=filters, source="raw", **extra)
         assert rollup == raw, (figure.__name__, filters, extra)
 
+    survey = ws.surveys.get().pk
+    # No filter (the totals), one filter (its own grain) and two (the detail rows).
+    narrowing: list[dict[str, Any]] = [
+        {},
+        {"plan": "Pro"},
+        {"locale": "zh-hans"},
+        {"survey_id": survey},
+        {"plan": "Pro", "locale": "en"},
+    ]
+
     def check() -> None:
         for date_from, date_to in ranges:
-            for plan in ("", "Pro"):
-                filters = AnalyticsFilters(date_from=date_from, date_to=date_to, plan=plan)
+            for narrow in narrowing:
+                filters = AnalyticsFilters(date_from=date_from, date_to=date_to, **narrow)
                 both(headline, filters)
                 both(reasons, filters)
                 both(offer_performance, filters)

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from analytics.models import GRAIN_KEEPS, RollupGrain
 from analytics.services import rollups_compact, rollups_rebuild
 from workspaces.models import Workspace
 
@@ -48,12 +49,14 @@ class Command(BaseCommand):
             )
             found_any = found_any or not report.ok
             for key, want, have in report.differences[:SHOW]:
-                period, totals, day, survey, plan, locale, reason, category, offer, outcome = key
-                scope = (
-                    "all surveys, plans, locales"
-                    if totals
-                    else (f"survey={survey} plan={plan or '-'} locale={locale}")
-                )
+                period, grain, day, survey, plan, locale, reason, category, offer, outcome = key
+                shown = {"survey_id": f"survey={survey}", "plan": f"plan={plan or '-'}"}
+                shown["locale"] = f"locale={locale}"
+                scope = " ".join(shown[d] for d in GRAIN_KEEPS[grain])
+                if grain == RollupGrain.TOTAL:
+                    scope = "all surveys, plans and locales"
+                elif grain != RollupGrain.DETAIL:
+                    scope += " (summed over the other surveys, plans or locales)"
                 self.stdout.write(
                     f"  {period} of {day} {scope} "
                     f"reason={reason or '-'} category={category or '-'} offer={offer or '-'} "
