@@ -29,7 +29,8 @@ Steps:
 2. For each dashboard API call (funnel, reasons, trends, offers, breakdown,
    verbatims; 30 to 180 days; with and without filters): p50/p95 of the real API
    through Django's test client with a Bearer key (routing, authentication, DRF
-   and JSON rendering included), then the time to work the same figures out from
+   and JSON rendering included; the process's heap settled first, as the web
+   server's is, see ``config/runtime.py``), then the time to work the same figures out from
    raw sessions (the selectors with ``source="raw"``: SQL aggregates over
    ``CancelSession`` joined to ``Response``), the ratio, and whether the two agree
    (a MISMATCH is printed loudly). The dashboard page's other reads
@@ -825,9 +826,12 @@ def measure_reads(
     from rest_framework.renderers import JSONRenderer
     from tqdm import tqdm
 
+    from config.runtime import heap_settle
+
     client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
     reads = reads_for(domain, key)
     renderer = JSONRenderer()
+    heap_settle()  # as the web server's process does once loaded (config/wsgi.py)
     for read in tqdm(reads, desc="API calls", unit="call"):
         body: Any = None
         for i in range(repeat + 2):
