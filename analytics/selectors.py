@@ -874,8 +874,8 @@ def verbatims(
     outcome: str = "",
 ) -> QuerySet[Response]:
     """Answers with words in them, newest first, within the filters. Read by the
-    session's start as copied onto the answer, so the partial indexes of words
-    (by workspace, category or reason) give them in order."""
+    session's start and plan as copied onto the answer, so the partial indexes of
+    words (by workspace, category, reason or plan) give them in order."""
     start, end = filters_bounds(workspace, filters)
     answers = (
         Response.objects.filter(
@@ -888,7 +888,7 @@ def verbatims(
         .order_by("-session_created_at", "-pk")
     )
     if filters.plan:
-        answers = answers.filter(session__plan=filters.plan)
+        answers = answers.filter(plan=filters.plan)
     if filters.survey_id is not None:
         answers = answers.filter(session__survey_id=filters.survey_id)
     if filters.locale:

@@ -321,7 +321,7 @@ SESSION_COLUMNS = (
 RESPONSE_COLUMNS = (
     "id, session_id, workspace_id, reason_id, reason_code, reason_label, survey_version, "
     "text, locale, category_id, category_source, category_confidence, model_version, "
-    "needs_review, created_at, updated_at, session_created_at"
+    "needs_review, created_at, updated_at, session_created_at, plan"
 )
 NULL = "\\N"
 
@@ -436,6 +436,7 @@ class Generator:
                             _ts(answered_at),
                             _ts(answered_at),
                             _ts(created),
+                            plan,
                         )
                     )
                 )

@@ -222,6 +222,7 @@ def history_rows(
             category_id=reason.category_id,
             category_source=CategorySource.CHOICE,
             session_created_at=session.created_at,
+            plan=session.plan,
         )
         yield session, response
 

@@ -232,6 +232,9 @@ class Response(models.Model):
     # read newest first within a period and a filter from this table's indexes
     # alone, without walking every session of the period.
     session_created_at = models.DateTimeField()
+    # The session's plan (fixed when it opened), copied for the same reason: the
+    # words of one plan, newest first, without looking up each answer's session.
+    plan = models.CharField(max_length=100, blank=True)
 
     class Meta:
         indexes = [
@@ -250,6 +253,11 @@ class Response(models.Model):
                 fields=["workspace", "reason_code", "-session_created_at"],
                 condition=~Q(text=""),
                 name="response_words_reason",
+            ),
+            models.Index(
+                fields=["workspace", "plan", "-session_created_at"],
+                condition=~Q(text=""),
+                name="response_words_plan",
             ),
             models.Index(
                 fields=["workspace", "created_at"],

@@ -484,6 +484,7 @@ def session_answer(
                 session=session,
                 workspace_id=session.workspace_id,
                 session_created_at=session.created_at,
+                plan=session.plan,
             )
         response.reason = reason
         response.reason_code = reason.code

@@ -55,6 +55,10 @@ def test_verbatims_api_search_and_filter(api) -> None:
     assert [r["text"] for r in body["results"]] == ["busy season"]
     body = api.get("/api/v1/analytics/verbatims", period(outcome="cancelled")).json()
     assert [r["text"] for r in body["results"]] == ["=no API"]
+    body = api.get("/api/v1/analytics/verbatims", period(plan="Team")).json()
+    assert [(r["text"], r["plan"]) for r in body["results"]] == [("=no API", "Team")]
+    body = api.get("/api/v1/analytics/verbatims", period(plan="Pro", outcome="saved")).json()
+    assert [r["text"] for r in body["results"]] == ["too pricey for us"]
 
 
 def test_bad_filters_are_clear_errors(api) -> None:
