@@ -241,7 +241,7 @@ def test_outcomes_waiting_for_a_worker_are_expanded_in_batches_and_sent_once(
     worker.start()
     workers.append(worker)
 
-    wait_for(lambda: len(host.requests) >= 30 and len(hook.requests) >= 30)
+    wait_for(lambda: len(host.requests) >= 30 and len(hook.requests) >= 30, timeout=60)
     settle()
     assert len(host.requests) == 30 and len(hook.requests) == 30
     assert {r.headers["webhook-id"] for r in host.requests} == set(
