@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+from analytics.models import RollupGrain, RollupPeriod, SessionRollup
 from analytics.selectors import workspace_today
 from analytics.services import SubscriberCountInput, subscriber_counts_record
 from workspaces.models import Workspace
@@ -24,15 +25,17 @@ def subscriber_counts_demo(
     the customer base is as large as that many cancellations imply (at least
     ``base``), with sign-ups a little above the losses. Posting again (a new
     history) replaces the counts. Returns the number of days posted."""
-    from analytics.models import SessionRollup
-
     rng = random.Random(seed)
     today = workspace_today(workspace)
     start = today - timedelta(days=days)
     lost_by_day: dict = {}
     for day, sessions in (
         SessionRollup.objects.filter(
-            workspace=workspace, period="day", grain="detail", day__gte=start, outcome="cancelled"
+            workspace=workspace,
+            period=RollupPeriod.DAY,
+            grain=RollupGrain.DETAIL,
+            day__gte=start,
+            outcome="cancelled",
         )
         .values_list("day", "sessions")
         .iterator()

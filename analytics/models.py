@@ -19,10 +19,10 @@ rows instead of one per day and combination: with millions of sessions that is
 what keeps every dashboard call within milliseconds. To keep the flow's write
 path to one small upsert, those rows are made for settled days only, by
 ``rollups_compact`` (``rollups_summarize``): they hold every day before
-``RollupSummary.until``. A late change to such a day (a
-re-label, say) adds itself to them too, in the same statement. Reads cover the
-summarised days with whole months, weeks and days, and the days since with the
-day rows; any such cover gives the same figures.
+``RollupSummary.until``. A late change to such a day (a re-label, say) adds
+itself to them too, in the same statement. Reads cover the summarised days with
+whole months, weeks and days, and the days since with the day rows; any such
+cover gives the same figures.
 """
 
 from __future__ import annotations
@@ -142,8 +142,8 @@ class SessionRollup(models.Model):
 
 
 class RollupSummary(models.Model):
-    """How far a workspace's week, month and summed (``grain``) rollups go: they hold every
-    day before ``until`` (none while it is empty). Locked to move it, and by the
+    """How far a workspace's week, month and coarser-grained rollups go: they hold
+    every day before ``until`` (none while it is empty). Locked to move it, and by the
     flow's rare changes to days that old, so the two never cross."""
 
     workspace = models.OneToOneField(

@@ -46,6 +46,7 @@ from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
 from analytics.models import (
+    GRAIN_KEEPS,
     ROLLUP_MEASURES,
     RollupGrain,
     RollupPeriod,
@@ -83,6 +84,11 @@ class AnalyticsFilters:
     @property
     def days(self) -> int:
         return (self.date_to - self.date_from).days + 1
+
+    def narrowed_by(self) -> set[str]:
+        """The rollup dimensions these filters restrict (of survey_id, plan, locale)."""
+        used = {"plan": bool(self.plan), "survey_id": self.survey_id is not None}
+        return {name for name, on in {**used, "locale": bool(self.locale)}.items() if on}
 
     def previous(self) -> AnalyticsFilters:
         """The period of the same length just before this one."""
@@ -279,7 +285,7 @@ def _prefix(where: Q, aliases: dict[str, str]) -> Q:
     return rewritten
 
 
-FILTER_DIMENSIONS = frozenset(("survey_id", "plan", "locale"))
+FILTER_DIMENSIONS = frozenset(GRAIN_KEEPS[RollupGrain.DETAIL])
 
 
 def _next_start(start: date, period: str) -> date:
@@ -342,8 +348,9 @@ def rollup_grouped(
     """Sums from the rollups (of ``measures`` only: a caller needing only counts
     saves summing and converting the rest). The summarised days of the period (see
     ``analytics.models``) are covered by whole months and weeks where they can be
-    and by days at the edges, from the rows summed over survey, plan and locale
-    when nothing filters or groups by those; the days since, by the day rows.
+    and by days at the edges, from the coarsest grain that keeps apart what the
+    call filters or groups by (of survey, plan and locale); the days since, by the
+    day rows in detail.
     Grouping by ``day`` gives exact days, or with ``bucket`` "week" or "month" may
     give the first day of a whole week or month instead (for callers adding days
     up into those anyway)."""
@@ -352,9 +359,7 @@ def rollup_grouped(
     else:
         periods = {RollupPeriod.DAY, RollupPeriod.WEEK, RollupPeriod.MONTH}
     named = set(group_by) | (_q_names(where) if where is not None else set())
-    filtered = {"plan": bool(filters.plan), "survey_id": filters.survey_id is not None}
-    filtered["locale"] = bool(filters.locale)
-    grain = grain_for({d for d in FILTER_DIMENSIONS if d in named or filtered[d]})
+    grain = grain_for(filters.narrowed_by() | (named & FILTER_DIMENSIONS))
     until = (
         RollupSummary.objects.filter(workspace=workspace).values_list("until", flat=True).first()
     )

@@ -30,10 +30,10 @@ Steps:
    verbatims; 30 to 180 days; with and without filters): p50/p95 of the real API
    through Django's test client with a Bearer key (routing, authentication, DRF
    and JSON rendering included; the process's heap settled first, as the web
-   server's is, see ``config/runtime.py``), then the time to work the same figures out from
-   raw sessions (the selectors with ``source="raw"``: SQL aggregates over
-   ``CancelSession`` joined to ``Response``), the ratio, and whether the two agree
-   (a MISMATCH is printed loudly). The dashboard page's other reads
+   server's is, see ``config/runtime.py``), then the time to work the same
+   figures out from raw sessions (the selectors with ``source="raw"``: SQL
+   aggregates over ``CancelSession`` joined to ``Response``), the ratio, and
+   whether the two agree (a MISMATCH is printed loudly). The dashboard page's other reads
    (``filter_choices``, ``alert_counts``) and the pages themselves are timed too.
 3. The flow's write path (open -> answer -> accept or cancel, through
    ``surveys.services``) in ``--flow-clients`` processes, in alternating rounds

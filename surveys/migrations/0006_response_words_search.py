@@ -8,9 +8,13 @@ may not create it (a managed server, say) still migrates, and searching works
 as before, only slower on large workspaces (the migration says so). SQLite, the
 embedded default, has no such index."""
 
-from django.db import migrations, transaction
+from django.db import DatabaseError, migrations, transaction
 
 INDEX = "response_words_trgm"
+CREATE = (
+    f"CREATE INDEX IF NOT EXISTS {INDEX} ON surveys_response "
+    "USING gin (UPPER(text) gin_trgm_ops) WHERE text <> ''"
+)
 
 
 def create_index(apps, schema_editor):
@@ -20,17 +24,14 @@ def create_index(apps, schema_editor):
     try:
         with transaction.atomic(using=connection.alias):
             schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    except Exception as problem:  # a missing contrib package, or no privilege
+    except DatabaseError as problem:  # a missing contrib package, or no privilege
         print(
             f"\n  pg_trgm is not available ({str(problem).strip()}); the customers' words "
-            "are searched without an index (slower on large workspaces). An operator "
-            "can run CREATE EXTENSION pg_trgm and migrate surveys 0005, then again."
+            "are searched without an index (slower on large workspaces). A database "
+            f"owner can add it later:\n    CREATE EXTENSION IF NOT EXISTS pg_trgm;\n    {CREATE};"
         )
         return
-    schema_editor.execute(
-        f"CREATE INDEX IF NOT EXISTS {INDEX} ON surveys_response "
-        "USING gin (UPPER(text) gin_trgm_ops) WHERE text <> ''"
-    )
+    schema_editor.execute(CREATE)
 
 
 def drop_index(apps, schema_editor):

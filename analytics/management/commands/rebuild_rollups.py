@@ -53,10 +53,8 @@ class Command(BaseCommand):
                 shown = {"survey_id": f"survey={survey}", "plan": f"plan={plan or '-'}"}
                 shown["locale"] = f"locale={locale}"
                 scope = " ".join(shown[d] for d in GRAIN_KEEPS[grain])
-                if grain == RollupGrain.TOTAL:
-                    scope = "all surveys, plans and locales"
-                elif grain != RollupGrain.DETAIL:
-                    scope += " (summed over the other surveys, plans or locales)"
+                if grain != RollupGrain.DETAIL:
+                    scope = f"{scope} (the rest summed)".lstrip()
                 self.stdout.write(
                     f"  {period} of {day} {scope} "
                     f"reason={reason or '-'} category={category or '-'} offer={offer or '-'} "
