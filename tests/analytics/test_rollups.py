@@ -147,6 +147,37 @@ def test_rebuild_reports_and_repairs_a_damaged_rollup(db: None, capsys: Any) -> 
     assert figures["avg_seconds_to_complete"] == 120.0
 
 
+def test_rebuild_reports_and_repairs_a_damaged_summary_grain(db: None, capsys: Any) -> None:
+    """A summed row (here: by plan, over surveys and locales) that drifted is found,
+    named by what it keeps apart, and repaired, and the figures read from it are
+    right again."""
+    from analytics.services import rollups_summarize
+
+    workspace = make_workspace(slug="drifted")
+    for i in range(2):
+        session = make_session(workspace, plan="Pro", now=START + timedelta(hours=i))
+        session_cancel(token=session.token, now=START + timedelta(hours=i, minutes=1))
+    rollups_summarize(workspace=workspace, until=date(2026, 4, 1))
+    by_plan = SessionRollup.objects.filter(
+        workspace=workspace, grain="plan", period="month", plan="Pro"
+    )
+    assert by_plan.count() == 1
+    by_plan.update(sessions=5)
+    march = AnalyticsFilters(date_from=date(2026, 3, 1), date_to=date(2026, 3, 31), plan="Pro")
+    assert funnel(workspace=workspace, filters=march)["started"] == 5  # read from that row
+
+    with pytest.raises(SystemExit):
+        call_command("rebuild_rollups", "--workspace", "drifted", "--check")
+    out = capsys.readouterr().out
+    assert "1 difference(s)" in out
+    assert "month of 2026-03-01 plan=Pro (the rest summed)" in out
+    assert "sessions 2 counted, 5 in rollups" in out
+
+    call_command("rebuild_rollups", "--workspace", "drifted")
+    assert rollups_rebuild(workspace=workspace, apply=False).ok
+    assert funnel(workspace=workspace, filters=march)["started"] == 2
+
+
 def test_compaction_folds_settled_shards_and_keeps_every_figure(db: None) -> None:
     workspace = make_workspace(slug="compact")
     make_offer(workspace)

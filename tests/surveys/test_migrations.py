@@ -1,0 +1,54 @@
+"""The word-search index migration where the database will not give pg_trgm (a
+managed server without the contrib package, or a user without the privilege): it
+goes on without the index, says so, and prints the statements to add it later."""
+
+from __future__ import annotations
+
+import importlib
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.db import DatabaseError, connection
+
+search_index = importlib.import_module("surveys.migrations.0006_response_words_search")
+
+
+class Editor:
+    """A schema editor on a PostgreSQL connection whose statements are recorded;
+    ``refuse`` makes a statement starting so fail as the server would."""
+
+    def __init__(self, refuse: str = "") -> None:
+        self.connection = SimpleNamespace(vendor="postgresql", alias=connection.alias)
+        self.refuse = refuse
+        self.executed: list[str] = []
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        if self.refuse and sql.startswith(self.refuse):
+            raise DatabaseError('permission denied to create extension "pg_trgm"')
+        self.executed.append(sql)
+
+
+@pytest.mark.django_db
+def test_without_pg_trgm_the_migration_goes_on_and_says_how_to_add_it(capsys: Any) -> None:
+    editor = Editor(refuse="CREATE EXTENSION")
+    search_index.create_index(None, editor)
+    assert editor.executed == []  # no index that could not work
+    out = capsys.readouterr().out
+    assert "permission denied" in out
+    assert "CREATE EXTENSION IF NOT EXISTS pg_trgm;" in out
+    assert search_index.CREATE in out
+
+
+@pytest.mark.django_db
+def test_with_pg_trgm_the_index_is_created() -> None:
+    editor = Editor()
+    search_index.create_index(None, editor)
+    assert editor.executed == ["CREATE EXTENSION IF NOT EXISTS pg_trgm", search_index.CREATE]
+
+
+def test_other_databases_get_no_index() -> None:
+    editor = Editor()
+    editor.connection.vendor = "sqlite"
+    search_index.create_index(None, editor)
+    assert editor.executed == []
