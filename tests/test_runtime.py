@@ -17,7 +17,11 @@ def test_heap_settle_imports_the_views_and_freezes_what_is_loaded() -> None:
         frozen = heap_settle()
         assert "url_patterns" in get_resolver().__dict__  # the URLconf is loaded
         assert "analytics.api" in sys.modules  # and the views it reaches
-        assert frozen == gc.get_freeze_count() > 1000
+        assert frozen > 1000
+        # A frozen object can still be freed when its last reference goes (the
+        # permanent generation only spares it the collector), so the count may
+        # drop a little after the call, never grow.
+        assert frozen - 100 < gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
 
