@@ -59,6 +59,7 @@ from analytics.models import (
 from config.errors import Invalid
 from surveys.locales import localized
 from surveys.models import CancelSession, Reason, Response
+from surveys.search import words_matching
 from surveys.taxonomy import CATEGORIES, category_label
 from workspaces.models import Workspace
 
@@ -904,9 +905,7 @@ def verbatims(
         answers = answers.filter(reason_code=reason)
     if outcome:
         answers = answers.filter(session__outcome=outcome)
-    if query:
-        answers = answers.filter(text__icontains=query.strip()[:200])
-    return answers
+    return words_matching(answers, query)
 
 
 def filter_choices(*, workspace: Workspace) -> dict[str, list[Any]]:

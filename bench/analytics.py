@@ -752,6 +752,12 @@ def reads_for(domain: Domain, key: str) -> list[Read]:
     add("trends day 180d", "trends", span(180, interval="day"), trends)
     add("trends week 180d zh", "trends", span(180, interval="week", locale="zh-hans"), trends)
     add("trends day 180d zh", "trends", span(180, interval="day", locale="zh-hans"), trends)
+    add(
+        "trends day 180d plan=Team zh",
+        "trends",
+        span(180, interval="day", plan="Team", locale="zh-hans"),
+        trends,
+    )
     add("offers 30d", "offers", span(30), offers)
     add("offers 180d", "offers", span(180), offers)
     add("offers 180d plan=Starter", "offers", span(180, plan="Starter"), offers)
@@ -766,6 +772,11 @@ def reads_for(domain: Domain, key: str) -> list[Read]:
     add("verbatims 180d reason=support", "verbatims", span(180, reason="support"), None)
     add("verbatims 30d q=sso", "verbatims", span(30, q="sso"), None)
     add("verbatims 180d q=sso", "verbatims", span(180, q="sso"), None)
+    # Words under three characters (most Chinese words): the index of short words.
+    add("verbatims 30d q=日历", "verbatims", span(30, q="日历"), None)
+    add("verbatims 180d q=日历", "verbatims", span(180, q="日历"), None)
+    add("verbatims 30d q=退款 (none)", "verbatims", span(30, q="退款"), None)
+    add("verbatims 180d q=贵", "verbatims", span(180, q="贵"), None)
     add(
         "verbatims 180d Enterprise saved",
         "verbatims",

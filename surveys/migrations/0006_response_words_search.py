@@ -18,6 +18,13 @@ CREATE = (
 
 
 def create_index(apps, schema_editor):
+    add_trigram_index(schema_editor, CREATE)
+
+
+def add_trigram_index(schema_editor, create):
+    """Run ``create`` (an index using gin_trgm_ops) once pg_trgm is there; where it
+    cannot be had, go on without the index and print how to add both later.
+    Migration 0008 adds its index the same way."""
     connection = schema_editor.connection
     if connection.vendor != "postgresql":
         return
@@ -28,10 +35,10 @@ def create_index(apps, schema_editor):
         print(
             f"\n  pg_trgm is not available ({str(problem).strip()}); the customers' words "
             "are searched without an index (slower on large workspaces). A database "
-            f"owner can add it later:\n    CREATE EXTENSION IF NOT EXISTS pg_trgm;\n    {CREATE};"
+            f"owner can add it later:\n    CREATE EXTENSION IF NOT EXISTS pg_trgm;\n    {create};"
         )
         return
-    schema_editor.execute(CREATE)
+    schema_editor.execute(create)
 
 
 def drop_index(apps, schema_editor):

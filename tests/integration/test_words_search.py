@@ -1,7 +1,8 @@
-"""Searching the customers' words on PostgreSQL: the trigram index exists, the
-planner takes it for a rare word among thousands of answers, and searches find the
-same answers through it as without it (in English and Chinese, short words and
-wildcard characters included)."""
+"""Searching the customers' words on PostgreSQL: the trigram indexes exist (one for
+words of three characters or more, one for shorter words), the planner takes them
+for a rare word among thousands of answers, and searches find the same answers
+through them as without them (in English and Chinese, short words and wildcard
+characters included)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from django.db import connection, transaction
 
 from analytics.selectors import AnalyticsFilters, verbatims
 from surveys.models import CancelSession, Response
+from surveys.search import SHORT_INDEX, short_index_exists
 from surveys.services import session_answer
 from tests.analytics.conftest import at, build_history
 from tests.factories import make_session
@@ -29,22 +31,48 @@ def plan_of(sql: str, params: tuple[object, ...]) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
-def test_the_trigram_index_is_there() -> None:
+TRIGRAM_INDEXES = ("response_words_trgm", SHORT_INDEX)
+
+
+def test_the_trigram_indexes_are_there() -> None:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'response_words_trgm'")
-        (definition,) = cursor.fetchone()
-    assert "gin_trgm_ops" in definition
-    assert "upper(text)" in definition
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE indexname = ANY(%s)",
+            [list(TRIGRAM_INDEXES)],
+        )
+        definitions = dict(cursor.fetchall())
+    assert "upper(text) gin_trgm_ops" in definitions["response_words_trgm"]
+    assert "upper(regexp_replace(text" in definitions[SHORT_INDEX]
+    assert "gin_trgm_ops" in definitions[SHORT_INDEX]
 
 
-def test_a_rare_word_is_found_through_the_trigram_index() -> None:
-    """Among thousands of answers, the plan for a rare word goes through the index
-    rather than reading every answer of the period (which it would, were Django's
-    ``icontains`` SQL not the index's expression)."""
+@pytest.mark.parametrize(
+    ("query", "rare", "common", "index"),
+    [
+        (
+            "Kerberos",
+            "we need kerberos logins",
+            ["too expensive", "we moved to another tool", "not using it enough", "buggy"],
+            "response_words_trgm",
+        ),
+        # Two characters, no trigram of their own: the index of short words.
+        (
+            "日历",
+            "缺少日历视图",
+            ["太贵了", "换成了别的工具", "项目结束了", "同步总是失败"],
+            SHORT_INDEX,
+        ),
+    ],
+)
+def test_a_rare_word_is_found_through_a_trigram_index(
+    query: str, rare: str, common: list[str], index: str
+) -> None:
+    """Among thousands of answers, the plan for a rare word goes through its index
+    rather than reading every answer of the period (which it would, were the
+    search's SQL not the index's expression)."""
     history = build_history()
     template = history["sessions"]["s3"]
     answer = Response.objects.get(session=template)
-    common = ["too expensive", "we moved to another tool", "not using it enough", "buggy"]
     sessions, answers = [], []
     for n in range(3000):
         session = copy.copy(template)
@@ -53,21 +81,22 @@ def test_a_rare_word_is_found_through_the_trigram_index() -> None:
         sessions.append(session)
         words = copy.copy(answer)
         words.pk, words.session = None, session
-        words.text = "we need kerberos logins" if n == 1234 else common[n % len(common)]
+        words.text = rare if n == 1234 else common[n % len(common)]
         answers.append(words)
     CancelSession.objects.bulk_create(sessions)
     Response.objects.bulk_create(answers)
     with connection.cursor() as cursor:
         # What autovacuum does in a live database: move the new entries from the
-        # index's pending list into the index, and gather statistics.
-        cursor.execute("SELECT gin_clean_pending_list('response_words_trgm')")
+        # indexes' pending lists into the indexes, and gather statistics.
+        for name in TRIGRAM_INDEXES:
+            cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [name])
         cursor.execute("ANALYZE surveys_response")
     filters = AnalyticsFilters(date_from=date(2026, 3, 1), date_to=date(2026, 3, 3))
-    found = verbatims(workspace=history["workspace"], filters=filters, query="Kerberos")
+    found = verbatims(workspace=history["workspace"], filters=filters, query=query)
     sql, params = found[:50].query.sql_with_params()
     plan = plan_of(sql, params)
-    assert "response_words_trgm" in plan, plan
-    assert [r.text for r in found[:50]] == ["we need kerberos logins"]
+    assert index in plan, plan
+    assert [r.text for r in found[:50]] == [rare]
 
 
 @pytest.mark.parametrize(
@@ -77,11 +106,18 @@ def test_a_rare_word_is_found_through_the_trigram_index() -> None:
         ("no api", ["=no API"]),
         ("busy", ["busy season"]),
         ("旺季太忙", ["旺季太忙了用不上"]),
-        # Under three characters a word has no trigram: the index cannot narrow the
-        # search (it scans, through the other indexes), but finds the same answers.
-        ("%", []),
+        # Under three characters, through the index of short words.
         ("太忙", ["旺季太忙了用不上"]),
+        ("忙", ["旺季太忙了用不上"]),
         ("淡季", []),
+        ("Ap", ["=no API"]),
+        ("i", ["=no API", "too pricey for us"]),
+        ("r ", ["too pricey for us"]),
+        (" 忙 ", ["旺季太忙了用不上"]),
+        # No letter, so no trigram at all: no index narrows it (the same answers).
+        ("%", []),
+        ("_", []),
+        ("=", ["=no API"]),
     ],
 )
 def test_searches_find_the_same_answers_through_the_index(query: str, texts: list[str]) -> None:
@@ -97,27 +133,50 @@ def test_searches_find_the_same_answers_through_the_index(query: str, texts: lis
     found = verbatims(workspace=history["workspace"], filters=filters, query=query)
     assert [r.text for r in found] == texts
 
-    if len(query) < 3:
+    if not any(character.isalnum() for character in query):
         return
-    with only_the_trigram_index():
+    index = "response_words_trgm" if len(query.strip()) >= 3 else SHORT_INDEX
+    with only_the_trigram_indexes():
         sql, params = found.query.sql_with_params()
-        assert "response_words_trgm" in plan_of(sql, params)
+        assert index in plan_of(sql, params)
         assert [r.text for r in found.all()] == texts
 
 
 @contextmanager
-def only_the_trigram_index() -> Iterator[None]:
+def only_the_trigram_indexes() -> Iterator[None]:
     """Within a savepoint, rolled back after: the answers' other indexes dropped and
-    sequential scans ruled out, so a search can only go through the trigram index."""
+    sequential scans ruled out, so a search can only go through a trigram index."""
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT indexname FROM pg_indexes WHERE tablename = 'surveys_response' "
-                "AND indexname <> 'response_words_trgm' "
-                "AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+                "AND indexname <> ALL(%s) "
+                "AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+                [list(TRIGRAM_INDEXES)],
             )
             for (name,) in cursor.fetchall():
                 cursor.execute(f'DROP INDEX "{name}"')
             cursor.execute("SET LOCAL enable_seqscan = off")
         yield
         transaction.set_rollback(True)
+
+
+def test_without_the_index_of_short_words_they_are_searched_as_typed() -> None:
+    """A database without the index (pg_trgm added later, say) searches short
+    words as it did before the index: the rewriting would only slow it down."""
+    history = build_history()
+    filters = AnalyticsFilters(date_from=date(2026, 3, 1), date_to=date(2026, 3, 3))
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP INDEX {SHORT_INDEX}")
+            short_index_exists.cache_clear()
+            found = verbatims(workspace=history["workspace"], filters=filters, query="Ap")
+            assert "REGEXP_REPLACE" not in str(found.query)
+            assert [r.text for r in found] == ["=no API"]
+            transaction.set_rollback(True)
+    finally:
+        short_index_exists.cache_clear()
+    found = verbatims(workspace=history["workspace"], filters=filters, query="Ap")
+    assert "REGEXP_REPLACE" in str(found.query)
+    assert [r.text for r in found] == ["=no API"]

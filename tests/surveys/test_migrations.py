@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 from django.db import DatabaseError, connection
 
-search_index = importlib.import_module("surveys.migrations.0006_response_words_search")
+# The two indexes of the customers' words: by trigram, and of short words.
+INDEX_MIGRATIONS = [
+    importlib.import_module("surveys.migrations.0006_response_words_search"),
+    importlib.import_module("surveys.migrations.0008_response_words_short"),
+]
+each_index = pytest.mark.parametrize(
+    "search_index", INDEX_MIGRATIONS, ids=[m.INDEX for m in INDEX_MIGRATIONS]
+)
 
 
 class Editor:
@@ -29,8 +36,11 @@ class Editor:
         self.executed.append(sql)
 
 
+@each_index
 @pytest.mark.django_db
-def test_without_pg_trgm_the_migration_goes_on_and_says_how_to_add_it(capsys: Any) -> None:
+def test_without_pg_trgm_the_migration_goes_on_and_says_how_to_add_it(
+    search_index: Any, capsys: Any
+) -> None:
     editor = Editor(refuse="CREATE EXTENSION")
     search_index.create_index(None, editor)
     assert editor.executed == []  # no index that could not work
@@ -40,14 +50,16 @@ def test_without_pg_trgm_the_migration_goes_on_and_says_how_to_add_it(capsys: An
     assert search_index.CREATE in out
 
 
+@each_index
 @pytest.mark.django_db
-def test_with_pg_trgm_the_index_is_created() -> None:
+def test_with_pg_trgm_the_index_is_created(search_index: Any) -> None:
     editor = Editor()
     search_index.create_index(None, editor)
     assert editor.executed == ["CREATE EXTENSION IF NOT EXISTS pg_trgm", search_index.CREATE]
 
 
-def test_other_databases_get_no_index() -> None:
+@each_index
+def test_other_databases_get_no_index(search_index: Any) -> None:
     editor = Editor()
     editor.connection.vendor = "sqlite"
     search_index.create_index(None, editor)
