@@ -42,8 +42,12 @@ def add_trigram_index(schema_editor, create):
 
 
 def drop_index(apps, schema_editor):
+    drop_trigram_index(schema_editor, INDEX)
+
+
+def drop_trigram_index(schema_editor, index):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP INDEX IF EXISTS {INDEX}")
+        schema_editor.execute(f"DROP INDEX IF EXISTS {index}")
 
 
 class Migration(migrations.Migration):

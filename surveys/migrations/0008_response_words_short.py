@@ -22,8 +22,7 @@ def create_index(apps, schema_editor):
 
 
 def drop_index(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP INDEX IF EXISTS {INDEX}")
+    words_search.drop_trigram_index(schema_editor, INDEX)
 
 
 class Migration(migrations.Migration):

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from datetime import date
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
 
 from analytics.selectors import AnalyticsFilters, verbatims
@@ -180,3 +181,19 @@ def test_without_the_index_of_short_words_they_are_searched_as_typed() -> None:
     found = verbatims(workspace=history["workspace"], filters=filters, query="Ap")
     assert "REGEXP_REPLACE" in str(found.query)
     assert [r.text for r in found] == ["=no API"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_index_of_short_words_migrates_away_and_back() -> None:
+    def short_index() -> bool:
+        short_index_exists.cache_clear()
+        return short_index_exists(connection.alias)
+
+    assert short_index()
+    try:
+        call_command("migrate", "surveys", "0007", verbosity=0)
+        assert not short_index()
+    finally:
+        call_command("migrate", "surveys", verbosity=0)
+    assert short_index()
+    short_index_exists.cache_clear()
