@@ -13,7 +13,11 @@ keeps a word's matches the same and gives it trigrams, and the index
 
 That rewriting would only slow a search down where the index cannot help (SQLite,
 PostgreSQL without pg_trgm, or a search for punctuation), so it is used only where
-the index is there and the word has a letter or digit.
+the index is there and the word has a letter or digit. Nor is it used for a common
+word: the index gives every answer holding it, of every period, to be sorted by
+date, while walking the answers newest first finds a page of a common word within
+a few hundred. Which one a short word gets is decided by how often it turns up
+among the newest answers (``index_is_cheaper``).
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from __future__ import annotations
 from functools import cache
 
 from django.db import connections
-from django.db.models import F, Func, QuerySet, TextField
+from django.db.models import F, Func, QuerySet, Subquery, TextField, Value
+from django.db.models.functions import StrIndex, Upper
 
 from surveys.models import Response
 
@@ -42,16 +47,58 @@ class Tripled(Func):
 
 
 def words_matching(answers: QuerySet[Response], query: str) -> QuerySet[Response]:
-    """The answers whose text holds ``query`` (trimmed, case-insensitive)."""
+    """The answers whose text holds ``query`` (trimmed, case-insensitive);
+    ``answers`` come newest first, as the customers' words are read."""
     word = query.strip()[:QUERY_LIMIT]
     if not word:
         return answers
-    if len(word) < TRIGRAM and has_letters(word) and short_index_exists(answers.db):
-        tripled = "".join(character * 3 for character in word)
-        return answers.alias(tripled_text=Tripled(F("text"))).filter(
-            tripled_text__icontains=tripled
-        )
-    return answers.filter(text__icontains=word)
+    if len(word) >= TRIGRAM or not has_letters(word) or not short_index_exists(answers.db):
+        return answers.filter(text__icontains=word)
+    tripled = "".join(character * 3 for character in word)
+    through_index = answers.alias(tripled_text=Tripled(F("text"))).filter(
+        tripled_text__icontains=tripled
+    )
+    newest = answers.values("pk")[:PROBE]
+    found = holding(Response.objects.filter(pk__in=Subquery(newest)), word).count()
+    if index_is_cheaper(found, indexed_answers(answers.db)):
+        return through_index
+    return holding(answers, word)
+
+
+def holding(answers: QuerySet[Response], word: str) -> QuerySet[Response]:
+    """The answers holding ``word``, looked for in each answer read, never through
+    an index: a short word's ``LIKE`` would go to the trigram index of long words,
+    which cannot narrow it and so reads every answer with words (seconds)."""
+    return answers.alias(word_at=StrIndex(Upper("text"), Upper(Value(word)))).filter(word_at__gt=0)
+
+
+# How many of the newest answers a short word is first looked for in, and how many
+# answers a page of them needs (a page, and one to tell whether another follows).
+PROBE = 2000
+PAGE_NEEDS = 51
+
+
+def index_is_cheaper(found: int, indexed: float) -> bool:
+    """Whether a short word found ``found`` times in the ``PROBE`` newest answers is
+    read more cheaply through the index of short words than by walking the answers
+    newest first. Either way, each answer read costs about the same (a visit to
+    the table): walking reads about ``PAGE_NEEDS / frequency`` answers, the index
+    every answer of the table (all periods and workspaces: ``indexed`` of them)
+    that holds the word. So a common word is walked, a rare one looked up; a
+    word found nowhere among the newest is looked up."""
+    if found >= PAGE_NEEDS:
+        return False  # the first page is among the answers just probed
+    frequency = (found + 0.5) / PROBE
+    return frequency * indexed < PAGE_NEEDS / frequency
+
+
+def indexed_answers(alias: str) -> float:
+    """About how many answers with words the table holds (the planner's estimate of
+    the index's entries; 0 before the table was ever analysed)."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [SHORT_INDEX])
+        row = cursor.fetchone()
+    return max(float(row[0]), 0.0) if row else 0.0
 
 
 def has_letters(word: str) -> bool:

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -72,6 +73,32 @@ def test_a_rare_word_is_found_through_a_trigram_index(
     rather than reading every answer of the period (which it would, were the
     search's SQL not the index's expression)."""
     history = build_history()
+    bulk_answers(history, rare, common)
+    filters = AnalyticsFilters(date_from=date(2026, 3, 1), date_to=date(2026, 3, 3))
+    found = verbatims(workspace=history["workspace"], filters=filters, query=query)
+    sql, params = found[:50].query.sql_with_params()
+    plan = plan_of(sql, params)
+    assert index in plan, plan
+    assert [r.text for r in found[:50]] == [rare]
+
+
+def test_a_common_short_word_is_read_newest_first_not_through_the_index() -> None:
+    """A short word in one answer of four: its first page is among the newest
+    answers, so they are walked, rather than every answer holding it fetched from
+    the index and sorted."""
+    history = build_history()
+    common = ["太贵了", "换成了别的工具", "项目结束了", "同步总是失败"]
+    bulk_answers(history, "缺少日历视图", common)
+    filters = AnalyticsFilters(date_from=date(2026, 3, 1), date_to=date(2026, 3, 3))
+    found = verbatims(workspace=history["workspace"], filters=filters, query="贵")
+    sql, params = found[:50].query.sql_with_params()
+    assert SHORT_INDEX not in sql
+    assert SHORT_INDEX not in plan_of(sql, params)
+    assert [r.text for r in found[:50]] == ["太贵了"] * 50
+
+
+def bulk_answers(history: dict[str, Any], rare: str, common: list[str]) -> None:
+    """3,000 answers in the history's period: ``rare`` once, ``common`` in turn."""
     template = history["sessions"]["s3"]
     answer = Response.objects.get(session=template)
     sessions, answers = [], []
@@ -92,12 +119,6 @@ def test_a_rare_word_is_found_through_a_trigram_index(
         for name in TRIGRAM_INDEXES:
             cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [name])
         cursor.execute("ANALYZE surveys_response")
-    filters = AnalyticsFilters(date_from=date(2026, 3, 1), date_to=date(2026, 3, 3))
-    found = verbatims(workspace=history["workspace"], filters=filters, query=query)
-    sql, params = found[:50].query.sql_with_params()
-    plan = plan_of(sql, params)
-    assert index in plan, plan
-    assert [r.text for r in found[:50]] == [rare]
 
 
 @pytest.mark.parametrize(
