@@ -136,6 +136,16 @@ class SessionRollup(models.Model):
                 fields=["workspace", *ROLLUP_DIMENSIONS], name="session_rollup_key"
             )
         ]
+        indexes = [
+            # A read filtered by plan and another of survey and locale (no summed
+            # grain keeps both apart) reads the detail: this finds a plan's rows
+            # of a period without going through every plan's.
+            models.Index(
+                fields=["workspace", "period", "plan", "locale", "day"],
+                condition=models.Q(grain="detail"),
+                name="session_rollup_plan_detail",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.reason_code or '-'} {self.outcome or 'open'}: {self.sessions}"
