@@ -391,12 +391,15 @@ def rollup_grouped(
         rows = rows.filter(where)
     # SUM of a bigint is a numeric in PostgreSQL (a Decimal here): cast back, so
     # thousands of grouped rows cost no Decimal conversions.
+    # Groups that add up to nothing (a re-label moves a session out of a row) are
+    # left out by the database (HAVING), not looked at one by one here.
     result = (
         rows.order_by()
         .values(*group_by)
         .annotate(**{m: Cast(Sum(m), BigIntegerField()) for m in measures})
+        .exclude(**{m: 0 for m in measures})
     )
-    return [row for row in result if any(row[m] for m in measures)]
+    return list(result)
 
 
 def grouped(
