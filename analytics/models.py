@@ -139,11 +139,12 @@ class SessionRollup(models.Model):
         indexes = [
             # A read filtered by plan and another of survey and locale (no summed
             # grain keeps both apart) reads the detail: this finds a plan's rows
-            # of a period without going through every plan's.
+            # of a period without going through every plan's. Not a partial index
+            # (grain = 'detail'): a prepared statement's generic plan, which has the
+            # grain as a parameter, could not use one.
             models.Index(
-                fields=["workspace", "period", "plan", "locale", "day"],
-                condition=models.Q(grain="detail"),
-                name="session_rollup_plan_detail",
+                fields=["workspace", "period", "grain", "plan", "locale", "day"],
+                name="session_rollup_by_plan",
             )
         ]
 
