@@ -30,6 +30,7 @@ from analytics.selectors import (
     verbatims,
 )
 from analytics.services import SubscriberCountInput, subscriber_counts_record
+from config.db import custom_plans
 from config.errors import NotFound
 from surveys.locales import normalize_locale
 from workspaces.authentication import api_workspace
@@ -55,11 +56,20 @@ def request_filters(request: Request) -> tuple[Workspace, AnalyticsFilters]:
     return workspace, filters
 
 
+class FiguresView(APIView):
+    """An analytics read: its statements are planned for their own filters (a
+    generic plan made for any period can be many times slower for this one)."""
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        with custom_plans():
+            return super().dispatch(request, *args, **kwargs)
+
+
 def _label_locale(request: Request, workspace: Workspace) -> str:
     return normalize_locale(request.query_params.get("lang")) or workspace.default_locale
 
 
-class FunnelApi(APIView):
+class FunnelApi(FiguresView):
     @extend_schema(
         parameters=FILTER_PARAMETERS,
         responses=OpenApiTypes.OBJECT,
@@ -70,7 +80,7 @@ class FunnelApi(APIView):
         return Response(headline(workspace=workspace, filters=filters))
 
 
-class ReasonsApi(APIView):
+class ReasonsApi(FiguresView):
     @extend_schema(
         parameters=[
             *FILTER_PARAMETERS,
@@ -85,7 +95,7 @@ class ReasonsApi(APIView):
         return Response(reasons(workspace=workspace, filters=filters, locale=locale))
 
 
-class TrendsApi(APIView):
+class TrendsApi(FiguresView):
     @extend_schema(
         parameters=[
             *FILTER_PARAMETERS,
@@ -100,7 +110,7 @@ class TrendsApi(APIView):
         return Response(trends(workspace=workspace, filters=filters, interval=interval))
 
 
-class OffersApi(APIView):
+class OffersApi(FiguresView):
     @extend_schema(
         parameters=FILTER_PARAMETERS,
         responses=OpenApiTypes.OBJECT,
@@ -111,7 +121,7 @@ class OffersApi(APIView):
         return Response(offer_performance(workspace=workspace, filters=filters))
 
 
-class BreakdownApi(APIView):
+class BreakdownApi(FiguresView):
     @extend_schema(
         parameters=[
             *FILTER_PARAMETERS,
@@ -144,7 +154,7 @@ class VerbatimParams(serializers.Serializer):
     offset = serializers.IntegerField(min_value=0, required=False, default=0)
 
 
-class VerbatimsApi(APIView):
+class VerbatimsApi(FiguresView):
     @extend_schema(
         parameters=[*FILTER_PARAMETERS, VerbatimParams],
         responses=OpenApiTypes.OBJECT,

@@ -34,6 +34,7 @@ from analytics.selectors import (
     trends,
     verbatims,
 )
+from config.db import planned_per_call
 from config.errors import ServiceError
 from surveys.locales import normalize_locale
 from surveys.models import Outcome
@@ -72,6 +73,7 @@ def _categories() -> list[tuple[str, str]]:
 
 
 @member_required()
+@planned_per_call
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Why customers leave, how that changes, and what saves them."""
     workspace: Workspace = request.workspace  # type: ignore[attr-defined]
@@ -301,6 +303,7 @@ class WordsPage(Page):
 
 
 @member_required(*ANALYSTS)
+@planned_per_call
 def words(request: HttpRequest) -> HttpResponse:
     """The customers' own words behind the figures, searchable, with re-labelling."""
     workspace: Workspace = request.workspace  # type: ignore[attr-defined]
