@@ -28,6 +28,7 @@ from analytics.selectors import (
     reasons,
     trends,
     verbatims,
+    verbatims_slice,
 )
 from analytics.services import SubscriberCountInput, subscriber_counts_record
 from config.db import custom_plans
@@ -173,7 +174,7 @@ class VerbatimsApi(FiguresView):
             query=p["q"],
             outcome=p["outcome"],
         )
-        page = found[p["offset"] : p["offset"] + p["limit"]]
+        page = verbatims_slice(found, p["offset"], p["offset"] + p["limit"])
         return Response(
             {
                 "results": [

@@ -925,6 +925,15 @@ def verbatims(
     return words_matching(answers, query)
 
 
+def verbatims_slice(answers: QuerySet[Response], start: int, stop: int) -> list[Response]:
+    """``answers[start:stop]`` (from ``verbatims``), with their sessions and offers
+    joined for those answers only: the answers skipped to get there (a thousand,
+    on a deep page) are read from their index, not each joined to its session."""
+    ids = list(answers.values_list("pk", flat=True)[start:stop])
+    found = answers.model.objects.select_related("session", "session__offer").in_bulk(ids)
+    return [found[pk] for pk in ids]
+
+
 def filter_choices(*, workspace: Workspace) -> dict[str, list[Any]]:
     """The plans and surveys the dashboard's filters offer (from recent rollups)."""
     from surveys.models import Survey
@@ -932,16 +941,17 @@ def filter_choices(*, workspace: Workspace) -> dict[str, list[Any]]:
     until = (
         RollupSummary.objects.filter(workspace=workspace).values_list("until", flat=True).first()
     )
-    # Summarised months, and the day rows since (all of them before any summary).
-    rows = Q(period=RollupPeriod.MONTH, grain=RollupGrain.PLAN) | Q(
+    # Summarised months, and the day rows since (all of them before any summary):
+    # one query for each (UNION), so each goes straight to its rows in the index.
+    rows = SessionRollup.objects.filter(workspace=workspace).exclude(plan="")
+    months = rows.filter(period=RollupPeriod.MONTH, grain=RollupGrain.PLAN)
+    days = rows.filter(
         period=RollupPeriod.DAY, grain=RollupGrain.DETAIL, day__gte=until or date.min
     )
     plans = list(
-        SessionRollup.objects.filter(rows, workspace=workspace)
-        .exclude(plan="")
+        months.values_list("plan", flat=True)
+        .union(days.values_list("plan", flat=True))
         .order_by("plan")
-        .values_list("plan", flat=True)
-        .distinct()
     )
     surveys = list(Survey.objects.filter(workspace=workspace).values_list("pk", "name"))
     return {"plans": plans, "surveys": surveys, "locales": list(settings.LANGUAGES)}

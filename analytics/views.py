@@ -33,6 +33,7 @@ from analytics.selectors import (
     reasons,
     trends,
     verbatims,
+    verbatims_slice,
 )
 from config.db import planned_per_call
 from config.errors import ServiceError
@@ -287,7 +288,8 @@ class WordsPaginator(Paginator):
         (the capped count cannot tell past the cap)."""
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        answers: Any = self.object_list  # the verbatims queryset
+        rows = verbatims_slice(answers, bottom, bottom + self.per_page + 1)
         if not rows and number > 1:
             raise EmptyPage(_("That page contains no results"))
         return WordsPage(rows[: self.per_page], number, self, more=len(rows) > self.per_page)

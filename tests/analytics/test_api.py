@@ -155,3 +155,17 @@ def test_subscriber_counts_api(history, api) -> None:
         format="json",
     )
     assert response.json()["error"]["code"] == "duplicate_date"
+
+
+def test_verbatims_pages_follow_each_other(api) -> None:
+    """Page by page (offset, limit) gives the answers of one long page, in order,
+    each with its session's plan and outcome, and an empty page past the end."""
+    url = "/api/v1/analytics/verbatims"
+    whole = api.get(url, period(limit="200")).json()["results"]
+    assert len(whole) >= 3
+    pages = [
+        api.get(url, period(offset=str(n), limit="1")).json()["results"] for n in range(len(whole))
+    ]
+    assert [page[0] for page in pages] == whole
+    assert all(r["plan"] and "outcome" in r for r in whole)
+    assert api.get(url, period(offset=str(len(whole)))).json()["results"] == []
