@@ -252,3 +252,22 @@ def test_words_pages_past_the_cap_reach_the_oldest_answer(history, monkeypatch) 
     response = client.get(f"/app/{ws.slug}/export/sessions.csv", period())
     rows = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
     assert sorted(r["text"].lstrip("'") for r in rows if r["text"]) == sorted(uncapped)
+
+
+def test_a_search_of_the_words_counts_fewer_before_saying_more_than(history, monkeypatch) -> None:
+    """A search counts its matches up to a lower cap than the whole list (each
+    match is looked for answer by answer); past it, "more than", and pages on."""
+    from analytics.views import WordsPaginator
+
+    monkeypatch.setattr(WordsPaginator, "SEARCH_CAP", 1)
+    monkeypatch.setattr(WordsPaginator, "PER_PAGE", 1)
+    ws = history["workspace"]
+    client = member(ws, Role.ANALYST)
+    everything = client.get(f"/app/{ws.slug}/words/", period()).content.decode()
+    assert "More than" not in everything  # the whole list keeps its own cap
+    found = client.get(f"/app/{ws.slug}/words/", period(q="i")).content.decode()
+    assert "More than 1 answers with words" in found and "Older" in found
+    second = client.get(f"/app/{ws.slug}/words/", period(q="i", page="2")).content.decode()
+    assert "Newer" in second and "Older" not in second
+    one = client.get(f"/app/{ws.slug}/words/", period(q="busy")).content.decode()
+    assert "1 answer with words" in one and "More than" not in one
