@@ -887,6 +887,10 @@ def churn_rates(*, workspace: Workspace, filters: AnalyticsFilters) -> dict[str,
 # --- The customers' words ----------------------------------------------------------------
 
 
+# What is shown beside an answer's words: its session (plan, outcome) and offer.
+ANSWER_RELATED = ("session", "session__offer")
+
+
 def verbatims(
     *,
     workspace: Workspace,
@@ -907,7 +911,7 @@ def verbatims(
             session_created_at__lt=end,
         )
         .exclude(text="")
-        .select_related("session", "session__offer")
+        .select_related(*ANSWER_RELATED)
         .order_by("-session_created_at", "-pk")
     )
     if filters.plan:
@@ -928,10 +932,12 @@ def verbatims(
 def verbatims_slice(answers: QuerySet[Response], start: int, stop: int) -> list[Response]:
     """``answers[start:stop]`` (from ``verbatims``), with their sessions and offers
     joined for those answers only: the answers skipped to get there (a thousand,
-    on a deep page) are read from their index, not each joined to its session."""
+    on a deep page) are read from their index, not each joined to its session.
+    An answer deleted between the two reads (its workspace's data erased, say) is
+    left out of the page rather than failing it."""
     ids = list(answers.values_list("pk", flat=True)[start:stop])
-    found = answers.model.objects.select_related("session", "session__offer").in_bulk(ids)
-    return [found[pk] for pk in ids]
+    found = answers.model.objects.select_related(*ANSWER_RELATED).in_bulk(ids)
+    return [found[pk] for pk in ids if pk in found]
 
 
 def filter_choices(*, workspace: Workspace) -> dict[str, list[Any]]:

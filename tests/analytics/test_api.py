@@ -169,3 +169,25 @@ def test_verbatims_pages_follow_each_other(api) -> None:
     assert [page[0] for page in pages] == whole
     assert all(r["plan"] and "outcome" in r for r in whole)
     assert api.get(url, period(offset=str(len(whole)))).json()["results"] == []
+
+
+def test_an_answer_deleted_while_its_page_is_read_is_left_out(api, monkeypatch) -> None:
+    """A page's answers are found first, then read with their sessions: an answer
+    deleted in between is left out of the page, which is still answered."""
+    from django.db.models import QuerySet
+
+    from surveys.models import Response as Answer
+
+    url = "/api/v1/analytics/verbatims"
+    whole = [r["response"] for r in api.get(url, period()).json()["results"]]
+    gone = whole[1]
+    in_bulk = QuerySet.in_bulk
+
+    def deleting_first(self: QuerySet, *args, **kwargs):  # type: ignore[no-untyped-def]
+        Answer.objects.filter(pk=gone).delete()
+        return in_bulk(self, *args, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "in_bulk", deleting_first)
+    response = api.get(url, period())
+    assert response.status_code == 200
+    assert [r["response"] for r in response.json()["results"]] == [pk for pk in whole if pk != gone]
