@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import StreamingHttpResponse
+from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -31,7 +32,7 @@ from analytics.selectors import (
     verbatims_slice,
 )
 from analytics.services import SubscriberCountInput, subscriber_counts_record
-from config.db import custom_plans
+from config.db import planned_per_call
 from config.errors import NotFound
 from surveys.locales import normalize_locale
 from workspaces.authentication import api_workspace
@@ -57,13 +58,10 @@ def request_filters(request: Request) -> tuple[Workspace, AnalyticsFilters]:
     return workspace, filters
 
 
+@method_decorator(planned_per_call, name="dispatch")
 class FiguresView(APIView):
     """An analytics read: its statements are planned for their own filters (a
     generic plan made for any period can be many times slower for this one)."""
-
-    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        with custom_plans():
-            return super().dispatch(request, *args, **kwargs)
 
 
 def _label_locale(request: Request, workspace: Workspace) -> str:

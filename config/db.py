@@ -40,8 +40,9 @@ def custom_plans(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
             with connection.cursor() as cursor:
                 cursor.execute("RESET plan_cache_mode")
         except DatabaseError:
-            # A transaction that failed within cannot run it; the setting then
-            # stays on this connection, which only costs some planning.
+            # Only a transaction that failed and is still open refuses it; the SET
+            # was then made inside that transaction (or a savepoint of it), whose
+            # rollback undoes it, so the connection keeps its cached plans.
             pass
 
 
