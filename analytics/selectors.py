@@ -88,8 +88,14 @@ class AnalyticsFilters:
 
     def narrowed_by(self) -> set[str]:
         """The rollup dimensions these filters restrict (of survey_id, plan, locale)."""
-        used = {"plan": bool(self.plan), "survey_id": self.survey_id is not None}
-        return {name for name, on in {**used, "locale": bool(self.locale)}.items() if on}
+        narrowed = set()
+        if self.survey_id is not None:
+            narrowed.add("survey_id")
+        if self.plan:
+            narrowed.add("plan")
+        if self.locale:
+            narrowed.add("locale")
+        return narrowed
 
     def previous(self) -> AnalyticsFilters:
         """The period of the same length just before this one."""
