@@ -13,8 +13,8 @@ one hot counter row; ``rollups_compact`` folds the shards of settled days into
 shard 0, which is all that a rebuild writes.
 
 Days are also added up into weeks and months (``period``), and into rows summed
-over every survey, plan and locale, or over all but one of them (``grain``), so a
-long period, filtered or broken down by at most one of those, sums a few thousand
+over every survey, plan and locale, over two of them or over one (``grain``), so
+a long period, filtered or broken down by up to two of those, sums a few thousand
 rows instead of one per day and combination: with millions of sessions that is
 what keeps every dashboard call within milliseconds. To keep the flow's write
 path to one small upsert, those rows are made for settled days only, by
@@ -61,6 +61,9 @@ class RollupGrain(models.TextChoices):
     SURVEY = "survey", _("By survey only")
     PLAN = "plan", _("By plan only")
     LOCALE = "locale", _("By locale only")
+    SURVEY_PLAN = "survey_plan", _("By survey and plan")
+    SURVEY_LOCALE = "survey_locale", _("By survey and locale")
+    PLAN_LOCALE = "plan_locale", _("By plan and locale")
 
 
 # The dimensions a grain keeps apart (the detail first), and the value a summed
@@ -71,6 +74,9 @@ GRAIN_KEEPS: dict[str, tuple[str, ...]] = {
     RollupGrain.SURVEY: ("survey_id",),
     RollupGrain.PLAN: ("plan",),
     RollupGrain.LOCALE: ("locale",),
+    RollupGrain.SURVEY_PLAN: ("survey_id", "plan"),
+    RollupGrain.SURVEY_LOCALE: ("survey_id", "locale"),
+    RollupGrain.PLAN_LOCALE: ("plan", "locale"),
 }
 SUMMED_VALUE: dict[str, int | str] = {"survey_id": 0, "plan": "", "locale": ""}
 
@@ -116,7 +122,7 @@ class SessionRollup(models.Model):
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     period = models.CharField(max_length=5, choices=RollupPeriod.choices, default=RollupPeriod.DAY)
-    grain = models.CharField(max_length=6, choices=RollupGrain.choices, default=RollupGrain.DETAIL)
+    grain = models.CharField(max_length=16, choices=RollupGrain.choices, default=RollupGrain.DETAIL)
     day = models.DateField()
     survey_id = models.BigIntegerField()
     plan = models.CharField(max_length=100)
@@ -137,9 +143,9 @@ class SessionRollup(models.Model):
             )
         ]
         indexes = [
-            # A read filtered by plan and another of survey and locale (no summed
-            # grain keeps both apart) reads the detail: this finds a plan's rows
-            # of a period without going through every plan's. Not a partial index
+            # A read filtered by plan (and language) finds that plan's rows of a
+            # period and grain without going through every plan's, whatever the
+            # grain (the unique key has the days first). Not a partial index
             # (grain = 'detail'): a prepared statement's generic plan, which has the
             # grain as a parameter, could not use one.
             models.Index(

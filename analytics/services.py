@@ -84,7 +84,7 @@ def _contribution(
 def rollup_keys(day_key: tuple[Any, ...]) -> list[tuple[Any, ...]]:
     """A day's detail key (first) and the summary keys it also counts under: its
     week's and month's, and the same three at every coarser grain (summed over
-    survey, plan and locale, or over all but one of them). Works with or without
+    survey, plan and locale, over two of them or over one). Works with or without
     the trailing shard."""
     _period, _grain, day, survey, plan, locale, *rest = day_key
     values = {"survey_id": survey, "plan": plan, "locale": locale}

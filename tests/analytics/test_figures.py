@@ -210,13 +210,17 @@ def test_rollups_read_by_weeks_months_and_grains_give_the_raw_figures(
         assert rollup == raw, (figure.__name__, filters, extra)
 
     survey = ws.surveys.get().pk
-    # No filter (the totals), one filter (its own grain) and two (the detail rows).
+    # No filter (the totals), one filter (its own grain), two (their pair's grain)
+    # and three (the detail rows).
     narrowing: list[dict[str, Any]] = [
         {},
         {"plan": "Pro"},
         {"locale": "zh-hans"},
         {"survey_id": survey},
         {"plan": "Pro", "locale": "en"},
+        {"survey_id": survey, "plan": "Team"},
+        {"survey_id": survey, "locale": "zh-hans"},
+        {"survey_id": survey, "plan": "Pro", "locale": "en"},
     ]
 
     def check() -> None:
@@ -237,6 +241,17 @@ def test_rollups_read_by_weeks_months_and_grains_give_the_raw_figures(
     answer = Response.objects.get(session=history["sessions"]["s3"])
     response_relabel(workspace=ws, response_id=answer.pk, category_code="price")
     check()
+
+
+def test_a_read_takes_the_coarsest_grain_that_keeps_its_filters_apart() -> None:
+    from analytics.models import grain_for
+
+    assert grain_for(set()) == "total"
+    assert grain_for({"plan"}) == "plan"
+    assert grain_for({"locale", "plan"}) == "plan_locale"
+    assert grain_for({"survey_id", "plan"}) == "survey_plan"
+    assert grain_for({"survey_id", "locale"}) == "survey_locale"
+    assert grain_for({"survey_id", "plan", "locale"}) == "detail"
 
 
 def test_a_period_is_covered_by_whole_months_weeks_and_days_once() -> None:
