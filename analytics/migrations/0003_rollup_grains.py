@@ -6,13 +6,17 @@ rows, so reads find them at once."""
 from django.db import migrations, models
 
 TABLE = "analytics_sessionrollup"
-KEEPS = {"survey": "survey_id", "plan": "plan", "locale": "locale"}
+# grain: the dimensions its rows keep apart (the others are summed: survey 0, plan
+# and locale empty).
+KEEPS = {"survey": ("survey_id",), "plan": ("plan",), "locale": ("locale",)}
 SUMMED = {"survey_id": "0", "plan": "''", "locale": "''"}
 
 
-def add_up_grains(apps, schema_editor):
-    for grain, kept in KEEPS.items():
-        values = ", ".join(f"r.{d}" if d == kept else SUMMED[d] for d in SUMMED)
+def add_up(schema_editor, keeps):
+    """Add the summarised days' detail rows up into the grains of ``keeps`` (also
+    used by later migrations that add grains)."""
+    for grain, kept in keeps.items():
+        values = ", ".join(f"r.{d}" if d in kept else SUMMED[d] for d in SUMMED)
         schema_editor.execute(
             f"INSERT INTO {TABLE} (workspace_id, period, grain, day, survey_id, plan, locale, "
             "reason_code, category_code, offer_id, outcome, shard, sessions, mrr_cents, "
@@ -23,15 +27,26 @@ def add_up_grains(apps, schema_editor):
             f"FROM {TABLE} r JOIN analytics_rollupsummary s ON s.workspace_id = r.workspace_id "
             "WHERE r.grain = 'detail' AND s.until IS NOT NULL "
             "AND (r.period <> 'day' OR r.day < s.until) "
-            f"GROUP BY r.workspace_id, r.period, r.day, r.{kept}, r.reason_code, "
-            "r.category_code, r.offer_id, r.outcome"
+            f"GROUP BY r.workspace_id, r.period, r.day, {', '.join(f'r.{d}' for d in kept)}, "
+            "r.reason_code, r.category_code, r.offer_id, r.outcome "
+            # Rows a session has moved out of hold zeros until compaction drops them.
+            "HAVING SUM(r.sessions) <> 0 OR SUM(r.mrr_cents) <> 0 "
+            "OR SUM(r.completed_seconds) <> 0"
         )
 
 
-def drop_grains(apps, schema_editor):
+def drop(schema_editor, keeps):
     schema_editor.execute(
-        f"DELETE FROM {TABLE} WHERE grain IN ({', '.join(repr(g) for g in KEEPS)})"
+        f"DELETE FROM {TABLE} WHERE grain IN ({', '.join(repr(g) for g in keeps)})"
     )
+
+
+def add_up_grains(apps, schema_editor):
+    add_up(schema_editor, KEEPS)
+
+
+def drop_grains(apps, schema_editor):
+    drop(schema_editor, KEEPS)
 
 
 class Migration(migrations.Migration):

@@ -4,44 +4,26 @@ them no longer sums the detail rows of every value of the third. The summarised
 days of existing workspaces are added up into them here, from their detail rows,
 so reads find them at once."""
 
+import importlib
+
 from django.db import migrations, models
 
-TABLE = "analytics_sessionrollup"
-# grain: the dimensions it keeps apart (the third is summed: survey 0, plan and
-# locale empty).
+grains = importlib.import_module("analytics.migrations.0003_rollup_grains")
+
+# grain: the dimensions it keeps apart (the third is summed).
 KEEPS = {
     "survey_plan": ("survey_id", "plan"),
     "survey_locale": ("survey_id", "locale"),
     "plan_locale": ("plan", "locale"),
 }
-SUMMED = {"survey_id": "0", "plan": "''", "locale": "''"}
 
 
 def add_up_pair_grains(apps, schema_editor):
-    for grain, kept in KEEPS.items():
-        values = ", ".join(f"r.{d}" if d in kept else SUMMED[d] for d in SUMMED)
-        schema_editor.execute(
-            f"INSERT INTO {TABLE} (workspace_id, period, grain, day, survey_id, plan, locale, "
-            "reason_code, category_code, offer_id, outcome, shard, sessions, mrr_cents, "
-            "completed_seconds) "
-            f"SELECT r.workspace_id, r.period, '{grain}', r.day, {values}, r.reason_code, "
-            "r.category_code, r.offer_id, r.outcome, 0, SUM(r.sessions), SUM(r.mrr_cents), "
-            "SUM(r.completed_seconds) "
-            f"FROM {TABLE} r JOIN analytics_rollupsummary s ON s.workspace_id = r.workspace_id "
-            "WHERE r.grain = 'detail' AND s.until IS NOT NULL "
-            "AND (r.period <> 'day' OR r.day < s.until) "
-            f"GROUP BY r.workspace_id, r.period, r.day, {', '.join(f'r.{d}' for d in kept)}, "
-            "r.reason_code, r.category_code, r.offer_id, r.outcome "
-            # Rows a session has moved out of hold zeros until compaction drops them.
-            "HAVING SUM(r.sessions) <> 0 OR SUM(r.mrr_cents) <> 0 "
-            "OR SUM(r.completed_seconds) <> 0"
-        )
+    grains.add_up(schema_editor, KEEPS)
 
 
 def drop_pair_grains(apps, schema_editor):
-    schema_editor.execute(
-        f"DELETE FROM {TABLE} WHERE grain IN ({', '.join(repr(g) for g in KEEPS)})"
-    )
+    grains.drop(schema_editor, KEEPS)
 
 
 class Migration(migrations.Migration):
