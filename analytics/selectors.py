@@ -25,10 +25,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from operator import itemgetter
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -343,29 +345,18 @@ def _q_names(where: Q) -> set[str]:
     return names
 
 
-def rollup_grouped(
+def _rollup_rows(
     *,
     workspace: Workspace,
     filters: AnalyticsFilters,
-    group_by: Sequence[str],
-    where: Q | None = None,
-    bucket: str = "day",
-    measures: Sequence[str] = ROLLUP_MEASURES,
-) -> list[dict[str, Any]]:
-    """Sums from the rollups (of ``measures`` only: a caller needing only counts
-    saves summing and converting the rest). The summarised days of the period (see
-    ``analytics.models``) are covered by whole months and weeks where they can be
-    and by days at the edges, from the coarsest grain that keeps apart what the
-    call filters or groups by (of survey, plan and locale); the days since, by the
-    day rows in detail.
-    Grouping by ``day`` gives exact days, or with ``bucket`` "week" or "month" may
-    give the first day of a whole week or month instead (for callers adding days
-    up into those anyway)."""
-    if "day" in group_by:
-        periods = {RollupPeriod.DAY, bucket}
-    else:
-        periods = {RollupPeriod.DAY, RollupPeriod.WEEK, RollupPeriod.MONTH}
-    named = set(group_by) | (_q_names(where) if where is not None else set())
+    named: set[str],
+    periods: set[str],
+) -> QuerySet[SessionRollup] | None:
+    """The rollup rows whose sums are the figures within ``filters``, for a read that
+    groups or filters by ``named`` dimensions; None when there are none. The
+    summarised days are covered by the ``periods`` allowed (see ``rollup_cover``),
+    from the coarsest grain that keeps apart what the read needs (of survey, plan
+    and locale); the days since, by the day rows in detail."""
     grain = grain_for(filters.narrowed_by() | (named & FILTER_DIMENSIONS))
     until = (
         RollupSummary.objects.filter(workspace=workspace).values_list("until", flat=True).first()
@@ -385,7 +376,7 @@ def rollup_grouped(
             day__lte=filters.date_to,
         )
     if not in_period:
-        return []
+        return None
     rows: QuerySet[SessionRollup] = SessionRollup.objects.filter(in_period, workspace=workspace)
     if filters.plan:
         rows = rows.filter(plan=filters.plan)
@@ -393,6 +384,42 @@ def rollup_grouped(
         rows = rows.filter(survey_id=filters.survey_id)
     if filters.locale:
         rows = rows.filter(locale=filters.locale)
+    return rows.order_by()
+
+
+def _periods_for(group_by: Iterable[str], bucket: str) -> set[str]:
+    if "day" in group_by:
+        return {RollupPeriod.DAY, bucket}
+    return {RollupPeriod.DAY, RollupPeriod.WEEK, RollupPeriod.MONTH}
+
+
+def rollup_grouped(
+    *,
+    workspace: Workspace,
+    filters: AnalyticsFilters,
+    group_by: Sequence[str],
+    where: Q | None = None,
+    bucket: str = "day",
+    measures: Sequence[str] = ROLLUP_MEASURES,
+) -> list[dict[str, Any]]:
+    """Sums from the rollups (of ``measures`` only: a caller needing only counts
+    saves summing and converting the rest). The summarised days of the period (see
+    ``analytics.models``) are covered by whole months and weeks where they can be
+    and by days at the edges, from the coarsest grain that keeps apart what the
+    call filters or groups by (of survey, plan and locale); the days since, by the
+    day rows in detail.
+    Grouping by ``day`` gives exact days, or with ``bucket`` "week" or "month" may
+    give the first day of a whole week or month instead (for callers adding days
+    up into those anyway)."""
+    named = set(group_by) | (_q_names(where) if where is not None else set())
+    rows = _rollup_rows(
+        workspace=workspace,
+        filters=filters,
+        named=named,
+        periods=_periods_for(group_by, bucket),
+    )
+    if rows is None:
+        return []
     if where is not None:
         rows = rows.filter(where)
     # SUM of a bigint is a numeric in PostgreSQL (a Decimal here): cast back, so
@@ -400,12 +427,106 @@ def rollup_grouped(
     # Groups that add up to nothing (a re-label moves a session out of a row) are
     # left out by the database (HAVING), not looked at one by one here.
     result = (
-        rows.order_by()
-        .values(*group_by)
+        rows.values(*group_by)
         .annotate(**{m: Cast(Sum(m), BigIntegerField()) for m in measures})
         .exclude(**{m: 0 for m in measures})
     )
     return list(result)
+
+
+def rollup_grouped_sets(
+    *,
+    workspace: Workspace,
+    filters: AnalyticsFilters,
+    sets: Sequence[Sequence[str]],
+    bucket: str = "day",
+    measures: Sequence[str] = ROLLUP_MEASURES,
+    one_statement: bool | None = None,
+) -> list[list[tuple[Any, ...]]]:
+    """Sums from the rollups grouped several ways over the same rows: for each of
+    ``sets`` (dimension names) a list of ``(*dimensions, *measures)`` tuples, as
+    ``rollup_grouped`` would give them (groups summing to nothing left out). Every
+    set either groups by ``day`` or none does (they are read from the same rows).
+
+    On PostgreSQL it is one statement that reads the rows once (GROUPING SETS);
+    elsewhere, or with ``one_statement=False``, one statement per set."""
+    if not all(sets) or len({frozenset(group_by) for group_by in sets}) != len(sets):
+        raise ValueError("Each set names at least one dimension, and no two are the same.")
+    allowed = {frozenset(_periods_for(group_by, bucket)) for group_by in sets}
+    if len(allowed) != 1:
+        raise ValueError("Either every set groups by 'day' or none does.")
+    if one_statement is None:
+        one_statement = connection.vendor == "postgresql"
+    if not one_statement:
+        return [
+            [
+                tuple(row[name] for name in (*group_by, *measures))
+                for row in rollup_grouped(
+                    workspace=workspace,
+                    filters=filters,
+                    group_by=group_by,
+                    bucket=bucket,
+                    measures=measures,
+                )
+            ]
+            for group_by in sets
+        ]
+    dimensions = list(dict.fromkeys(name for group_by in sets for name in group_by))
+    periods = set(allowed.pop())
+    rows = _rollup_rows(
+        workspace=workspace, filters=filters, named=set(dimensions), periods=periods
+    )
+    if rows is None:
+        return [[] for _ in sets]
+    inner, params = rows.values_list(*dimensions, *measures).query.sql_with_params()
+    qn = connection.ops.quote_name
+    # GROUPING(a, b, …) has a bit set (the last dimension the lowest) for each
+    # dimension a set leaves out: it tells which set a row belongs to.
+    masks = {
+        sum(1 << (len(dimensions) - 1 - i) for i, d in enumerate(dimensions) if d not in s): n
+        for n, s in enumerate(sets)
+    }
+    columns = ", ".join(qn(d) for d in dimensions)
+    sums = ", ".join(f"SUM({qn(m)})::bigint" for m in measures)
+    grouping = ", ".join("(" + ", ".join(qn(d) for d in s) + ")" for s in sets)
+    nothing = " AND ".join(f"SUM({qn(m)}) = 0" for m in measures)
+    sql = (
+        f"SELECT GROUPING({columns}), {columns}, {sums} FROM ({inner}) AS r "
+        f"GROUP BY GROUPING SETS ({grouping}) HAVING NOT ({nothing})"
+    )
+    found: list[list[tuple[Any, ...]]] = [[] for _ in sets]
+    measured = range(1 + len(dimensions), 1 + len(dimensions) + len(measures))
+    picks = [itemgetter(*(1 + dimensions.index(d) for d in s), *measured) for s in sets]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            n = masks[row[0]]
+            found[n].append(picks[n](row))
+    return found
+
+
+def grouped_sets(
+    *,
+    workspace: Workspace,
+    filters: AnalyticsFilters,
+    sets: Sequence[Sequence[str]],
+    source: Source = "rollup",
+    bucket: str = "day",
+    measures: Sequence[str] = ROLLUP_MEASURES,
+) -> list[list[tuple[Any, ...]]]:
+    """``grouped`` several ways at once: for each of ``sets``, its
+    ``(*dimensions, *measures)`` tuples."""
+    if source == "raw":
+        return [
+            [
+                tuple(row[name] for name in (*group_by, *measures))
+                for row in raw_grouped(workspace=workspace, filters=filters, group_by=group_by)
+            ]
+            for group_by in sets
+        ]
+    return rollup_grouped_sets(
+        workspace=workspace, filters=filters, sets=sets, bucket=bucket, measures=measures
+    )
 
 
 def grouped(
@@ -689,62 +810,59 @@ def trends(
             fields={"interval": "day, week or month"},
         )
 
-    # Two narrow reads (by outcome, by category) rather than one by both: a daily
-    # trend over months is a few thousand groups less to sum and to read.
-    def sessions_by(dimension: str) -> list[dict[str, Any]]:
-        return grouped(
-            workspace=workspace,
-            filters=filters,
-            group_by=["day", dimension],
-            source=source,
-            bucket=interval,
-            measures=("sessions",),
-        )
-
+    # Grouped by outcome and by category (one read on PostgreSQL, see
+    # ``rollup_grouped_sets``) rather than by both: a daily trend over months is a
+    # few thousand groups less to sum and to read.
+    by_outcome, by_category = grouped_sets(
+        workspace=workspace,
+        filters=filters,
+        sets=[("day", "outcome"), ("day", "category_code")],
+        source=source,
+        bucket=interval,
+        measures=("sessions",),
+    )
     starts = _periods(filters, interval)
-    blank = {"started": 0, "answered": 0, "saved": 0, "cancelled": 0, "abandoned": 0}
-    periods: dict[date, dict[str, Any]] = {
-        s: {**blank, "categories": defaultdict(int)} for s in starts
-    }
-    in_period: dict[date, dict[str, Any]] = {}  # each day's period, looked up once
+    # Per period: started, then each outcome's sessions (OUTCOMES' order), then
+    # answered; and the answers per category.
+    totals: dict[date, list[int]] = {start: [0, 0, 0, 0, 0] for start in starts}
+    by_period: dict[date, dict[str, int]] = {start: defaultdict(int) for start in starts}
+    column = {outcome: i + 1 for i, outcome in enumerate(OUTCOMES)}
+    start_of: dict[date, date] = {}  # each day's period, worked out once
 
-    def period_of(day: date) -> dict[str, Any]:
-        found = in_period.get(day)
-        if found is None:
-            found = in_period[day] = periods[period_start(day, interval)]
-        return found
+    def period_of(day: date) -> date:
+        start = start_of.get(day)
+        if start is None:
+            start = start_of[day] = period_start(day, interval)
+        return start
 
-    for row in sessions_by("outcome"):
-        period = period_of(row["day"])
-        period["started"] += row["sessions"]
-        if row["outcome"] in OUTCOMES:
-            period[row["outcome"]] += row["sessions"]
+    for day, outcome, n in by_outcome:
+        figures = totals[period_of(day)]
+        figures[0] += n
+        if outcome in column:
+            figures[column[outcome]] += n
     seen: set[str] = set()
-    for row in sessions_by("category_code"):
-        if row["category_code"]:
-            period = period_of(row["day"])
-            period["answered"] += row["sessions"]
-            period["categories"][row["category_code"]] += row["sessions"]
-            seen.add(row["category_code"])
+    for day, code, n in by_category:
+        if code:
+            start = period_of(day)
+            totals[start][4] += n
+            by_period[start][code] += n
+            seen.add(code)
     categories = sorted(seen, key=lambda c: CATEGORIES.get(c, (99, ""))[0])
     out = []
     for start in starts:
-        p = periods[start]
-        finished = p["saved"] + p["cancelled"] + p["abandoned"]
+        started, saved, cancelled, abandoned, answered = totals[start]
+        counts = by_period[start]
         out.append(
             {
                 "start": start,
-                "started": p["started"],
-                "answered": p["answered"],
-                "saved": p["saved"],
-                "cancelled": p["cancelled"],
-                "abandoned": p["abandoned"],
-                "save_rate": _rate(p["saved"], finished),
+                "started": started,
+                "answered": answered,
+                "saved": saved,
+                "cancelled": cancelled,
+                "abandoned": abandoned,
+                "save_rate": _rate(saved, saved + cancelled + abandoned),
                 "categories": {
-                    c: {
-                        "sessions": p["categories"][c],
-                        "share": _rate(p["categories"][c], p["answered"]),
-                    }
+                    c: {"sessions": counts[c], "share": _rate(counts[c], answered)}
                     for c in categories
                 },
             }

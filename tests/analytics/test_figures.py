@@ -282,3 +282,57 @@ def test_a_period_is_covered_by_whole_months_weeks_and_days_once() -> None:
                         days += [step + timedelta(days=i) for i in range((following - step).days)]
                         step = following
             assert sorted(days) == [start + timedelta(days=i) for i in range(length + 1)]
+
+
+@pytest.mark.parametrize("summarised_until", [None, date(2026, 3, 2)])
+def test_grouped_several_ways_at_once_gives_each_grouping_on_its_own(
+    history, summarised_until
+) -> None:
+    from django.db import connection
+
+    from analytics.selectors import rollup_grouped, rollup_grouped_sets
+    from analytics.services import rollups_summarize
+
+    ws = history["workspace"]
+    if summarised_until:
+        rollups_summarize(workspace=ws, until=summarised_until)
+    # GROUPING SETS is PostgreSQL's: elsewhere only the statement per set is made.
+    ways = [False, True] if connection.vendor == "postgresql" else [False]
+    cases: list[tuple[AnalyticsFilters, list[tuple[str, ...]], str]] = [
+        (PERIOD, [("day", "outcome"), ("day", "category_code")], "day"),
+        (
+            AnalyticsFilters(date(2026, 2, 1), date(2026, 3, 31), plan="Pro"),
+            [("day", "outcome"), ("day", "category_code")],
+            "week",
+        ),
+        (
+            AnalyticsFilters(date(2026, 2, 1), date(2026, 3, 31), locale="zh-hans"),
+            [("reason_code", "outcome"), ("plan",), ("offer_id", "survey_id")],
+            "day",
+        ),
+        (AnalyticsFilters(date(2025, 1, 1), date(2025, 1, 31)), [("outcome",), ("plan",)], "day"),
+    ]
+    for filters, sets, bucket in cases:
+        alone = [
+            sorted(
+                tuple(row.values())
+                for row in rollup_grouped(
+                    workspace=ws, filters=filters, group_by=group_by, bucket=bucket
+                )
+            )
+            for group_by in sets
+        ]
+        assert any(alone) or filters.date_to.year == 2025
+        for one_statement in ways:
+            found = rollup_grouped_sets(
+                workspace=ws,
+                filters=filters,
+                sets=sets,
+                bucket=bucket,
+                one_statement=one_statement,
+            )
+            assert [sorted(rows) for rows in found] == alone, (filters, sets, one_statement)
+    with pytest.raises(ValueError):
+        rollup_grouped_sets(workspace=ws, filters=PERIOD, sets=[("day",), ("outcome",)])
+    with pytest.raises(ValueError):
+        rollup_grouped_sets(workspace=ws, filters=PERIOD, sets=[("outcome",), ("outcome",)])
