@@ -11,7 +11,8 @@ What each outcome does to the subscription (the session's ``subscription.id``,
 or its metadata ``stripe_subscription_id`` when given):
 
 - ``discount_percent`` / ``discount_amount``: a coupon (``duration=repeating``
-  for the offer's months), then the subscription's ``discounts`` set to it;
+  for the offer's months), then added to the subscription's ``discounts`` (the
+  discounts it had are kept: Stripe replaces the whole list with what is sent);
 - ``pause``: ``pause_collection`` with ``behavior=void`` (the service stops and
   the paused months are never billed) until the chosen resume date;
 - ``downgrade``: the subscription's one item moved to the offer's
@@ -125,6 +126,11 @@ def _failure(exc: stripe.StripeError) -> TransportError:
     return TransportError(message[:480], permanent=permanent, status_code=status)
 
 
+def _field(obj: Any, name: str) -> Any:
+    """A field of a Stripe object (or None when it is missing or the object is)."""
+    return obj[name] if obj is not None and name in obj else None
+
+
 def _moment(day: Any, *, terms: dict[str, Any], subscription: dict[str, Any]) -> int:
     """The Unix time of a date in the accepted terms. Dates count from the end of
     the paid period (``starts_on``), so the same time of day keeps the billing
@@ -177,7 +183,10 @@ class StripeOutcome:
             return None  # abandoned: nothing to apply
         kind = self.offer_kind
         if kind in (OfferKind.DISCOUNT_PERCENT, OfferKind.DISCOUNT_AMOUNT):
-            return self._update({"discounts": [{"coupon": self.coupon()}]})
+            discounts = self.discounts(self.coupon())
+            if discounts is None:
+                return 200  # on the subscription already, from a try whose answer was lost
+            return self._update({"discounts": discounts})
         if kind == OfferKind.PAUSE:
             return self._update(self.pause())
         if kind == OfferKind.DOWNGRADE:
@@ -226,6 +235,24 @@ class StripeOutcome:
             if exc.code != "resource_already_exists":
                 raise
         return coupon_id
+
+    def discounts(self, coupon_id: str) -> list[dict[str, str]] | None:
+        """The subscription's discounts with the coupon added: Stripe sets the list
+        to what is sent, so the discounts it has are sent again (by id) ahead of the
+        new one. None when one of them is already the coupon's."""
+        subscription = self.client.v1.subscriptions.retrieve(
+            self.subscription_id, params={"expand": ["discounts"]}
+        )
+        kept: list[dict[str, str]] = []
+        for discount in _field(subscription, "discounts") or []:
+            if isinstance(discount, str):  # not expanded: an id only
+                kept.append({"discount": discount})
+                continue
+            coupon = _field(_field(discount, "source"), "coupon")
+            if (coupon if isinstance(coupon, str) else _field(coupon, "id")) == coupon_id:
+                return None
+            kept.append({"discount": str(discount["id"])})
+        return [*kept, {"coupon": coupon_id}]
 
     def pause(self) -> dict[str, Any]:
         return {

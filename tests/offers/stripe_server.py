@@ -40,6 +40,10 @@ class FakeStripe(LoopbackServer):
         ]
     )
 
+    # The subscription's discounts, as GET /v1/subscriptions/{id} answers them
+    # expanded (with ``expand[]=discounts``): ``{"id": "di_…", "coupon": "…"}``.
+    discounts: list[dict[str, str]] = field(default_factory=list)
+
     def fail(
         self,
         status: int,
@@ -72,6 +76,17 @@ class FakeStripe(LoopbackServer):
             }
             if call.method == "GET":
                 subscription["items"] = {"object": "list", "data": self.items}
+                expanded = "discounts" in call.form.values()  # expand[0]=discounts
+                subscription["discounts"] = [
+                    {
+                        "id": d["id"],
+                        "object": "discount",
+                        "source": {"type": "coupon", "coupon": d["coupon"]},
+                    }
+                    if expanded
+                    else d["id"]
+                    for d in self.discounts
+                ]
             return 200, subscription
         return 404, {"error": {"type": "invalid_request_error", "message": "Unrecognized URL"}}
 

@@ -15,6 +15,7 @@ import pytest
 from alerts.models import Delivery, DeliveryStatus, OutboxEvent
 from alerts.services import delivery_attempt
 from config.errors import Invalid
+from offers.stripe_billing import StripeOutcome, stripe_client
 from surveys.models import CancelSession, Outcome
 from surveys.services import session_accept, session_answer, session_cancel, sessions_abandon_stale
 from tests.factories import make_offer
@@ -107,9 +108,11 @@ def test_a_percent_discount_makes_a_coupon_and_puts_it_on_the_subscription(
     msg = event_id(session)
     assert stripe_api.requests() == [
         ("POST", "/v1/coupons"),
+        ("GET", "/v1/subscriptions/sub_1001"),
         ("POST", "/v1/subscriptions/sub_1001"),
     ]
-    coupon, subscription = stripe_api.calls
+    coupon, read, subscription = stripe_api.calls
+    assert read.form == {"expand[0]": "discounts"}
     assert coupon.form == {
         "id": f"cancelflow_{msg}",
         "percent_off": "30",
@@ -119,7 +122,7 @@ def test_a_percent_discount_makes_a_coupon_and_puts_it_on_the_subscription(
         "metadata[cancelflow_session]": str(session.pk),
     }
     assert subscription.form == {"discounts[0][coupon]": f"cancelflow_{msg}"}
-    assert [c.headers["Authorization"] for c in stripe_api.calls] == [f"Bearer {KEY}"] * 2
+    assert [c.headers["Authorization"] for c in stripe_api.calls] == [f"Bearer {KEY}"] * 3
     assert coupon.idempotency_key == f"cancelflow-{msg}-coupon"
     assert subscription.idempotency_key == f"cancelflow-{msg}-subscription"
     assert_sent_once(billing_delivery())
@@ -142,7 +145,48 @@ def test_an_amount_discount_is_a_coupon_in_the_subscriptions_currency(
         "duration_in_months": "2",
         "name": "€10 off",
     }
-    assert stripe_api.calls[1].form == {"discounts[0][coupon]": coupon.form["id"]}
+    assert stripe_api.calls[2].form == {"discounts[0][coupon]": coupon.form["id"]}
+
+
+def test_a_discount_keeps_the_discounts_the_subscription_had(
+    billed, stripe_api, django_capture_on_commit_callbacks
+) -> None:
+    # Stripe sets the list to what is sent: sending the coupon alone would drop
+    # the customer's other discounts (a partner deal, say) without a word.
+    stripe_api.discounts = [
+        {"id": "di_partner", "coupon": "partner20"},
+        {"id": "di_launch", "coupon": "launch5"},
+    ]
+    offer = make_offer(billed)
+    session = decide(django_capture_on_commit_callbacks, billed, accept=offer)
+    assert stripe_api.calls[-1].form == {
+        "discounts[0][discount]": "di_partner",
+        "discounts[1][discount]": "di_launch",
+        "discounts[2][coupon]": f"cancelflow_{event_id(session)}",
+    }
+    assert_sent_once(billing_delivery())
+
+
+def test_a_discount_already_on_the_subscription_is_not_added_again(
+    billed, stripe_api, django_capture_on_commit_callbacks
+) -> None:
+    # A try whose answer was lost applied it, and Stripe has forgotten the key.
+    offer = make_offer(billed)
+    session = decide(django_capture_on_commit_callbacks, billed, accept=offer)
+    first = len(stripe_api.calls)
+    stripe_api.discounts = [
+        {"id": "di_partner", "coupon": "partner20"},
+        {"id": "di_ours", "coupon": f"cancelflow_{event_id(session)}"},
+    ]
+    delivery = billing_delivery()
+    outcome = StripeOutcome(
+        stripe_client(KEY), data=delivery.event.payload["data"], event_id=event_id(session)
+    )
+    assert outcome.apply() == 200
+    assert stripe_api.requests()[first:] == [
+        ("POST", "/v1/coupons"),
+        ("GET", "/v1/subscriptions/sub_1001"),
+    ]
 
 
 def test_an_amount_in_a_zero_decimal_currency_is_sent_in_whole_units(
@@ -361,7 +405,7 @@ def test_a_coupon_made_by_a_lost_try_is_reused(
     )
     session = decide(django_capture_on_commit_callbacks, billed, accept=offer)
     assert_sent_once(billing_delivery())
-    assert stripe_api.calls[1].form == {"discounts[0][coupon]": f"cancelflow_{event_id(session)}"}
+    assert stripe_api.calls[2].form == {"discounts[0][coupon]": f"cancelflow_{event_id(session)}"}
 
 
 def test_a_missing_subscription_is_dead_at_once_with_stripes_message(
