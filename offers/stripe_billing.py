@@ -15,9 +15,10 @@ or its metadata ``stripe_subscription_id`` when given):
   discounts it had are kept: Stripe replaces the whole list with what is sent);
 - ``pause``: ``pause_collection`` with ``behavior=void`` (the service stops and
   the paused months are never billed) until the chosen resume date;
-- ``downgrade``: the subscription's one item moved to the offer's
-  ``stripe_price``, ``proration_behavior=none`` (the paid period is kept, the new
-  price is billed from the next invoice);
+- ``downgrade``: the subscription's item moved to the offer's ``stripe_price``
+  (with several items, the one of that price's product),
+  ``proration_behavior=none`` (the paid period is kept, the new price is billed
+  from the next invoice);
 - ``extension`` / ``trial_extension``: ``trial_end`` at the new payment date,
   ``proration_behavior=none`` (nothing is charged until then);
 - ``cancelled``: ``cancel_at_period_end=true`` with ``cancellation_details``
@@ -129,6 +130,11 @@ def _failure(exc: stripe.StripeError) -> TransportError:
 def _field(obj: Any, name: str) -> Any:
     """A field of a Stripe object (or None when it is missing or the object is)."""
     return obj[name] if obj is not None and name in obj else None
+
+
+def _id(value: Any) -> str:
+    """The id of a field that is an id, or an expanded object."""
+    return value if isinstance(value, str) else str(_field(value, "id") or "")
 
 
 def _moment(day: Any, *, terms: dict[str, Any], subscription: dict[str, Any]) -> int:
@@ -270,11 +276,17 @@ class StripeOutcome:
         subscription = self.client.v1.subscriptions.retrieve(self.subscription_id)
         items = list(subscription["items"]["data"])
         if len(items) != 1:
-            raise TransportError(
-                f"Subscription {self.subscription_id} has {len(items)} items; "
-                "a downgrade changes a subscription with exactly one.",
-                permanent=True,
-            )
+            # A plan with add-ons: the item to move is the one of the same product
+            # as the offer's price (a cheaper price of that product).
+            product = _id(self.client.v1.prices.retrieve(price)["product"])
+            items = [item for item in items if _id(_field(item["price"], "product")) == product]
+            if len(items) != 1:
+                raise TransportError(
+                    f"Subscription {self.subscription_id} has {len(items)} items of product "
+                    f"{product} (the product of {price}); a downgrade moves exactly one: "
+                    "set the offer's stripe_price to a price of the product to move.",
+                    permanent=True,
+                )
         return {
             "items": [{"id": items[0]["id"], "price": price}],
             "proration_behavior": "none",

@@ -36,8 +36,20 @@ class FakeStripe(LoopbackServer):
     # The subscription items GET /v1/subscriptions/{id} answers with.
     items: list[dict[str, Any]] = field(
         default_factory=lambda: [
-            {"id": "si_pro", "object": "subscription_item", "price": {"id": "price_pro"}}
+            {
+                "id": "si_pro",
+                "object": "subscription_item",
+                "price": {"id": "price_pro", "object": "price", "product": "prod_app"},
+            }
         ]
+    )
+    # The product of each price GET /v1/prices/{id} knows (others: 404).
+    products: dict[str, str] = field(
+        default_factory=lambda: {
+            "price_pro": "prod_app",
+            "price_starter": "prod_app",
+            "price_seats": "prod_seats",
+        }
     )
 
     # The subscription's discounts, as GET /v1/subscriptions/{id} answers them
@@ -88,6 +100,16 @@ class FakeStripe(LoopbackServer):
                     for d in self.discounts
                 ]
             return 200, subscription
+        if parts[:2] == ["v1", "prices"] and len(parts) == 3 and call.method == "GET":
+            if parts[2] not in self.products:
+                return 404, {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": "resource_missing",
+                        "message": f"No such price: '{parts[2]}'",
+                    }
+                }
+            return 200, {"id": parts[2], "object": "price", "product": self.products[parts[2]]}
         return 404, {"error": {"type": "invalid_request_error", "message": "Unrecognized URL"}}
 
     @classmethod

@@ -243,6 +243,62 @@ def test_a_downgrade_moves_the_subscriptions_item_to_the_offers_price(
     assert_sent_once(billing_delivery())
 
 
+def seats_item(item_id: str = "si_seats", price: str = "price_seats") -> dict[str, Any]:
+    product = "prod_seats" if price == "price_seats" else "prod_app"
+    return {"id": item_id, "price": {"id": price, "object": "price", "product": product}}
+
+
+def test_a_downgrade_of_a_plan_with_add_ons_moves_the_item_of_the_prices_product(
+    billed, stripe_api, django_capture_on_commit_callbacks
+) -> None:
+    stripe_api.items = [seats_item(), *stripe_api.items]  # seats first, then the plan
+    offer = make_offer(
+        billed,
+        name="Starter",
+        kind="downgrade",
+        terms={"plan": "Starter", "price_cents": 1900, "stripe_price": "price_starter"},
+    )
+    decide(django_capture_on_commit_callbacks, billed, accept=offer)
+    assert stripe_api.requests() == [
+        ("GET", "/v1/subscriptions/sub_1001"),
+        ("GET", "/v1/prices/price_starter"),
+        ("POST", "/v1/subscriptions/sub_1001"),
+    ]
+    assert stripe_api.calls[2].form == {
+        "items[0][id]": "si_pro",
+        "items[0][price]": "price_starter",
+        "proration_behavior": "none",
+    }
+    assert_sent_once(billing_delivery())
+
+
+@pytest.mark.parametrize(
+    ("items", "found"),
+    [
+        ([seats_item("si_pro_2", "price_pro")], 2),  # two items of the plan's product
+        ([], 0),  # the plan's product is not on the subscription: seats only
+    ],
+)
+def test_a_downgrade_with_no_single_item_of_the_prices_product_is_dead_and_says_why(
+    billed, stripe_api, django_capture_on_commit_callbacks, items, found
+) -> None:
+    if found:
+        stripe_api.items = [*stripe_api.items, *items, seats_item()]
+    else:
+        stripe_api.items = [seats_item(), seats_item("si_seats_2")]
+    offer = make_offer(
+        billed,
+        name="Starter",
+        kind="downgrade",
+        terms={"plan": "Starter", "price_cents": 1900, "stripe_price": "price_starter"},
+    )
+    decide(django_capture_on_commit_callbacks, billed, accept=offer)
+    delivery = billing_delivery()
+    assert delivery.status == DeliveryStatus.DEAD
+    assert f"has {found} items of product prod_app" in delivery.last_error
+    assert [m for m, _ in stripe_api.requests()] == ["GET", "GET"]  # nothing changed
+
+
 def test_an_extension_moves_the_next_payment(
     billed, stripe_api, django_capture_on_commit_callbacks
 ) -> None:
