@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Past sessions the demo gets on its first run, so the dashboard has months to show.
+DEMO_HISTORY ?= 20000
 
 .PHONY: run test lint format messages bench-flow bench-analytics bench-alerts clean
 
@@ -19,7 +21,7 @@ run: $(STAMP)
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 	DEMO_HOST_PAGE=$${DEMO_HOST_PAGE:-true} PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
-		$(PY) manage.py seed_demo
+		$(PY) manage.py seed_demo --history-if-none $(DEMO_HISTORY)
 	@if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \
 		echo "PostgreSQL + Redis: web, Celery worker and beat (honcho)"; \
 		DEMO_HOST_PAGE=$${DEMO_HOST_PAGE:-true} HOST=$(HOST) PORT=$(PORT) \

@@ -31,6 +31,9 @@ from surveys.models import (
 )
 from workspaces.models import Workspace
 
+# The demo history's customers (cus_hist_0000001, …): how a workspace's history is told apart.
+HISTORY_CUSTOMER_PREFIX = "cus_hist_"
+
 PLANS = [
     ("Starter", 1900, 0.45),
     ("Pro", 4900, 0.35),
@@ -146,7 +149,7 @@ def history_rows(
         locale = "zh-hans" if rng.random() < 0.3 else "en"
         seats = 1 if tier == 0 else rng.randint(1, 4)
         mrr = base_mrr * seats
-        customer = f"cus_hist_{index:07d}"
+        customer = f"{HISTORY_CUSTOMER_PREFIX}{index:07d}"
         session = CancelSession(
             workspace=workspace,
             survey=survey,
@@ -225,6 +228,13 @@ def history_rows(
             plan=session.plan,
         )
         yield session, response
+
+
+def history_exists(*, workspace: Workspace) -> bool:
+    """Whether ``history_create`` has filled this workspace already."""
+    return CancelSession.objects.filter(
+        workspace=workspace, customer_id__startswith=HISTORY_CUSTOMER_PREFIX
+    ).exists()
 
 
 def history_create(

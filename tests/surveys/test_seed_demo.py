@@ -77,3 +77,27 @@ def test_demo_churn_and_retention_are_believable(db: None, history: int) -> None
         created_at__date__gte=today - timedelta(days=29),
     ).count()
     assert rates["lost"] >= lost * 0.9  # the cancellations are among those lost
+
+
+def test_a_first_run_gets_a_history_and_later_runs_add_none(db: None) -> None:
+    """What `make run` passes: the dashboard has months to show on the first run,
+    and running it again does not pile sessions up."""
+    from datetime import timedelta
+
+    from analytics.selectors import AnalyticsFilters, funnel, workspace_today
+    from workspaces.models import Workspace
+
+    history = CancelSession.objects.filter(customer_id__startswith="cus_hist_")
+    call_command("seed_demo", "--history-if-none", "500", "--seed", "5", stdout=StringIO())
+    assert history.count() == 500
+    workspace = Workspace.objects.get(slug="demo")
+    today = workspace_today(workspace)
+    months = AnalyticsFilters(date_from=today - timedelta(days=200), date_to=today)
+    figures = funnel(workspace=workspace, filters=months)
+    assert figures["started"] >= 500  # counted into the rollups
+    call_command("seed_demo", "--history-if-none", "500", stdout=StringIO())
+    assert history.count() == 500
+    call_command("seed_demo", "--history", "40", stdout=StringIO())  # more, on request
+    assert history.count() == 540
+    with pytest.raises(CommandError):
+        call_command("seed_demo", "--history", "1", "--history-if-none", "1", stdout=StringIO())

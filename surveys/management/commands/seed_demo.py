@@ -18,7 +18,7 @@ from analytics.demo import subscriber_counts_demo
 from analytics.services import rollups_rebuild
 from offers.demo import offers_demo_create
 from surveys.api import session_url
-from surveys.demo_history import history_create
+from surveys.demo_history import history_create, history_exists
 from surveys.models import Competitor
 from surveys.services import (
     CustomerInput,
@@ -38,8 +38,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
-        parser.add_argument(
+        history = parser.add_mutually_exclusive_group()
+        history.add_argument(
             "--history", type=int, default=0, metavar="N", help="Add N past sessions."
+        )
+        history.add_argument(
+            "--history-if-none",
+            type=int,
+            default=0,
+            metavar="N",
+            help="Add N past sessions unless the demo has a history already "
+            "(what `make run` passes: months to look at on the first run, none added later).",
         )
         parser.add_argument("--days", type=int, default=180, help="History spread (days).")
         parser.add_argument("--seed", type=int, default=None, help="Random seed for history.")
@@ -47,7 +56,7 @@ class Command(BaseCommand):
         parser.add_argument("--password", default=None, help="Default: a new random one.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["history"] < 0:
+        if options["history"] < 0 or options["history_if_none"] < 0:
             raise CommandError("--history must be 0 or more.")
         if options["days"] < 1:
             raise CommandError("--days must be at least 1.")
@@ -79,9 +88,13 @@ class Command(BaseCommand):
             ).session
 
         made = 0
-        if options["history"]:
+        count = options["history"]
+        if options["history_if_none"] and not history_exists(workspace=workspace):
+            count = options["history_if_none"]
+            self.stderr.write(f"Adding {count} past sessions so the dashboard has months to show…")
+        if count:
             bar = tqdm(
-                total=options["history"],
+                total=count,
                 desc="history",
                 unit="session",
                 file=sys.stderr,
@@ -89,7 +102,7 @@ class Command(BaseCommand):
             )
             result = history_create(
                 workspace=workspace,
-                count=options["history"],
+                count=count,
                 days=options["days"],
                 seed=options["seed"],
                 progress=bar.update,
