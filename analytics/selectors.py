@@ -1,7 +1,8 @@
 """Reads for analytics: the figures of the dashboard, the API and the CSV export.
 
-Every figure is worked out from ``grouped()``: sessions, MRR and completion
-seconds summed over the dimensions asked for, within the filters. It reads the
+Every figure is worked out from ``grouped()`` (or ``grouped_sets()``, several
+groupings of the same rows in one read): sessions, MRR and completion seconds
+summed over the dimensions asked for, within the filters. It reads the
 rollups (``source="rollup"``, the default) or recounts the raw sessions
 (``source="raw"``, what the benchmark compares against and tests check with);
 both give the same numbers.
