@@ -6,6 +6,8 @@ from datetime import date
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from analytics.selectors import (
     AnalyticsFilters,
@@ -336,3 +338,59 @@ def test_grouped_several_ways_at_once_gives_each_grouping_on_its_own(
         rollup_grouped_sets(workspace=ws, filters=PERIOD, sets=[("day",), ("outcome",)])
     with pytest.raises(ValueError):
         rollup_grouped_sets(workspace=ws, filters=PERIOD, sets=[("outcome",), ("outcome",)])
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    posted=st.dictionaries(
+        st.integers(min_value=0, max_value=20),  # day of March: (active, new)
+        st.tuples(st.integers(min_value=0, max_value=50), st.integers(min_value=0, max_value=9)),
+        max_size=12,
+    ),
+    first=st.integers(min_value=0, max_value=20),
+    length=st.integers(min_value=1, max_value=10),
+)
+def test_churn_follows_its_definition_whatever_days_were_posted(
+    posted: dict[int, tuple[int, int]], first: int, length: int
+) -> None:
+    """S: the last count before the period; E: the last within it; N: the new
+    subscribers after S up to E (see DESIGN.md), whichever days the host posted."""
+    from datetime import timedelta
+
+    from analytics.models import SubscriberCount
+    from tests.factories import make_workspace
+
+    march = date(2026, 3, 1)
+    ws = make_workspace()
+    SubscriberCount.objects.bulk_create(
+        SubscriberCount(workspace=ws, date=march + timedelta(days=d), active=a, new=n)
+        for d, (a, n) in posted.items()
+    )
+    filters = AnalyticsFilters(
+        date_from=march + timedelta(days=first),
+        date_to=march + timedelta(days=first + length - 1),
+    )
+    found = churn_rates(workspace=ws, filters=filters)
+    days = sorted(posted)
+    before = [d for d in days if d < first]
+    within = [d for d in days if first <= d < first + length]
+    if not before or not within or not posted[before[-1]][0]:
+        assert found is None
+        return
+    s, e = posted[before[-1]][0], posted[within[-1]][0]
+    new = sum(posted[d][1] for d in days if before[-1] < d <= within[-1])
+    lost = max(s + new - e, 0)
+    assert found is not None
+    assert (found["start_date"], found["end_date"]) == (
+        march + timedelta(days=before[-1]),
+        march + timedelta(days=within[-1]),
+    )
+    assert (found["active_at_start"], found["active_at_end"], found["new"]) == (s, e, new)
+    assert found["lost"] == lost
+    assert found["churn_rate"] == round(lost / s * 100, 2)
+    assert found["retention_rate"] == round((e - new) / s * 100, 2)
