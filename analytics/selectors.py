@@ -1012,8 +1012,9 @@ def churn_rates(*, workspace: Workspace, filters: AnalyticsFilters) -> dict[str,
 # --- The customers' words ----------------------------------------------------------------
 
 
-# What is shown beside an answer's words: its session (plan, outcome) and offer.
-ANSWER_RELATED = ("session", "session__offer")
+# What is shown beside an answer's words (in the API and on the words page): its
+# session's start, plan and outcome. Read in the same statement as the answers.
+ANSWER_RELATED = ("session",)
 
 
 def verbatims(

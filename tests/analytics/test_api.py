@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
@@ -191,3 +192,36 @@ def test_an_answer_deleted_while_its_page_is_read_is_left_out(api, monkeypatch) 
     response = api.get(url, period())
     assert response.status_code == 200
     assert [r["response"] for r in response.json()["results"]] == [pk for pk in whole if pk != gone]
+
+
+def test_the_words_cost_the_same_statements_for_one_answer_as_for_a_page(api, history) -> None:
+    """The answers come with what is shown beside them (the session's start, plan
+    and outcome) in the page's own statements: none is read per answer, in the API
+    or on the words page."""
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from workspaces.models import Role
+    from workspaces.services import membership_add
+
+    def statements(get: Any) -> int:
+        get()  # warm: sessions, caches
+        with CaptureQueriesContext(connection) as seen:
+            get()
+        return len(seen.captured_queries)
+
+    url = "/api/v1/analytics/verbatims"
+    assert len(api.get(url, period()).json()["results"]) >= 3
+    assert statements(lambda: api.get(url, period(limit="1"))) == statements(
+        lambda: api.get(url, period())
+    )
+    ws = history["workspace"]
+    user = User.objects.create_user("reader")
+    membership_add(workspace=ws, user=user, role=Role.ANALYST)
+    web = Client()
+    web.force_login(user)
+    page = f"/app/{ws.slug}/words/"
+    one_day = {"from": "2026-03-03", "to": "2026-03-03"}  # s5's answer only
+    assert statements(lambda: web.get(page, one_day)) == statements(lambda: web.get(page, period()))
