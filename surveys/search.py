@@ -25,7 +25,7 @@ from __future__ import annotations
 from functools import cache
 
 from django.db import connections
-from django.db.models import F, Func, QuerySet, Subquery, TextField, Value
+from django.db.models import F, Func, QuerySet, TextField, Value
 from django.db.models.functions import StrIndex, Upper
 
 from surveys.models import Response
@@ -58,11 +58,26 @@ def words_matching(answers: QuerySet[Response], query: str) -> QuerySet[Response
     through_index = answers.alias(tripled_text=Tripled(F("text"))).filter(
         tripled_text__icontains=tripled
     )
-    newest = answers.values("pk")[:PROBE]
-    found = holding(Response.objects.filter(pk__in=Subquery(newest)), word).count()
+    found = found_among_newest(answers, word)
     if index_is_cheaper(found, indexed_answers(answers.db)):
         return through_index
     return holding(answers, word)
+
+
+def found_among_newest(answers: QuerySet[Response], word: str) -> int:
+    """How many of the ``PROBE`` newest ``answers`` hold ``word`` (PostgreSQL).
+    Counted as they are read, newest first, with their text: not found first and
+    then each looked up again by id (a thousand lookups, 3-4 ms at 10M sessions,
+    against 1 ms)."""
+    newest, params = answers.values("text")[:PROBE].query.sql_with_params()
+    with connections[answers.db].cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM ({newest}) AS newest "
+            "WHERE STRPOS(UPPER(newest.text), UPPER(%s)) > 0",
+            [*params, word],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 def holding(answers: QuerySet[Response], word: str) -> QuerySet[Response]:

@@ -97,6 +97,23 @@ def test_a_common_short_word_is_read_newest_first_not_through_the_index() -> Non
     assert [r.text for r in found[:50]] == ["太贵了"] * 50
 
 
+def test_the_probe_counts_the_word_among_the_newest_answers_only() -> None:
+    """How often a short word turns up among the ``PROBE`` newest answers (what
+    decides between walking and the index), counted case-insensitively."""
+    from surveys.search import PROBE, found_among_newest
+
+    history = build_history()
+    bulk_answers(history, "缺少日历视图", ["太贵了", "换成了别的工具", "项目结束了", "Too PRICEY"])
+    filters = AnalyticsFilters(date_from=date(2026, 3, 1), date_to=date(2026, 3, 3))
+    answers = verbatims(workspace=history["workspace"], filters=filters)
+    newest = [r.text.upper() for r in answers[:PROBE]]
+    assert len(newest) == PROBE
+    for word in ("贵", "pricey", "日历", "淡季"):
+        expected = sum(word.upper() in text for text in newest)
+        assert found_among_newest(answers, word) == expected, word
+    assert found_among_newest(answers, "贵") > 200  # one answer in four
+
+
 def bulk_answers(history: dict[str, Any], rare: str, common: list[str]) -> None:
     """3,000 answers in the history's period: ``rare`` once, ``common`` in turn."""
     template = history["sessions"]["s3"]
