@@ -440,40 +440,12 @@ def rollup_grouped_sets(
     workspace: Workspace,
     filters: AnalyticsFilters,
     sets: Sequence[Sequence[str]],
-    bucket: str = "day",
-    measures: Sequence[str] = ROLLUP_MEASURES,
-    one_statement: bool | None = None,
+    periods: set[str],
+    measures: Sequence[str],
 ) -> list[list[tuple[Any, ...]]]:
-    """Sums from the rollups grouped several ways over the same rows: for each of
-    ``sets`` (dimension names) a list of ``(*dimensions, *measures)`` tuples, as
-    ``rollup_grouped`` would give them (groups summing to nothing left out). Every
-    set either groups by ``day`` or none does (they are read from the same rows).
-
-    On PostgreSQL it is one statement that reads the rows once (GROUPING SETS);
-    elsewhere, or with ``one_statement=False``, one statement per set."""
-    if not all(sets) or len({frozenset(group_by) for group_by in sets}) != len(sets):
-        raise ValueError("Each set names at least one dimension, and no two are the same.")
-    allowed = {frozenset(_periods_for(group_by, bucket)) for group_by in sets}
-    if len(allowed) != 1:
-        raise ValueError("Either every set groups by 'day' or none does.")
-    if one_statement is None:
-        one_statement = connection.vendor == "postgresql"
-    if not one_statement:
-        return [
-            [
-                tuple(row[name] for name in (*group_by, *measures))
-                for row in rollup_grouped(
-                    workspace=workspace,
-                    filters=filters,
-                    group_by=group_by,
-                    bucket=bucket,
-                    measures=measures,
-                )
-            ]
-            for group_by in sets
-        ]
+    """``rollup_grouped`` for each of ``sets`` in one statement that reads the rows
+    once (GROUPING SETS, PostgreSQL only; see ``grouped_sets``)."""
     dimensions = list(dict.fromkeys(name for group_by in sets for name in group_by))
-    periods = set(allowed.pop())
     rows = _rollup_rows(
         workspace=workspace, filters=filters, named=set(dimensions), periods=periods
     )
@@ -514,20 +486,44 @@ def grouped_sets(
     source: Source = "rollup",
     bucket: str = "day",
     measures: Sequence[str] = ROLLUP_MEASURES,
+    one_statement: bool | None = None,
 ) -> list[list[tuple[Any, ...]]]:
-    """``grouped`` several ways at once: for each of ``sets``, its
-    ``(*dimensions, *measures)`` tuples."""
-    if source == "raw":
-        return [
-            [
-                tuple(row[name] for name in (*group_by, *measures))
-                for row in raw_grouped(workspace=workspace, filters=filters, group_by=group_by)
-            ]
-            for group_by in sets
+    """``grouped`` several ways over the same rows: for each of ``sets`` (dimension
+    names) a list of ``(*dimensions, *measures)`` tuples, groups summing to nothing
+    left out. Either every set groups by ``day`` or none does.
+
+    From the rollups on PostgreSQL it is one statement that reads the rows once
+    (``rollup_grouped_sets``); otherwise, or with ``one_statement=False``, one
+    ``grouped`` read per set."""
+    if not all(sets) or len({frozenset(group_by) for group_by in sets}) != len(sets):
+        raise ValueError("Each set names at least one dimension, and no two are the same.")
+    allowed = {frozenset(_periods_for(group_by, bucket)) for group_by in sets}
+    if len(allowed) != 1:
+        raise ValueError("Either every set groups by 'day' or none does.")
+    if one_statement is None:
+        one_statement = connection.vendor == "postgresql"
+    if source == "rollup" and one_statement:
+        return rollup_grouped_sets(
+            workspace=workspace,
+            filters=filters,
+            sets=sets,
+            periods=set(allowed.pop()),
+            measures=measures,
+        )
+    return [
+        [
+            tuple(row[name] for name in (*group_by, *measures))
+            for row in grouped(
+                workspace=workspace,
+                filters=filters,
+                group_by=group_by,
+                source=source,
+                bucket=bucket,
+                measures=measures,
+            )
         ]
-    return rollup_grouped_sets(
-        workspace=workspace, filters=filters, sets=sets, bucket=bucket, measures=measures
-    )
+        for group_by in sets
+    ]
 
 
 def grouped(
@@ -823,9 +819,10 @@ def trends(
         measures=("sessions",),
     )
     starts = _periods(filters, interval)
-    # Per period: started, then each outcome's sessions (OUTCOMES' order), then
-    # answered; and the answers per category.
+    # Per period: started, each outcome's sessions (OUTCOMES' order), answered;
+    # and the answers per category.
     totals: dict[date, list[int]] = {start: [0, 0, 0, 0, 0] for start in starts}
+    answered_at = 1 + len(OUTCOMES)
     by_period: dict[date, dict[str, int]] = {start: defaultdict(int) for start in starts}
     column = {outcome: i + 1 for i, outcome in enumerate(OUTCOMES)}
     start_of: dict[date, date] = {}  # each day's period, worked out once
@@ -845,7 +842,7 @@ def trends(
     for day, code, n in by_category:
         if code:
             start = period_of(day)
-            totals[start][4] += n
+            totals[start][answered_at] += n
             by_period[start][code] += n
             seen.add(code)
     categories = sorted(seen, key=lambda c: CATEGORIES.get(c, (99, ""))[0])
