@@ -251,13 +251,9 @@ class StripeOutcome:
         )
         kept: list[dict[str, str]] = []
         for discount in _field(subscription, "discounts") or []:
-            if isinstance(discount, str):  # not expanded: an id only
-                kept.append({"discount": discount})
-                continue
-            coupon = _field(_field(discount, "source"), "coupon")
-            if (coupon if isinstance(coupon, str) else _field(coupon, "id")) == coupon_id:
+            if _id(_field(_field(discount, "source"), "coupon")) == coupon_id:
                 return None
-            kept.append({"discount": str(discount["id"])})
+            kept.append({"discount": _id(discount)})
         return [*kept, {"coupon": coupon_id}]
 
     def pause(self) -> dict[str, Any]:

@@ -28,11 +28,13 @@ class StripeCall:
 
 @dataclass
 class FakeStripe(LoopbackServer):
-    """``FakeStripe.start()``; ``fail(500)`` makes the next call answer 500."""
+    """``FakeStripe.start()``; ``fail(500)`` makes the next call answer 500,
+    ``fail(500, on="GET /v1/subscriptions")`` the next such call."""
 
     calls: list[StripeCall] = field(default_factory=list)
-    # (status, error object) answered to the next calls, in order.
-    failures: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    # (status, error object, the calls it is for: "" any, else "METHOD /path"
+    # prefix) answered to the next calls, in order.
+    failures: list[tuple[int, dict[str, Any], str]] = field(default_factory=list)
     # The subscription items GET /v1/subscriptions/{id} answers with.
     items: list[dict[str, Any]] = field(
         default_factory=lambda: [
@@ -63,16 +65,19 @@ class FakeStripe(LoopbackServer):
         *,
         type: str = "api_error",
         code: str = "",
+        on: str = "",
     ) -> None:
         error = {"type": type, "message": message}
         if code:
             error["code"] = code
-        self.failures.append((status, error))
+        self.failures.append((status, error, on))
 
     def answer(self, call: StripeCall) -> tuple[int, dict[str, Any]]:
-        if self.failures:
-            status, error = self.failures.pop(0)
-            return status, {"error": error}
+        request = f"{call.method} {call.path}"
+        for n, (status, error, on) in enumerate(self.failures):
+            if request.startswith(on):
+                del self.failures[n]
+                return status, {"error": error}
         parts = call.path.strip("/").split("/")
         if call.path == "/v1/coupons":
             return 200, {

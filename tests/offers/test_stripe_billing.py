@@ -221,15 +221,19 @@ def test_a_pause_stops_collection_until_the_chosen_resume_date(
     assert_sent_once(billing_delivery())
 
 
+def starter_downgrade(workspace: Workspace, stripe_price: str = "price_starter") -> Any:
+    return make_offer(
+        workspace,
+        name="Starter",
+        kind="downgrade",
+        terms={"plan": "Starter", "price_cents": 1900, "stripe_price": stripe_price},
+    )
+
+
 def test_a_downgrade_moves_the_subscriptions_item_to_the_offers_price(
     billed, stripe_api, django_capture_on_commit_callbacks
 ) -> None:
-    offer = make_offer(
-        billed,
-        name="Starter",
-        kind="downgrade",
-        terms={"plan": "Starter", "price_cents": 1900, "stripe_price": "price_starter"},
-    )
+    offer = starter_downgrade(billed)
     decide(django_capture_on_commit_callbacks, billed, accept=offer)
     assert stripe_api.requests() == [
         ("GET", "/v1/subscriptions/sub_1001"),
@@ -252,12 +256,7 @@ def test_a_downgrade_of_a_plan_with_add_ons_moves_the_item_of_the_prices_product
     billed, stripe_api, django_capture_on_commit_callbacks
 ) -> None:
     stripe_api.items = [seats_item(), *stripe_api.items]  # seats first, then the plan
-    offer = make_offer(
-        billed,
-        name="Starter",
-        kind="downgrade",
-        terms={"plan": "Starter", "price_cents": 1900, "stripe_price": "price_starter"},
-    )
+    offer = starter_downgrade(billed)
     decide(django_capture_on_commit_callbacks, billed, accept=offer)
     assert stripe_api.requests() == [
         ("GET", "/v1/subscriptions/sub_1001"),
@@ -286,16 +285,24 @@ def test_a_downgrade_with_no_single_item_of_the_prices_product_is_dead_and_says_
         stripe_api.items = [*stripe_api.items, *items, seats_item()]
     else:
         stripe_api.items = [seats_item(), seats_item("si_seats_2")]
-    offer = make_offer(
-        billed,
-        name="Starter",
-        kind="downgrade",
-        terms={"plan": "Starter", "price_cents": 1900, "stripe_price": "price_starter"},
-    )
+    offer = starter_downgrade(billed)
     decide(django_capture_on_commit_callbacks, billed, accept=offer)
     delivery = billing_delivery()
     assert delivery.status == DeliveryStatus.DEAD
     assert f"has {found} items of product prod_app" in delivery.last_error
+    assert [m for m, _ in stripe_api.requests()] == ["GET", "GET"]  # nothing changed
+
+
+def test_a_downgrade_to_a_price_stripe_does_not_know_is_dead_with_stripes_message(
+    billed, stripe_api, django_capture_on_commit_callbacks
+) -> None:
+    stripe_api.items = [*stripe_api.items, seats_item()]  # needs the price's product
+    offer = starter_downgrade(billed, stripe_price="price_gone")
+    decide(django_capture_on_commit_callbacks, billed, accept=offer)
+    delivery = billing_delivery()
+    assert delivery.status == DeliveryStatus.DEAD
+    assert "No such price: 'price_gone'" in delivery.last_error
+    assert attempts(delivery) == [(1, False, 404)]
     assert [m for m, _ in stripe_api.requests()] == ["GET", "GET"]  # nothing changed
 
 
@@ -446,6 +453,25 @@ def test_a_retried_discount_never_makes_a_second_coupon(
     assert len(coupons) == 2
     assert coupons[0].idempotency_key == coupons[1].idempotency_key
     assert coupons[0].form["id"] == coupons[1].form["id"]
+
+
+def test_a_failed_read_of_the_discounts_is_retried_and_keeps_them(
+    billed, stripe_api, django_capture_on_commit_callbacks
+) -> None:
+    stripe_api.discounts = [{"id": "di_partner", "coupon": "partner20"}]
+    offer = make_offer(billed)
+    # The coupon is made, then reading the subscription's discounts fails once.
+    stripe_api.fail(503, "Try again.", on="GET /v1/subscriptions/")
+    session = decide(django_capture_on_commit_callbacks, billed, accept=offer)
+    delivery = retry_until_done(billing_delivery())
+    assert delivery.status == DeliveryStatus.SENT
+    assert attempts(delivery) == [(1, False, 503), (2, True, 200)]
+    coupons = [c for c in stripe_api.calls if c.path == "/v1/coupons"]
+    assert len(coupons) == 2 and coupons[0].idempotency_key == coupons[1].idempotency_key
+    assert stripe_api.calls[-1].form == {
+        "discounts[0][discount]": "di_partner",
+        "discounts[1][coupon]": f"cancelflow_{event_id(session)}",
+    }
 
 
 def test_a_coupon_made_by_a_lost_try_is_reused(
