@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from analytics.demo import subscriber_counts_demo
+from analytics.services import rollups_rebuild
 from offers.models import Offer, pause_bounds
 from offers.selectors import CustomerHistory, SessionFacts, offer_pick, tenure_days
 from offers.services import accepted_terms_for
@@ -29,6 +31,7 @@ from surveys.models import (
     Response,
     SessionStatus,
 )
+from surveys.services import classifier_train, responses_recategorize
 from workspaces.models import Workspace
 
 # The demo history's customers (cus_hist_0000001, …): how a workspace's history is told apart.
@@ -246,7 +249,40 @@ def history_create(
     batch_size: int = 2000,
     progress: Callable[[int], None] | None = None,
 ) -> HistoryResult:
-    """Bulk-insert ``count`` past sessions (and their answers) for ``workspace``."""
+    """Bulk-insert ``count`` past sessions (and their answers) for ``workspace``,
+    then make the rest of the service agree with them: the classifier learns from
+    their labelled words and sorts their "other" answers, the rollups count them,
+    and the subscriber counts a host would post follow their volume.
+
+    All in one transaction: a run stopped midway (Ctrl-C during the first
+    ``make run``) leaves no history, so the next run adds it whole, rather than
+    sessions the rollups never counted."""
+    with transaction.atomic():
+        result = _history_insert(
+            workspace=workspace,
+            count=count,
+            days=days,
+            seed=seed,
+            batch_size=batch_size,
+            progress=progress,
+        )
+        classifier_train(workspace_id=workspace.pk)
+        workspace.refresh_from_db()
+        responses_recategorize(workspace=workspace)
+        rollups_rebuild(workspace=workspace)
+        subscriber_counts_demo(workspace=workspace, days=days, seed=seed)
+    return result
+
+
+def _history_insert(
+    *,
+    workspace: Workspace,
+    count: int,
+    days: int,
+    seed: int | None,
+    batch_size: int,
+    progress: Callable[[int], None] | None,
+) -> HistoryResult:
     rng = random.Random(seed)
     now = timezone.now()
     sessions: list[CancelSession] = []

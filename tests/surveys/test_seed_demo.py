@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -44,9 +45,10 @@ def test_history_is_a_believable_mix(db: None) -> None:
     assert history.values("plan").distinct().count() == 4
 
 
-def test_bad_history_count_is_refused(db: None) -> None:
-    with pytest.raises(CommandError):
-        call_command("seed_demo", "--history", "-5", stdout=StringIO())
+@pytest.mark.parametrize("flag", ["--history", "--history-if-none"])
+def test_bad_history_count_is_refused(db: None, flag: str) -> None:
+    with pytest.raises(CommandError, match=f"{flag} must be 0 or more"):
+        call_command("seed_demo", flag, "-5", stdout=StringIO())
 
 
 @pytest.mark.parametrize("history", [600, 20000])
@@ -101,3 +103,27 @@ def test_a_first_run_gets_a_history_and_later_runs_add_none(db: None) -> None:
     assert history.count() == 540
     with pytest.raises(CommandError):
         call_command("seed_demo", "--history", "1", "--history-if-none", "1", stdout=StringIO())
+
+
+def test_a_first_run_stopped_midway_leaves_no_history_and_the_next_adds_it_whole(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopped after its sessions went in but before the rollups counted them
+    (Ctrl-C during the first `make run`), the history is not kept: the next run
+    adds it again, counted, rather than skipping a history the figures miss."""
+    from analytics.services import rollups_rebuild
+    from surveys import demo_history
+    from workspaces.models import Workspace
+
+    def stopped(**kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(demo_history, "rollups_rebuild", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        call_command("seed_demo", "--history-if-none", "300", "--seed", "2", stdout=StringIO())
+    history = CancelSession.objects.filter(customer_id__startswith="cus_hist_")
+    assert not history.exists()
+    monkeypatch.undo()
+    call_command("seed_demo", "--history-if-none", "300", "--seed", "2", stdout=StringIO())
+    assert history.count() == 300
+    assert rollups_rebuild(workspace=Workspace.objects.get(slug="demo"), apply=False).ok

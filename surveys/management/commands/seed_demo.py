@@ -14,8 +14,6 @@ from django.db import transaction
 from tqdm import tqdm
 
 from alerts.services import routing_defaults_create
-from analytics.demo import subscriber_counts_demo
-from analytics.services import rollups_rebuild
 from offers.demo import offers_demo_create
 from surveys.api import session_url
 from surveys.demo_history import history_create, history_exists
@@ -23,8 +21,6 @@ from surveys.models import Competitor
 from surveys.services import (
     CustomerInput,
     SubscriptionInput,
-    classifier_train,
-    responses_recategorize,
     session_open,
 )
 from workspaces.models import Role, Workspace
@@ -56,8 +52,9 @@ class Command(BaseCommand):
         parser.add_argument("--password", default=None, help="Default: a new random one.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["history"] < 0 or options["history_if_none"] < 0:
-            raise CommandError("--history must be 0 or more.")
+        for flag in ("history", "history_if_none"):
+            if options[flag] < 0:
+                raise CommandError(f"--{flag.replace('_', '-')} must be 0 or more.")
         if options["days"] < 1:
             raise CommandError("--days must be at least 1.")
         password = options["password"] or secrets.token_urlsafe(9)
@@ -109,14 +106,6 @@ class Command(BaseCommand):
             )
             bar.close()
             made = result.sessions
-            # Learn from the history's labelled words, then sort its "other" answers.
-            if classifier_train(workspace_id=workspace.pk):
-                workspace.refresh_from_db()
-            responses_recategorize(workspace=workspace)
-            # The history was bulk-inserted: count it into the rollups, and post the
-            # subscriber counts a host would, so churn and retention rates show.
-            rollups_rebuild(workspace=workspace)
-            subscriber_counts_demo(workspace=workspace, days=options["days"], seed=options["seed"])
 
         base = settings.PUBLIC_BASE_URL.rstrip("/")
         urls = {
