@@ -30,6 +30,7 @@ KEY = "rk_test_51Hq8Zcancelflow0001"
 def stripe_api(settings: Any) -> Iterator[FakeStripe]:
     fake = FakeStripe.start()
     settings.STRIPE_API_BASE = fake.url
+    settings.ALLOW_PRIVATE_WEBHOOK_TARGETS = True  # the fake is on loopback
     settings.DELIVERY_RETRY_DELAYS = [0, 0, 0]
     settings.OUTBOUND_TIMEOUT_SECONDS = 5
     yield fake
