@@ -276,7 +276,11 @@ def tls_receiver(tmp_path: Path) -> Iterator[tuple[int, Path, list[str], list[st
     hosts: list[str] = []
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    context.sni_callback = lambda _sock, name, _ctx: names.append(name)  # type: ignore[assignment,func-returns-value]
+
+    def record_sni(_sock: Any, name: str | None, _context: Any) -> None:
+        names.append(name or "")
+
+    context.sni_callback = record_sni
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
