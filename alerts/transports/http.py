@@ -155,8 +155,12 @@ def check_target(url: str) -> None:
         resolve(hostname, port)
 
 
-def post_json(url: str, body: bytes, headers: dict[str, str]) -> int:
-    """POST ``body``; return the status code of a 2xx answer, raise otherwise."""
+def post_json(
+    url: str, body: bytes, headers: dict[str, str], *, client_errors_permanent: bool = False
+) -> int:
+    """POST ``body``; return the status code of a 2xx answer, raise otherwise.
+    ``client_errors_permanent``: a 4xx other than 408 and 429 is permanent (for a
+    receiver whose 4xx means the request or the target is wrong for good)."""
     _check_url(url)
     timeout = settings.OUTBOUND_TIMEOUT_SECONDS
     try:
@@ -188,4 +192,7 @@ def post_json(url: str, body: bytes, headers: dict[str, str]) -> int:
             status_code=code,
         )
     snippet = response.data[:800].decode(errors="replace")[:200].replace("\n", " ")
-    raise TransportError(f"{code} from the receiver: {snippet}", status_code=code)
+    permanent = client_errors_permanent and 400 <= code < 500 and code not in (408, 429)
+    raise TransportError(
+        f"{code} from the receiver: {snippet}", status_code=code, permanent=permanent
+    )
