@@ -269,6 +269,10 @@ class FailureLimit:
         except Exception:
             logger.warning("throttle %s: cache unavailable", self.scope)
 
+    def reset(self, idents: list[str]) -> None:
+        """Forget the failures and lift the lock of each ident (an admin's unlock)."""
+        cache.delete_many([key for ident in idents for key in self._keys(ident)])
+
 
 login_failures = FailureLimit(
     "login", limit_setting="THROTTLE_LOGIN_FAILURES", window_setting="THROTTLE_LOGIN_WINDOW_SECONDS"
@@ -286,8 +290,9 @@ _RESERVED = "_login_throttle_idents"
 _REFUSED = "_login_throttle_wait"
 
 
-def login_idents(request: HttpRequest, username: str | None) -> list[str]:
-    idents = [f"ip:{client_ip(request)}"]
+def login_idents(*, ip: str, username: str | None) -> list[str]:
+    """What a sign-in is counted against: its IP and its username."""
+    idents = [f"ip:{ip}"] if ip else []
     if username:
         idents.append(f"user:{username.strip().casefold()}")
     return idents
@@ -307,7 +312,7 @@ class LoginThrottleBackend:
     ) -> None:
         if request is None:
             return None
-        idents = login_idents(request, username)
+        idents = login_idents(ip=client_ip(request), username=username)
         wait = login_failures.reserve(idents)
         if wait is not None:
             setattr(request, _REFUSED, wait)

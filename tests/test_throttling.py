@@ -4,10 +4,12 @@ leaves other keys, IPs and tokens alone, and opens again when the window ends.""
 from __future__ import annotations
 
 import time
+from io import StringIO
 from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -305,3 +307,23 @@ def test_bad_rates_stop_start_up(monkeypatch: pytest.MonkeyPatch, value: str) ->
     monkeypatch.setenv("THROTTLE_TEST", value)
     with pytest.raises(ImproperlyConfigured, match="THROTTLE_TEST"):
         env_rate("THROTTLE_TEST", "1/s")
+
+
+def test_login_unlock_lifts_a_lockout(db: None) -> None:
+    user = UserFactory()
+    client = Client()
+    for _ in range(10):
+        sign_in(client, "/accounts/login/", user.username, "wrong", ip="10.0.8.1")
+    assert_html_429(sign_in(client, "/accounts/login/", user.username, PASSWORD, ip="10.0.8.2"))
+    call_command("login_unlock", username=user.username.upper(), stdout=StringIO())
+    # The username is free again; the IP that sent the ten failures is still locked.
+    assert (
+        sign_in(client, "/accounts/login/", user.username, PASSWORD, ip="10.0.8.2").status_code
+        == 302
+    )
+    assert_html_429(sign_in(Client(), "/accounts/login/", user.username, PASSWORD, ip="10.0.8.1"))
+    call_command("login_unlock", ip="10.0.8.1", stdout=StringIO())
+    assert (
+        sign_in(Client(), "/accounts/login/", user.username, PASSWORD, ip="10.0.8.1").status_code
+        == 302
+    )
