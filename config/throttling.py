@@ -125,6 +125,25 @@ class WidgetWorkspaceThrottle(RateThrottle):
         return workspace[:100] if isinstance(workspace, str) and workspace else None
 
 
+class WidgetThrottle(BaseThrottle):
+    """The widget's two limits in turn: a request refused per IP is not counted
+    against its workspace, so one client cannot use up a workspace's budget."""
+
+    def __init__(self) -> None:
+        self.limits = [WidgetIpThrottle(), WidgetWorkspaceThrottle()]
+        self.refused_by: RateThrottle | None = None
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        for limit in self.limits:
+            if not limit.allow_request(request, view):
+                self.refused_by = limit
+                return False
+        return True
+
+    def wait(self) -> float | None:
+        return self.refused_by.wait() if self.refused_by else None
+
+
 class FlowTokenThrottle(RateThrottle):
     """A customer's POSTs on one cancel session, per token: the flow API
     (answer, accept, cancel, …) and the hosted pages' forms share the budget."""

@@ -327,3 +327,17 @@ def test_login_unlock_lifts_a_lockout(db: None) -> None:
         sign_in(Client(), "/accounts/login/", user.username, PASSWORD, ip="10.0.8.1").status_code
         == 302
     )
+
+
+def test_one_ip_cannot_use_up_a_workspaces_widget_budget(
+    workspace: Any, settings: Any, clock: Clock
+) -> None:
+    rates(settings, widget_ip=(3, 60), widget_workspace=(5, 60))
+    client = APIClient()
+    for _ in range(3):
+        assert widget_post(client, workspace, "10.0.9.1").status_code in (400, 401)
+    for _ in range(10):  # refused per IP: not counted against the workspace
+        assert_json_429(widget_post(client, workspace, "10.0.9.1"))
+    for n in range(2):
+        assert widget_post(client, workspace, f"10.0.9.{n + 2}").status_code in (400, 401)
+    assert_json_429(widget_post(client, workspace, "10.0.9.50"))
