@@ -37,6 +37,7 @@ from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from rest_framework.exceptions import APIException
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
@@ -84,6 +85,8 @@ class RateThrottle(SimpleRateThrottle):
     def allow_request(self, request: Request, view: Any) -> bool:
         try:
             return super().allow_request(request, view)
+        except APIException:  # a body that is not JSON: the view answers it
+            raise
         except Exception:  # the cache is down: serve rather than fail
             logger.warning("throttle %s: cache unavailable, request let through", self.scope)
             return True

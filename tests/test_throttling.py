@@ -341,3 +341,19 @@ def test_one_ip_cannot_use_up_a_workspaces_widget_budget(
     for n in range(2):
         assert widget_post(client, workspace, f"10.0.9.{n + 2}").status_code in (400, 401)
     assert_json_429(widget_post(client, workspace, "10.0.9.50"))
+
+
+def test_without_the_cache_requests_go_through(workspace: Any, settings: Any, api: Any) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    user = UserFactory()
+    assert sign_in(Client(), "/accounts/login/", user.username, "wrong").status_code == 200
+    assert sign_in(Client(), "/accounts/login/", user.username, PASSWORD).status_code == 302
+    assert api.get("/api/v1/sessions").status_code == 200
+    session = make_session(workspace)
+    assert APIClient().post(f"/api/v1/flow/{session.token}/cancel").status_code == 200
