@@ -21,6 +21,7 @@ from config.env import (
     env_float_list,
     env_int,
     env_list,
+    env_rate,
     env_str,
     env_time_zone,
     env_url,
@@ -68,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.throttling.LoginThrottleMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -125,6 +127,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # --- Auth ---------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    # Refuses a locked-out username or IP before any password is checked.
+    "config.throttling.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -176,6 +183,11 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["config.renderers.FastJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttling.ApiKeyRateThrottle"],
+    # Proxies in front of the service that append to X-Forwarded-For: the client IP
+    # (for throttles) is the address that many entries from its end. 0: REMOTE_ADDR,
+    # the header is ignored (a client could write anything in it).
+    "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0, minimum=0),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
@@ -212,6 +224,42 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TIMEZONE = "UTC"
+
+# --- Cache and throttling (config/throttling.py) ---------------------------------
+# Throttle counts live in Django's cache: Redis when REDIS_URL is set (shared by
+# every web process), this process's memory otherwise.
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "cancelflow",
+            # A slow or absent Redis must not hang requests: throttles then let them through.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# One switch for all throttles (off for load benchmarks).
+THROTTLE_ENABLED = env_bool("THROTTLE_ENABLED", True)
+# The client IP of a throttle follows TRUSTED_PROXY_COUNT (REST_FRAMEWORK["NUM_PROXIES"]).
+# Sign-in, per username and per IP: after this many failures within the window, every
+# attempt (the right password too) gets 429 for the window.
+THROTTLE_LOGIN_FAILURES = env_int("THROTTLE_LOGIN_FAILURES", 10, minimum=1)
+THROTTLE_LOGIN_WINDOW_SECONDS = env_int("THROTTLE_LOGIN_WINDOW_SECONDS", 900, minimum=1)
+# API keys, per IP: after this many wrong keys within the window, any key gets 429.
+THROTTLE_API_KEY_FAILURES = env_int("THROTTLE_API_KEY_FAILURES", 20, minimum=1)
+THROTTLE_API_KEY_WINDOW_SECONDS = env_int("THROTTLE_API_KEY_WINDOW_SECONDS", 900, minimum=1)
+# Request rates, "requests/period" (e.g. 30/min, 600/10min, 5/s, 100/h, 1000/day).
+THROTTLE_RATES = {
+    "api": env_rate("THROTTLE_API", "1200/min"),
+    "categorize": env_rate("THROTTLE_CATEGORIZE", "120/min"),
+    "widget_ip": env_rate("THROTTLE_WIDGET_PER_IP", "30/min"),
+    "widget_workspace": env_rate("THROTTLE_WIDGET_PER_WORKSPACE", "600/min"),
+    "flow": env_rate("THROTTLE_FLOW", "30/min"),
+}
+THROTTLE_KEY_PREFIX = "throttle"
 
 # --- The product's own knobs ----------------------------------------------------
 # A session not finished after this long is marked abandoned.

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import Gone, NotFound, ServiceError
+from config.throttling import FlowTokenThrottle, WidgetThrottle
 from offers.presentation import offer_view
 from surveys.locales import normalize_locale
 from surveys.models import CancelSession, SessionStatus
@@ -293,6 +294,7 @@ def widget_signature(*, secret: str, timestamp: int, customer_id: str, subscript
 class WidgetSessionCreateApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = [WidgetThrottle]  # per IP, then per workspace
 
     @extend_schema(
         request=WidgetSessionIn,
@@ -351,6 +353,7 @@ def _session_or_404(token: str) -> CancelSession:
 class FlowApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = [FlowTokenThrottle]  # POSTs only, per token
 
 
 class FlowStateApi(FlowApi):

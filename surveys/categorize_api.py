@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.throttling import ApiKeyRateThrottle, CategorizeRateThrottle
 from surveys.models import Competitor
 from surveys.selectors import competitor_counts, review_queue
 from surveys.services import categorize_texts, response_relabel
@@ -46,6 +47,8 @@ class CategorizationOut(serializers.Serializer):
 
 
 class CategorizeApi(APIView):
+    throttle_classes = [ApiKeyRateThrottle, CategorizeRateThrottle]
+
     @extend_schema(
         request=CategorizeIn,
         responses=CategorizationOut(many=True),
