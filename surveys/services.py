@@ -160,16 +160,11 @@ def session_open(
     """
     now = now or timezone.now()
     if idempotency_key:
-        existing = CancelSession.objects.filter(
-            workspace=workspace, idempotency_key=idempotency_key
-        ).first()
-        if existing is not None:
-            if fingerprint and existing.request_fingerprint != fingerprint:
-                raise Conflict(
-                    "This Idempotency-Key was used with a different request body.",
-                    code="idempotency_key_reused",
-                )
-            return OpenedSession(session=existing, created=True)
+        replayed = _idempotent_replay(
+            workspace=workspace, idempotency_key=idempotency_key, fingerprint=fingerprint
+        )
+        if replayed is not None:
+            return replayed
 
     survey = (
         Survey.objects.filter(workspace=workspace, is_active=True)
@@ -195,19 +190,46 @@ def session_open(
                 now=now,
             )
     except IntegrityError:
-        # A concurrent request opened one first (the insert hit the one-open-session
-        # or the Idempotency-Key constraint and nothing was kept): return that one.
+        # A concurrent request committed first (the insert hit the Idempotency-Key or
+        # the one-open-session constraint and nothing was kept). The key decides
+        # first, with the same fingerprint check as above: a racer with another body
+        # must get a 409, never the winner's session.
+        if idempotency_key:
+            replayed = _idempotent_replay(
+                workspace=workspace, idempotency_key=idempotency_key, fingerprint=fingerprint
+            )
+            if replayed is not None:
+                return replayed
         winner = CancelSession.objects.filter(
             workspace=workspace, subscription_id=subscription.id, status__in=OPEN_STATUSES
         ).first()
-        if winner is None and idempotency_key:
-            winner = CancelSession.objects.filter(
-                workspace=workspace, idempotency_key=idempotency_key
-            ).first()
         if winner is None:
             raise
         return OpenedSession(session=winner, created=False)
     return opened
+
+
+def _idempotent_replay(
+    *, workspace: Workspace, idempotency_key: str, fingerprint: str
+) -> OpenedSession | None:
+    """The session an earlier request with this Idempotency-Key made, answered as
+    that request was (created); a conflict when the body differs; None when the key
+    is new."""
+    existing = CancelSession.objects.filter(
+        workspace=workspace, idempotency_key=idempotency_key
+    ).first()
+    if existing is None:
+        return None
+    return _replay_of(existing, fingerprint=fingerprint)
+
+
+def _replay_of(existing: CancelSession, *, fingerprint: str) -> OpenedSession:
+    if existing.request_fingerprint != fingerprint:
+        raise Conflict(
+            "This Idempotency-Key was used with a different request body.",
+            code="idempotency_key_reused",
+        )
+    return OpenedSession(session=existing, created=True)
 
 
 def _session_insert(
@@ -236,6 +258,9 @@ def _session_insert(
         .first()
     )
     if current is not None:
+        if idempotency_key and current.idempotency_key == idempotency_key:
+            # A request with this key committed it since session_open looked.
+            return _replay_of(current, fingerprint=fingerprint)
         if current.token_expires_at > now:
             return OpenedSession(session=current, created=False)
         current.workspace = workspace
