@@ -53,6 +53,7 @@ from surveys.models import (
 from surveys.selectors import labelled_examples, survey_reasons
 from surveys.taxonomy import CATEGORIES, DEFAULT_QUESTION, DEFAULT_REASONS
 from workspaces.models import Workspace
+from workspaces.origins import url_on_origins
 from workspaces.services import workspace_config_bump
 
 # --- Surveys --------------------------------------------------------------------
@@ -165,6 +166,11 @@ def session_open(
         )
         if replayed is not None:
             return replayed
+    if return_url and not url_on_origins(return_url, workspace.allowed_origins):
+        raise Invalid(
+            "The return_url is not on one of the workspace's allowed origins.",
+            code="return_url_not_allowed",
+        )
 
     survey = (
         Survey.objects.filter(workspace=workspace, is_active=True)
