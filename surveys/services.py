@@ -46,6 +46,7 @@ from surveys.models import (
     Outcome,
     Reason,
     Response,
+    SessionIdempotencyKey,
     SessionStatus,
     Survey,
     TextMode,
@@ -156,8 +157,10 @@ def session_open(
 ) -> OpenedSession:
     """Open a cancel session, or return the one already open for the subscription.
 
-    With an ``idempotency_key``, a repeat of the same request returns the session
-    it made; the same key with a different body is a conflict.
+    With an ``idempotency_key``, a repeat of the same request gets what the first
+    got (the same session, and whether it was made then), even when the two race;
+    the same key with a different body (``fingerprint``) is always a conflict. A
+    ``return_url`` must be on the workspace's allowed origins when it has any.
     """
     now = now or timezone.now()
     if idempotency_key:
@@ -195,11 +198,15 @@ def session_open(
                 source=source,
                 now=now,
             )
+            if idempotency_key:
+                _idempotency_key_record(
+                    workspace=workspace, key=idempotency_key, fingerprint=fingerprint, opened=opened
+                )
     except IntegrityError:
         # A concurrent request committed first (the insert hit the Idempotency-Key or
         # the one-open-session constraint and nothing was kept). The key decides
         # first, with the same fingerprint check as above: a racer with another body
-        # must get a 409, never the winner's session.
+        # gets a 409, never the winner's session.
         if idempotency_key:
             replayed = _idempotent_replay(
                 workspace=workspace, idempotency_key=idempotency_key, fingerprint=fingerprint
@@ -211,31 +218,59 @@ def session_open(
         ).first()
         if winner is None:
             raise
-        return OpenedSession(session=winner, created=False)
+        opened = OpenedSession(session=winner, created=False)
+        if idempotency_key:
+            try:
+                with transaction.atomic():
+                    _idempotency_key_record(
+                        workspace=workspace,
+                        key=idempotency_key,
+                        fingerprint=fingerprint,
+                        opened=opened,
+                    )
+            except IntegrityError:
+                replayed = _idempotent_replay(
+                    workspace=workspace, idempotency_key=idempotency_key, fingerprint=fingerprint
+                )
+                if replayed is None:
+                    raise
+                return replayed
     return opened
+
+
+def _idempotency_key_record(
+    *, workspace: Workspace, key: str, fingerprint: str, opened: OpenedSession
+) -> None:
+    """Remember what the first request with this key got; IntegrityError when a
+    concurrent request with the key got there first."""
+    SessionIdempotencyKey.objects.create(
+        workspace=workspace,
+        key=key,
+        request_fingerprint=fingerprint,
+        session=opened.session,
+        created=opened.created,
+    )
 
 
 def _idempotent_replay(
     *, workspace: Workspace, idempotency_key: str, fingerprint: str
 ) -> OpenedSession | None:
-    """The session an earlier request with this Idempotency-Key made, answered as
-    that request was (created); a conflict when the body differs; None when the key
+    """What the first request with this Idempotency-Key got (the same session, and
+    whether it was made then); a conflict when the body differs; None when the key
     is new."""
-    existing = CancelSession.objects.filter(
-        workspace=workspace, idempotency_key=idempotency_key
-    ).first()
-    if existing is None:
+    used = (
+        SessionIdempotencyKey.objects.select_related("session")
+        .filter(workspace=workspace, key=idempotency_key)
+        .first()
+    )
+    if used is None:
         return None
-    return _replay_of(existing, fingerprint=fingerprint)
-
-
-def _replay_of(existing: CancelSession, *, fingerprint: str) -> OpenedSession:
-    if existing.request_fingerprint != fingerprint:
+    if used.request_fingerprint != fingerprint:
         raise Conflict(
             "This Idempotency-Key was used with a different request body.",
             code="idempotency_key_reused",
         )
-    return OpenedSession(session=existing, created=True)
+    return OpenedSession(session=used.session, created=used.created)
 
 
 def _session_insert(
@@ -264,9 +299,6 @@ def _session_insert(
         .first()
     )
     if current is not None:
-        if idempotency_key and current.idempotency_key == idempotency_key:
-            # A request with this key committed it since session_open looked.
-            return _replay_of(current, fingerprint=fingerprint)
         if current.token_expires_at > now:
             return OpenedSession(session=current, created=False)
         current.workspace = workspace

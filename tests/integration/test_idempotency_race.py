@@ -15,7 +15,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from surveys.models import CancelSession
+from surveys.models import CancelSession, SessionIdempotencyKey
 from tests.factories import make_api_key, make_workspace
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -84,6 +84,7 @@ def test_one_key_with_different_bodies_opens_one_session_and_refuses_the_rest(
     assert statuses == {201: 1, 409: THREADS - 1}
     sessions = CancelSession.objects.filter(workspace=workspace)
     assert sessions.count() == 1
+    assert SessionIdempotencyKey.objects.filter(workspace=workspace).count() == 1
     winner = sessions.get()
     for body, (status, data) in zip(bodies, results, strict=True):
         if status == 409:
