@@ -198,6 +198,34 @@ class CancelSession(models.Model):
         return self.status in OPEN_STATUSES
 
 
+class SessionIdempotencyKey(models.Model):
+    """An ``Idempotency-Key`` used to open a session, and what that request got.
+
+    Every request with a key records it here in the transaction that opens (or
+    finds) its session, so a repeat answers the same way and the same key with
+    another body is a conflict, also when the first request found a session
+    already open rather than making one.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+    session = models.ForeignKey(
+        CancelSession, on_delete=models.CASCADE, related_name="idempotency_keys"
+    )
+    # The first request made the session (201) rather than finding it open (200).
+    created = models.BooleanField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "key"], name="session_idem_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
 class CategorySource(models.TextChoices):
     CHOICE = "choice", _("Chosen reason")
     RULE = "rule", _("Keyword rule")

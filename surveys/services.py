@@ -46,6 +46,7 @@ from surveys.models import (
     Outcome,
     Reason,
     Response,
+    SessionIdempotencyKey,
     SessionStatus,
     Survey,
     TextMode,
@@ -53,6 +54,7 @@ from surveys.models import (
 from surveys.selectors import labelled_examples, survey_reasons
 from surveys.taxonomy import CATEGORIES, DEFAULT_QUESTION, DEFAULT_REASONS
 from workspaces.models import Workspace
+from workspaces.origins import url_on_origins
 from workspaces.services import workspace_config_bump
 
 # --- Surveys --------------------------------------------------------------------
@@ -155,21 +157,23 @@ def session_open(
 ) -> OpenedSession:
     """Open a cancel session, or return the one already open for the subscription.
 
-    With an ``idempotency_key``, a repeat of the same request returns the session
-    it made; the same key with a different body is a conflict.
+    With an ``idempotency_key``, a repeat of the same request gets what the first
+    got (the same session, and whether it was made then), even when the two race;
+    the same key with a different body (``fingerprint``) is always a conflict. A
+    ``return_url`` must be on the workspace's allowed origins when it has any.
     """
     now = now or timezone.now()
     if idempotency_key:
-        existing = CancelSession.objects.filter(
-            workspace=workspace, idempotency_key=idempotency_key
-        ).first()
-        if existing is not None:
-            if fingerprint and existing.request_fingerprint != fingerprint:
-                raise Conflict(
-                    "This Idempotency-Key was used with a different request body.",
-                    code="idempotency_key_reused",
-                )
-            return OpenedSession(session=existing, created=True)
+        replayed = _idempotent_replay(
+            workspace=workspace, idempotency_key=idempotency_key, fingerprint=fingerprint
+        )
+        if replayed is not None:
+            return replayed
+    if return_url and not url_on_origins(return_url, workspace.allowed_origins):
+        raise Invalid(
+            "The return_url is not on one of the workspace's allowed origins.",
+            code="return_url_not_allowed",
+        )
 
     survey = (
         Survey.objects.filter(workspace=workspace, is_active=True)
@@ -194,20 +198,79 @@ def session_open(
                 source=source,
                 now=now,
             )
+            if idempotency_key:
+                _idempotency_key_record(
+                    workspace=workspace, key=idempotency_key, fingerprint=fingerprint, opened=opened
+                )
     except IntegrityError:
-        # A concurrent request opened one first (the insert hit the one-open-session
-        # or the Idempotency-Key constraint and nothing was kept): return that one.
+        # A concurrent request committed first (the insert hit the Idempotency-Key or
+        # the one-open-session constraint and nothing was kept). The key decides
+        # first, with the same fingerprint check as above: a racer with another body
+        # gets a 409, never the winner's session.
+        if idempotency_key:
+            replayed = _idempotent_replay(
+                workspace=workspace, idempotency_key=idempotency_key, fingerprint=fingerprint
+            )
+            if replayed is not None:
+                return replayed
         winner = CancelSession.objects.filter(
             workspace=workspace, subscription_id=subscription.id, status__in=OPEN_STATUSES
         ).first()
-        if winner is None and idempotency_key:
-            winner = CancelSession.objects.filter(
-                workspace=workspace, idempotency_key=idempotency_key
-            ).first()
         if winner is None:
             raise
-        return OpenedSession(session=winner, created=False)
+        opened = OpenedSession(session=winner, created=False)
+        if idempotency_key:
+            try:
+                with transaction.atomic():
+                    _idempotency_key_record(
+                        workspace=workspace,
+                        key=idempotency_key,
+                        fingerprint=fingerprint,
+                        opened=opened,
+                    )
+            except IntegrityError:
+                replayed = _idempotent_replay(
+                    workspace=workspace, idempotency_key=idempotency_key, fingerprint=fingerprint
+                )
+                if replayed is None:
+                    raise
+                return replayed
     return opened
+
+
+def _idempotency_key_record(
+    *, workspace: Workspace, key: str, fingerprint: str, opened: OpenedSession
+) -> None:
+    """Remember what the first request with this key got; IntegrityError when a
+    concurrent request with the key got there first."""
+    SessionIdempotencyKey.objects.create(
+        workspace=workspace,
+        key=key,
+        request_fingerprint=fingerprint,
+        session=opened.session,
+        created=opened.created,
+    )
+
+
+def _idempotent_replay(
+    *, workspace: Workspace, idempotency_key: str, fingerprint: str
+) -> OpenedSession | None:
+    """What the first request with this Idempotency-Key got (the same session, and
+    whether it was made then); a conflict when the body differs; None when the key
+    is new."""
+    used = (
+        SessionIdempotencyKey.objects.select_related("session")
+        .filter(workspace=workspace, key=idempotency_key)
+        .first()
+    )
+    if used is None:
+        return None
+    if used.request_fingerprint != fingerprint:
+        raise Conflict(
+            "This Idempotency-Key was used with a different request body.",
+            code="idempotency_key_reused",
+        )
+    return OpenedSession(session=used.session, created=used.created)
 
 
 def _session_insert(

@@ -168,7 +168,7 @@ class WorkspaceAdmin(WorkspaceScopedAdmin):
             _("Cancel flow"),
             {"fields": ["offer_cooldown_days", "compliance_mode", "send_confirmation_email"]},
         ),
-        (_("Widget"), {"fields": ["identity_secret"]}),
+        (_("Widget"), {"fields": ["identity_secret", "allowed_origins"]}),
         (
             _("Stripe billing"),
             {

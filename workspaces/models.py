@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from workspaces.origins import OriginsFormField, origins_validate
+
 STRIPE_KEY_PREFIXES = ("sk_", "rk_")
+
+
+class OriginListField(models.JSONField):
+    """A JSON list of origins, edited one a line in forms."""
+
+    def formfield(self, **kwargs: Any) -> Any:
+        return super().formfield(**{"form_class": OriginsFormField, **kwargs})
 
 
 def new_public_id() -> str:
@@ -31,6 +41,11 @@ class Workspace(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     # Signs the widget's customer identity (HMAC-SHA256); never sent to browsers.
     identity_secret = models.CharField(max_length=80, default=new_identity_secret)
+    # Origins (scheme://host[:port], normalised) of the host's product: a session's
+    # return_url must be on one of them when any are set (workspaces.origins).
+    allowed_origins = OriginListField(
+        _("allowed origins"), default=list, blank=True, validators=[origins_validate]
+    )
     # Goes up whenever the flow's configuration changes (offers, targeting rules,
     # experiments, categorisation rules, competitors, the trained classifier).
     # The flow loads the workspace with the session anyway, so in-process caches

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from workspaces.models import ApiKey, Membership, Role, Workspace
+from workspaces.origins import origins_normalize
 
 API_KEY_PREFIX = "cfk_"
 # last_used_at is refreshed at most this often, so authenticating is not a write
@@ -114,3 +115,24 @@ def workspace_config_bump(*, workspace_id: int) -> None:
     ``(workspace id, config_version)`` load it afresh. Call it inside the
     transaction that changes the configuration."""
     Workspace.objects.filter(pk=workspace_id).update(config_version=F("config_version") + 1)
+
+
+def workspace_update(
+    *, workspace: Workspace, allowed_origins: list[str] | None = None
+) -> Workspace:
+    """Change a workspace's settings; ``None`` leaves a setting as it is.
+
+    ``allowed_origins`` is normalised (workspaces.origins); InvalidOrigins names
+    each entry that is not an origin.
+    """
+    changed: list[str] = []
+    if allowed_origins is not None:
+        workspace.allowed_origins = origins_normalize(allowed_origins)
+        changed.append("allowed_origins")
+    if changed:
+        with transaction.atomic():
+            workspace.save(update_fields=changed)
+            # The hosted pages read these too (framing), through config caches.
+            workspace_config_bump(workspace_id=workspace.pk)
+        workspace.refresh_from_db(fields=["config_version"])
+    return workspace
