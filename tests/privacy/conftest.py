@@ -26,7 +26,7 @@ from surveys.services import (
     session_open,
 )
 from tests.alerts.conftest import make_endpoint, make_rule, make_team
-from tests.alerts.conftest import outbound as outbound  # noqa: F401 (a fixture)
+from tests.alerts.conftest import outbound as outbound
 from tests.factories import UserFactory, make_offer
 from tests.receivers import Receiver
 from workspaces.models import Workspace
@@ -159,7 +159,7 @@ def database_text() -> str:
     out = []
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names():
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
             for row in cursor.fetchall():
                 out.append(f"{table}: " + " | ".join(str(value) for value in row))
     return "\n".join(out)

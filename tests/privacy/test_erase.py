@@ -180,10 +180,7 @@ def test_audit_record_names_who_and_counts_without_personal_data(held: Held, api
     assert record.actor.startswith("test (")
     assert record.pseudonym.startswith("erased_") and record.counts["sessions"] == 2
     text = json.dumps(
-        [
-            {k: str(v) for k, v in row.items()}
-            for row in ErasureRecord.objects.values()
-        ]
+        [{k: str(v) for k, v in row.items()} for row in ErasureRecord.objects.values()]
     )
     for fragment in [*PERSONAL, *FRAGMENTS]:
         assert fragment not in text
