@@ -5,7 +5,7 @@ from them) and render them: what is documented is what is sent."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,13 +30,13 @@ class PrivacyErrorOut(serializers.Serializer):
     error = PrivacyErrorDetailOut()
 
 
-class CustomerOut(serializers.Serializer):
+class ExportCustomerOut(serializers.Serializer):
     id = serializers.CharField()
     email = serializers.CharField(allow_blank=True)
     name = serializers.CharField(allow_blank=True)
 
 
-class SubscriptionOut(serializers.Serializer):
+class ExportSubscriptionOut(serializers.Serializer):
     id = serializers.CharField()
     plan = serializers.CharField(allow_blank=True)
     mrr_cents = serializers.IntegerField()
@@ -45,7 +45,7 @@ class SubscriptionOut(serializers.Serializer):
     current_period_end = serializers.CharField(allow_null=True)
 
 
-class AnswerOut(serializers.Serializer):
+class ExportAnswerOut(serializers.Serializer):
     reason = serializers.CharField()
     reason_label = serializers.CharField()
     text = serializers.CharField(allow_blank=True, help_text="The customer's own words.")
@@ -55,7 +55,7 @@ class AnswerOut(serializers.Serializer):
     created_at = serializers.CharField()
 
 
-class OfferOut(serializers.Serializer):
+class ExportOfferOut(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     kind = serializers.CharField()
@@ -67,7 +67,7 @@ class OfferOut(serializers.Serializer):
     )
 
 
-class AlertChangeOut(serializers.Serializer):
+class ExportAlertChangeOut(serializers.Serializer):
     from_status = serializers.CharField()
     to_status = serializers.CharField()
     note = serializers.CharField(allow_blank=True)
@@ -75,7 +75,7 @@ class AlertChangeOut(serializers.Serializer):
     created_at = serializers.CharField()
 
 
-class AlertOut(serializers.Serializer):
+class ExportAlertOut(serializers.Serializer):
     id = serializers.IntegerField()
     team = serializers.CharField()
     status = serializers.CharField()
@@ -83,10 +83,10 @@ class AlertOut(serializers.Serializer):
     assignee = serializers.CharField(allow_null=True)
     notes = serializers.CharField(allow_blank=True, help_text="The inbox notes.")
     created_at = serializers.CharField()
-    changes = AlertChangeOut(many=True)
+    changes = ExportAlertChangeOut(many=True)
 
 
-class AttemptOut(serializers.Serializer):
+class ExportAttemptOut(serializers.Serializer):
     number = serializers.IntegerField()
     started_at = serializers.CharField()
     ok = serializers.BooleanField()
@@ -94,32 +94,32 @@ class AttemptOut(serializers.Serializer):
     error = serializers.CharField(allow_blank=True)
 
 
-class DeliveryOut(serializers.Serializer):
+class ExportDeliveryOut(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
     alert = serializers.IntegerField(allow_null=True)
     status = serializers.CharField()
-    attempts = AttemptOut(many=True)
+    attempts = ExportAttemptOut(many=True)
     last_error = serializers.CharField(allow_blank=True)
     created_at = serializers.CharField()
     sent_at = serializers.CharField(allow_null=True)
 
 
-class EventOut(serializers.Serializer):
+class ExportEventOut(serializers.Serializer):
     id = serializers.CharField()
     type = serializers.CharField()
     created_at = serializers.CharField()
     payload = serializers.DictField(help_text="The outcome event as sent to the host.")
-    deliveries = DeliveryOut(many=True)
+    deliveries = ExportDeliveryOut(many=True)
 
 
-class SessionOut(serializers.Serializer):
+class ExportSessionOut(serializers.Serializer):
     id = serializers.CharField()
     status = serializers.CharField()
     outcome = serializers.CharField(allow_blank=True)
     source = serializers.CharField()  # type: ignore[assignment]
-    customer = CustomerOut()
-    subscription = SubscriptionOut()
+    customer = ExportCustomerOut()
+    subscription = ExportSubscriptionOut()
     locale = serializers.CharField(allow_blank=True)
     return_url = serializers.CharField(allow_blank=True)
     metadata = serializers.DictField()
@@ -127,11 +127,11 @@ class SessionOut(serializers.Serializer):
     answered_at = serializers.CharField(allow_null=True)
     offered_at = serializers.CharField(allow_null=True)
     completed_at = serializers.CharField(allow_null=True)
-    answer = AnswerOut(allow_null=True)
-    offer = OfferOut(allow_null=True)
+    answer = ExportAnswerOut(allow_null=True)
+    offer = ExportOfferOut(allow_null=True)
     experiment_variant = serializers.CharField(allow_null=True)
-    alerts = AlertOut(many=True)
-    events = EventOut(many=True)
+    alerts = ExportAlertOut(many=True)
+    events = ExportEventOut(many=True)
 
 
 class CustomerExportOut(serializers.Serializer):
@@ -139,7 +139,7 @@ class CustomerExportOut(serializers.Serializer):
     workspace = serializers.CharField()
     customer_id = serializers.CharField()
     exported_at = serializers.CharField()
-    sessions = SessionOut(many=True)
+    sessions = ExportSessionOut(many=True)
 
 
 class ErasureCountsOut(serializers.Serializer):
@@ -169,6 +169,14 @@ ERRORS = {
 }
 
 
+CUSTOMER_ID = OpenApiParameter(
+    "customer_id",
+    str,
+    OpenApiParameter.PATH,
+    description="The customer's id, as the host gave it when opening sessions.",
+)
+
+
 def _api_key(request: Request) -> ApiKey:
     assert isinstance(request.auth, ApiKey)  # HasWorkspace let the request in
     return request.auth
@@ -176,6 +184,7 @@ def _api_key(request: Request) -> ApiKey:
 
 class CustomerExportApi(APIView):
     @extend_schema(
+        parameters=[CUSTOMER_ID],
         responses={200: CustomerExportOut, **ERRORS},
         summary="Export everything held about a customer",
         description=(
@@ -194,6 +203,7 @@ class CustomerExportApi(APIView):
 
 class CustomerEraseApi(APIView):
     @extend_schema(
+        parameters=[CUSTOMER_ID],
         responses={200: ErasureOut, **ERRORS},
         summary="Erase a customer's personal data",
         description=(

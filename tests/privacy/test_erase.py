@@ -237,3 +237,25 @@ def test_inbox_note_and_admin_log_are_erased(held: Held, api: Any) -> None:
         assert NOTE not in entry.change_message
     kept = LogEntry.objects.get(object_id=str(held.namesake.pk))
     assert CUSTOMER in kept.object_repr  # the other workspace's customer
+
+
+def test_admin_log_of_a_row_deleted_since_is_found_by_its_words(held: Held, api: Any) -> None:
+    from django.contrib.admin.models import DELETION
+    from django.contrib.contenttypes.models import ContentType
+
+    # Someone deleted an answer in the admin: the entry names it, with its words.
+    answer = Response.objects.get(session=held.cancelled)
+    gone = LogEntry.objects.create(
+        user_id=LogEntry.objects.first().user_id,  # type: ignore[union-attr]
+        content_type=ContentType.objects.get_for_model(Response),
+        object_id="987654",
+        object_repr=str(answer),
+        action_flag=DELETION,
+        change_message="",
+    )
+    assert "Flibbertigibbet" in gone.object_repr
+
+    api.delete(f"/api/v1/customers/{CUSTOMER}")
+
+    gone.refresh_from_db()
+    assert "Flibbertigibbet" not in gone.object_repr and "[erased]" in gone.object_repr
