@@ -809,10 +809,11 @@ def sessions_personal_data_erase(
     """Erase the personal data of these sessions and their answers, keeping every
     figure the analytics count (status, outcome, plan, MRR, dates, reason,
     category, offer): the customer's id becomes ``pseudonym(session)`` (left as
-    it is on a session erased before), email, name, return URL and the
-    idempotency fingerprint (a hash of the request) are emptied, metadata keeps
+    it is on a session erased before), email, name, return URL, the idempotency
+    key and fingerprint (a hash of the request) are emptied, metadata keeps
     only the ``keep_metadata`` keys, and the answers' words are emptied (the
-    search indexes are on the text itself, so they follow). Rows are locked, so
+    search indexes are on the text itself, so they follow; the category found in
+    them stays, and the answer leaves the review queue). Rows are locked, so
     a flow step running now finishes first or sees the erased row."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -828,6 +829,9 @@ def sessions_personal_data_erase(
             session.customer_email = ""
             session.customer_name = ""
             session.return_url = ""
+            # The host's key may be built from the customer's id; a retry this late
+            # has nothing left to replay.
+            session.idempotency_key = ""
             session.request_fingerprint = ""
             session.metadata = {
                 key: value
@@ -841,6 +845,7 @@ def sessions_personal_data_erase(
                 "customer_email",
                 "customer_name",
                 "return_url",
+                "idempotency_key",
                 "request_fingerprint",
                 "metadata",
                 "personal_data_erased_at",
@@ -849,5 +854,6 @@ def sessions_personal_data_erase(
         )
         answers = Response.objects.filter(session_id__in=[s.pk for s in sessions])
         answered = answers.count()
-        answers.exclude(text="").update(text="")
+        # With no words left there is nothing to review: out of the review queue.
+        answers.exclude(text="", needs_review=False).update(text="", needs_review=False)
     return SessionsErased(sessions=len(sessions), answers=answered)

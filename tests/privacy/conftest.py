@@ -124,7 +124,7 @@ def held(
     # as a retry.
     receiver.statuses.append(500)
     with django_capture_on_commit_callbacks(execute=True):
-        saved = open_session(workspace, CUSTOMER, "sub_A1")
+        saved = open_session(workspace, CUSTOMER, "sub_A1", idempotency_key=f"cancel-{CUSTOMER}")
         session_answer(token=saved.token, reason_code="too_expensive", text=WORDS_SAVED)
         session_accept(token=saved.token, offer_id=offer.pk)
     # The second outcome's work has not run yet: its event waits to be expanded
