@@ -94,10 +94,6 @@ class ErasureCounts:
     deliveries_cancelled: int = 0
     admin_log_entries: int = 0
 
-    def __add__(self, other: ErasureCounts) -> ErasureCounts:
-        mine, theirs = asdict(self), asdict(other)
-        return ErasureCounts(**{key: mine[key] + theirs[key] for key in mine})
-
 
 def customer_session_ids(*, workspace: Workspace, customer_id: str) -> list[Any]:
     """The sessions held about a customer: under their id, and under its pseudonym
@@ -131,6 +127,7 @@ def customer_erase(
             pseudonym=lambda _session: pseudonym,
             now=now,
             search_deleted=True,
+            known=(customer_id,),
         )
         return _record(
             workspace=workspace,
@@ -148,10 +145,13 @@ def _sessions_erase(
     pseudonym: Callable[[CancelSession], str],
     now: datetime,
     search_deleted: bool,
+    known: tuple[str, ...] = (),
 ) -> ErasureCounts:
-    """Erase these sessions and everything about them, in the caller's transaction."""
+    """Erase these sessions and everything about them, in the caller's transaction.
+    ``known``: personal strings the rows may no longer hold (the id asked for, of
+    a customer erased before) that the admin log may still quote."""
     # What the admin log may quote, read before it is erased.
-    words = _personal_words(session_ids)
+    words = _personal_words(session_ids, known)
     sessions = sessions_personal_data_erase(
         session_ids=session_ids, pseudonym=pseudonym, keep_metadata=KEEP_METADATA, now=now
     )
@@ -190,11 +190,11 @@ def _record(
 # --- Django's admin log ---------------------------------------------------------------
 
 
-def _personal_words(session_ids: list[Any]) -> list[str]:
+def _personal_words(session_ids: list[Any], known: tuple[str, ...] = ()) -> list[str]:
     """The personal strings an admin log entry about these sessions may quote:
     ids, emails, names, the answers' words (and the 40 characters an answer's name
     shows), inbox notes. Longest first, so a longer one is replaced whole."""
-    found: set[str] = set()
+    found: set[str] = set(known)
     for row in CancelSession.objects.filter(
         pk__in=session_ids, personal_data_erased_at=None
     ).values_list("customer_id", "customer_email", "customer_name", "return_url"):
