@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 
 from alerts.models import (
     Alert,
@@ -14,6 +14,7 @@ from alerts.models import (
     Channel,
     ChannelKind,
     Delivery,
+    OutboxEvent,
     RoutingRule,
     Team,
     WebhookEndpoint,
@@ -144,3 +145,30 @@ def digest_recipients(*, workspace: Workspace) -> list[tuple[str, list[str]]]:
             seen.add(address.lower())
             by_locale.setdefault(channel.team.locale or "en", []).append(address)
     return list(by_locale.items())
+
+
+def session_alerts(*, session_ids: list[Any]) -> QuerySet[Alert]:
+    """The alerts about these sessions, with their team and every change (export)."""
+    return (
+        Alert.objects.filter(session_id__in=session_ids)
+        .select_related("team", "assignee")
+        .prefetch_related("changes__user")
+        .order_by("created_at", "pk")
+    )
+
+
+def session_outbox_events(*, session_ids: list[Any]) -> QuerySet[OutboxEvent]:
+    """The outcome events of these sessions, with their deliveries and every
+    attempt at each (export)."""
+    return (
+        OutboxEvent.objects.filter(session_id__in=session_ids)
+        .prefetch_related(
+            Prefetch(
+                "deliveries",
+                queryset=Delivery.objects.order_by("created_at", "pk").prefetch_related(
+                    "attempt_log"
+                ),
+            )
+        )
+        .order_by("created_at", "pk")
+    )

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "offers",
     "alerts",
     "analytics",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -277,6 +278,10 @@ CLASSIFIER_MIN_EXAMPLES = env_int("CLASSIFIER_MIN_EXAMPLES", 20, minimum=2)
 CLASSIFIER_RETRAIN_AFTER_LABELS = env_int("CLASSIFIER_RETRAIN_AFTER_LABELS", 20, minimum=1)
 # The weekly digest goes out on Monday from this hour, in each workspace's time zone.
 DIGEST_HOUR = env_int("DIGEST_HOUR", 8, minimum=0, maximum=23)
+# Customers' personal data (email, name, id, words) is erased from sessions finished
+# this many days ago; 0 keeps it until a customer is erased on request. A
+# workspace's own setting (admin) overrides it.
+RETAIN_PERSONAL_DATA_DAYS = env_int("RETAIN_PERSONAL_DATA_DAYS", 0, minimum=0, maximum=36500)
 # The demo host page at /demo/ lets a newcomer click "cancel" like a customer.
 DEMO_HOST_PAGE = env_bool("DEMO_HOST_PAGE", DEBUG)
 
@@ -346,6 +351,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "digests-send-due": {
         "task": "analytics.tasks.digests_send_due",
+        "schedule": 3600.0,
+    },
+    "personal-data-retention": {
+        "task": "privacy.tasks.retention_erase",
         "schedule": 3600.0,
     },
     "rollups-compact": {

@@ -30,6 +30,7 @@ urlpatterns = [
     path("api/v1/", include("analytics.api_urls")),
     path("api/v1/", include("offers.api_urls")),
     path("api/v1/", include("workspaces.api_urls")),
+    path("api/v1/", include("privacy.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^api/", api_not_found),

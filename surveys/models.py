@@ -168,6 +168,9 @@ class CancelSession(models.Model):
     answered_at = models.DateTimeField(null=True, blank=True)
     offered_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # When the customer's personal data was erased (by request or by retention):
+    # the session keeps its counts, its id a pseudonym, and no personal data.
+    personal_data_erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -188,6 +191,12 @@ class CancelSession(models.Model):
             models.Index(fields=["status", "created_at"], name="session_status_created"),
             # A customer's past outcomes (offer cooldown and uses per customer).
             models.Index(fields=["workspace", "customer_id"], name="session_ws_customer"),
+            # Finished sessions still holding personal data, oldest first (retention).
+            models.Index(
+                fields=["completed_at"],
+                condition=Q(personal_data_erased_at__isnull=True, completed_at__isnull=False),
+                name="session_personal_data_held",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -199,3 +199,13 @@ def competitor_counts(
         }
         for row in rows
     ]
+
+
+def customer_sessions(*, workspace: Workspace, customer_id: str) -> QuerySet[CancelSession]:
+    """Every session of one customer in the workspace, oldest first, with the
+    answer, the offer and the experiment arm (export and erasure)."""
+    return (
+        CancelSession.objects.filter(workspace=workspace, customer_id=customer_id)
+        .select_related("response", "offer", "experiment_variant")
+        .order_by("created_at", "pk")
+    )

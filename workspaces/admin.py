@@ -135,6 +135,7 @@ class WorkspaceAdminForm(forms.ModelForm):
             "send_confirmation_email",
             "stripe_enabled",
             "stripe_secret_key",
+            "retain_personal_data_days",
         ]
 
     def clean_stripe_secret_key(self) -> str:
@@ -169,6 +170,7 @@ class WorkspaceAdmin(WorkspaceScopedAdmin):
             {"fields": ["offer_cooldown_days", "compliance_mode", "send_confirmation_email"]},
         ),
         (_("Widget"), {"fields": ["identity_secret", "allowed_origins"]}),
+        (_("Personal data"), {"fields": ["retain_personal_data_days"]}),
         (
             _("Stripe billing"),
             {

@@ -7,12 +7,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from workspaces.origins import OriginsFormField, origins_validate
 
 STRIPE_KEY_PREFIXES = ("sk_", "rk_")
+# The longest retention of personal data that can be set (a century, in days).
+RETENTION_MAX_DAYS = 36500
 
 
 class OriginListField(models.JSONField):
@@ -70,6 +73,20 @@ class Workspace(models.Model):
         help_text=_("Apply each saved or cancelled outcome to the customer's Stripe subscription."),
     )
     stripe_secret_key = models.CharField(_("Stripe secret key"), max_length=255, blank=True)
+    # Erase customers' personal data from sessions finished this many days ago
+    # (privacy.services.retention_erase). Empty: RETAIN_PERSONAL_DATA_DAYS applies;
+    # 0: keep it until a customer is erased on request.
+    retain_personal_data_days = models.PositiveIntegerField(
+        _("keep personal data for (days)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(RETENTION_MAX_DAYS)],
+        help_text=_(
+            "Customers' email, name, id and words are erased from sessions finished this "
+            "many days ago (the counts stay). Empty: the server's RETAIN_PERSONAL_DATA_DAYS; "
+            "0: keep them."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
