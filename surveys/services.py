@@ -915,6 +915,8 @@ def sessions_personal_data_erase(
             ],
             batch_size=500,
         )
+        # Keys kept apart from the session (for a repeat that found it open) too.
+        SessionIdempotencyKey.objects.filter(session_id__in=[s.pk for s in sessions]).delete()
         answers = Response.objects.filter(session_id__in=[s.pk for s in sessions])
         answered = answers.count()
         # With no words left there is nothing to review: out of the review queue.
