@@ -145,6 +145,9 @@ class AlertAdmin(WorkspaceScopedAdmin):
     readonly_fields = ["workspace", "session", "team", "rule", "event", "risk_score", "created_at"]
     inlines = [AlertChangeInline]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # alerts are raised by routing rules, never typed in
+
 
 class AttemptInline(WorkspaceScopedInline, admin.TabularInline):
     model = DeliveryAttempt

@@ -135,6 +135,20 @@ def user_create(*, username: str, password: str, email: str = "") -> User:
     return user
 
 
+def user_set_credentials(*, user: User, password: str = "", email: str | None = None) -> User:
+    """Change a user's password (when given) and email (when not None)."""
+    fields = []
+    if password:
+        user.set_password(password)
+        fields.append("password")
+    if email is not None and email != user.email:
+        user.email = email
+        fields.append("email")
+    if fields:
+        user.save(update_fields=fields)
+    return user
+
+
 def api_key_issue(*, workspace: Workspace, name: str) -> IssuedApiKey:
     """Make a new API key. The raw key is returned once and never stored."""
     raw_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
