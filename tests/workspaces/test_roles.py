@@ -218,6 +218,23 @@ def test_list_filters_name_only_own_workspaces_and_teams(workspace, other_worksp
     assert "Globex" in everything.get("/admin/offers/offer/").content.decode()
 
 
+def test_an_admin_cannot_move_a_row_into_a_workspace_it_does_not_administer(
+    workspace, other_workspace
+) -> None:
+    admin_user = member(workspace, Role.ADMIN)
+    membership_set_role(workspace=other_workspace, user=admin_user, role=Role.ANALYST)
+    team = make_team(workspace, "Acme success")
+    client = signed_in(admin_user)
+    response = client.post(
+        f"/admin/alerts/team/{team.pk}/change/",
+        {"workspace": other_workspace.pk, "name": "Moved", "locale": "en",
+         "channels-TOTAL_FORMS": "0", "channels-INITIAL_FORMS": "0"},
+    )  # fmt: skip
+    assert response.status_code == 200  # the form again: not a valid choice
+    team.refresh_from_db()
+    assert (team.workspace_id, team.name) == (workspace.pk, "Acme success")
+
+
 def test_autocompletes_offer_only_own_workspaces(workspace, other_workspace) -> None:
     admin_user = member(workspace, Role.ADMIN)
     client = signed_in(admin_user)
