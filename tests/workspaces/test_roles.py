@@ -96,7 +96,9 @@ def test_the_migration_brings_existing_users_in_line(workspace) -> None:
 
 
 def test_a_support_member_cannot_mint_an_api_key_or_make_itself_admin(workspace) -> None:
-    support = member(workspace, Role.SUPPORT)
+    # Made the way the product makes members (user_create used to make everyone staff).
+    support = user_create(username="sam", password="a-long-passphrase")
+    membership_set_role(workspace=workspace, user=support, role=Role.SUPPORT)
     client = signed_in(support)
     own = Membership.objects.get(user=support)
 
@@ -237,6 +239,7 @@ def test_an_admin_cannot_move_a_row_into_a_workspace_it_does_not_administer(
 
 def test_autocompletes_offer_only_own_workspaces(workspace, other_workspace) -> None:
     admin_user = member(workspace, Role.ADMIN)
+    membership_set_role(workspace=other_workspace, user=admin_user, role=Role.ANALYST)
     client = signed_in(admin_user)
     base = "/admin/autocomplete/?app_label=workspaces&model_name=apikey&field_name=workspace"
 
@@ -322,3 +325,16 @@ def test_member_add_needs_a_password_for_a_new_user(workspace, monkeypatch) -> N
     with pytest.raises(CommandError, match="needs a password"):
         run("--workspace=acme", "--username=dee", "--role=admin")
     assert not User.objects.filter(username="dee").exists()
+
+
+def test_each_role_is_shown_only_the_links_it_may_follow(workspace) -> None:
+    def links(role: str, path: str) -> set[str]:
+        page = signed_in(member(workspace, role)).get(path).content.decode()
+        wanted = {"/admin/", "/app/acme/inbox/", "/app/acme/words/", "/app/acme/experiments/"}
+        return {link for link in wanted if f'href="{link}"' in page}
+
+    assert links(Role.ADMIN, "/app/acme/") == {
+        "/admin/", "/app/acme/inbox/", "/app/acme/words/", "/app/acme/experiments/"
+    }  # fmt: skip
+    assert links(Role.ANALYST, "/app/acme/") == {"/app/acme/words/", "/app/acme/experiments/"}
+    assert links(Role.SUPPORT, "/app/acme/inbox/") == {"/app/acme/inbox/"}

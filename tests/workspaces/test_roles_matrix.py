@@ -40,7 +40,7 @@ from surveys.services import session_answer, session_cancel
 from tests.alerts.conftest import make_rule, make_team
 from tests.factories import UserFactory, make_offer, make_session
 from workspaces.models import ApiKey, Membership, Role, Workspace
-from workspaces.services import api_key_issue, membership_set_role
+from workspaces.services import api_key_issue, membership_set_role, user_create
 
 pytestmark = pytest.mark.django_db
 
@@ -71,8 +71,11 @@ class World:
         self.user: User | None = None
         if role == "anonymous":
             return
-        superuser = role == "superuser"
-        self.user = UserFactory(is_superuser=superuser, is_staff=superuser)
+        if role == "superuser":
+            self.user = UserFactory(is_superuser=True, is_staff=True)
+        else:
+            # The way the product makes members (user_create used to make everyone staff).
+            self.user = user_create(username=f"matrix-{role}", password="a-long-passphrase")
         if role in Role.values:
             membership_set_role(workspace=self.own, user=self.user, role=role)
             if analyst_elsewhere:
