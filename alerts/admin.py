@@ -18,7 +18,7 @@ from alerts.models import (
 )
 from alerts.services import delivery_retry, routing_rule_validate, webhook_url_validate
 from config.errors import ServiceError
-from workspaces.admin import ConfigChangeAdmin, WorkspaceScopedAdmin
+from workspaces.admin import ConfigChangeAdmin, WorkspaceScopedAdmin, WorkspaceScopedInline
 
 
 def _refuse_unsafe_url(url: str) -> str:
@@ -55,7 +55,7 @@ class WebhookEndpointForm(forms.ModelForm):
         return _refuse_unsafe_url(self.cleaned_data["url"])
 
 
-class ChannelInline(admin.TabularInline):
+class ChannelInline(WorkspaceScopedInline, admin.TabularInline):
     model = Channel
     form = ChannelForm
     extra = 0
@@ -130,8 +130,9 @@ class WebhookEndpointAdmin(ConfigChangeAdmin):
     form = WebhookEndpointForm
 
 
-class AlertChangeInline(admin.TabularInline):
+class AlertChangeInline(WorkspaceScopedInline, admin.TabularInline):
     model = AlertChange
+    editable = False
     extra = 0
     can_delete = False
     readonly_fields = ["created_at", "user", "from_status", "to_status", "note"]
@@ -144,9 +145,13 @@ class AlertAdmin(WorkspaceScopedAdmin):
     readonly_fields = ["workspace", "session", "team", "rule", "event", "risk_score", "created_at"]
     inlines = [AlertChangeInline]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # alerts are raised by routing rules, never typed in
 
-class AttemptInline(admin.TabularInline):
+
+class AttemptInline(WorkspaceScopedInline, admin.TabularInline):
     model = DeliveryAttempt
+    editable = False
     extra = 0
     can_delete = False
     readonly_fields = ["number", "started_at", "duration_ms", "ok", "status_code", "error"]

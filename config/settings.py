@@ -42,7 +42,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", ("http", "https")) or "http://127.0.0.1:8000"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "workspaces.admin_config.WorkspaceAdminConfig",  # django.contrib.admin, role-checked
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -16,7 +16,7 @@ from surveys.models import (
     Survey,
 )
 from surveys.services import survey_bump_version
-from workspaces.admin import ConfigChangeAdmin, WorkspaceScopedAdmin
+from workspaces.admin import ConfigChangeAdmin, WorkspaceScopedAdmin, WorkspaceScopedInline
 
 
 @admin.register(Category)
@@ -30,7 +30,7 @@ class CategoryAdmin(admin.ModelAdmin):
         return False
 
 
-class ReasonInline(admin.TabularInline):
+class ReasonInline(WorkspaceScopedInline, admin.TabularInline):
     model = Reason
     extra = 0
     fields = ["position", "code", "category", "label", "follow_up", "text_mode", "is_active"]
@@ -56,8 +56,9 @@ class SurveyAdmin(WorkspaceScopedAdmin):
 RESPONSE_FIELDS = ["reason_code", "reason_label", "category", "category_source", "text", "locale"]
 
 
-class ResponseInline(admin.StackedInline):
+class ResponseInline(WorkspaceScopedInline, admin.StackedInline):
     model = Response
+    editable = False
     extra = 0
     can_delete = False
     fields = tuple(RESPONSE_FIELDS)

@@ -24,7 +24,13 @@ from surveys.services import (
     session_open,
 )
 from workspaces.models import Role, Workspace
-from workspaces.services import api_key_issue, membership_add, user_create, workspace_create
+from workspaces.services import (
+    api_key_issue,
+    membership_set_role,
+    user_create,
+    user_set_credentials,
+    workspace_create,
+)
 
 DEMO_COMPETITORS = [("Acme", ["acme.io", "艾克米"]), ("Globex", ["globex.com", "格洛贝克斯"])]
 
@@ -67,9 +73,9 @@ class Command(BaseCommand):
             if user is None:
                 user = user_create(username=options["username"], password=password)
             else:
-                user.set_password(password)
-                user.save(update_fields=["password"])
-            membership_add(workspace=workspace, user=user, role=Role.ADMIN)
+                user_set_credentials(user=user, password=password)
+            # An admin of the demo, so staff: membership_set_role keeps is_staff in step.
+            membership_set_role(workspace=workspace, user=user, role=Role.ADMIN)
             for team in routing_defaults_create(workspace=workspace, email_domain="demo.example"):
                 team.members.add(user)
             for name, aliases in DEMO_COMPETITORS:
