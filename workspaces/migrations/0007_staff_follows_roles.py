@@ -20,7 +20,7 @@ def staff_follows_roles(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("workspaces", "0004_stripe_billing"),
+        ("workspaces", "0006_personal_data_erasure"),
         ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
