@@ -84,7 +84,7 @@ def test_the_migration_brings_existing_users_in_line(workspace) -> None:
     User.objects.filter(pk=staff_support.pk).update(is_staff=True)
     User.objects.filter(pk__in=[plain_admin.pk, superuser.pk]).update(is_staff=False)
 
-    migration = importlib.import_module("workspaces.migrations.0005_staff_follows_roles")
+    migration = importlib.import_module("workspaces.migrations.0007_staff_follows_roles")
     migration.staff_follows_roles(apps, None)
 
     staff = dict(User.objects.values_list("username", "is_staff"))

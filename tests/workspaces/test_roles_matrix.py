@@ -27,6 +27,7 @@ from django.utils import timezone
 from alerts.models import Alert, Channel, Delivery, RoutingRule, Team, WebhookEndpoint
 from offers.models import Experiment, Offer, OfferRule
 from offers.services import experiment_create, offer_rule_create
+from privacy.models import ErasedBy, ErasureRecord
 from surveys.models import (
     CancelSession,
     Category,
@@ -144,6 +145,13 @@ MAKERS: dict[type[Model], Callable[[World, Workspace], Model]] = {
     ),
     Alert: lambda w, ws: w.alert(ws),
     Delivery: lambda w, ws: Delivery.objects.get(alert=w.alert(ws)),
+    ErasureRecord: lambda w, ws: ErasureRecord.objects.create(
+        workspace=ws,
+        erased_by=ErasedBy.COMMAND,
+        actor="customer_erase",
+        pseudonym=f"erased_{ws.slug}",
+        created_at=timezone.now(),
+    ),
 }
 
 
@@ -180,6 +188,7 @@ ADMIN_MODELS: dict[type[Model], Expect] = {
     WebhookEndpoint: Expect("scoped", add=True),
     Alert: Expect("scoped", add=False),
     Delivery: Expect("scoped", add=False),
+    ErasureRecord: Expect("scoped", add=False),
 }
 
 ADMIN_VIEWS = ["changelist", "add", "change own", "change other"]
