@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import Gone, NotFound, ServiceError
+from config.limits import BIGINT_MAX, SMALLINT_MAX
 from offers.presentation import offer_view
 from surveys.locales import normalize_locale
 from surveys.models import CancelSession, SessionStatus
@@ -84,7 +85,7 @@ class SessionIn(serializers.Serializer):
 
 class WidgetSessionIn(SessionIn):
     workspace = serializers.CharField(max_length=40)
-    timestamp = serializers.IntegerField()
+    timestamp = serializers.IntegerField(min_value=0, max_value=BIGINT_MAX)
     auth_hash = serializers.RegexField(r"^[0-9a-fA-F]{64}$")
 
 
@@ -96,8 +97,10 @@ class AnswerIn(serializers.Serializer):
 
 
 class AcceptIn(serializers.Serializer):
-    offer = serializers.IntegerField()
+    offer = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     months = serializers.IntegerField(
+        min_value=-SMALLINT_MAX,
+        max_value=SMALLINT_MAX,
         required=False,
         allow_null=True,
         default=None,
