@@ -34,7 +34,7 @@ from analytics.selectors import (
 from analytics.services import SubscriberCountInput, subscriber_counts_record
 from config.db import planned_per_call
 from config.errors import NotFound
-from config.limits import BIGINT_MAX, INT_MAX
+from config.limits import BIGINT_MAX, INT_MAX, datetime_in_range
 from surveys.locales import normalize_locale
 from workspaces.authentication import api_workspace
 from workspaces.models import Workspace
@@ -202,7 +202,7 @@ class VerbatimsApi(FiguresView):
 
 
 class SubscriberCountIn(serializers.Serializer):
-    date = serializers.DateField()
+    date = serializers.DateField(validators=[datetime_in_range])
     active = serializers.IntegerField(min_value=0, max_value=INT_MAX)
     new = serializers.IntegerField(min_value=0, max_value=INT_MAX)
 

@@ -60,7 +60,7 @@ from analytics.models import (
     period_start,
 )
 from config.errors import Invalid
-from config.limits import BIGINT_MAX
+from config.limits import BIGINT_MAX, EARLIEST_DATE, LATEST_DATE
 from surveys.locales import localized
 from surveys.models import CancelSession, Reason, Response
 from surveys.search import words_matching
@@ -126,8 +126,8 @@ def workspace_today(workspace: Workspace, now: datetime | None = None) -> date:
 
 # Dates a filter may name: the period before (as long as the range) and the day
 # after its end must still be dates Python and the database can hold.
-MIN_DATE = date(1970, 1, 1)
-MAX_DATE = date(2999, 12, 31)
+MIN_DATE = EARLIEST_DATE
+MAX_DATE = LATEST_DATE
 
 
 def _parse_date(value: str, name: str) -> date:

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import Gone, NotFound, ServiceError
-from config.limits import BIGINT_MAX, SMALLINT_MAX
+from config.limits import BIGINT_MAX, SMALLINT_MAX, datetime_in_range
 from offers.presentation import offer_view
 from surveys.locales import normalize_locale
 from surveys.models import CancelSession, SessionStatus
@@ -58,8 +58,12 @@ class SubscriptionIn(serializers.Serializer):
     currency = serializers.RegexField(
         r"^[A-Za-z]{3}$", required=False, allow_blank=True, default=""
     )
-    started_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    current_period_end = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    started_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, validators=[datetime_in_range]
+    )
+    current_period_end = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, validators=[datetime_in_range]
+    )
 
 
 class HttpUrlField(serializers.URLField):

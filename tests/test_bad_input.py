@@ -18,7 +18,7 @@ from django.test import Client, RequestFactory
 from django.test.client import ClientHandler
 from rest_framework.test import APIClient
 
-from tests.factories import make_session
+from tests.factories import make_offer, make_session
 
 pytestmark = pytest.mark.django_db
 
@@ -407,3 +407,80 @@ def test_unknown_api_paths_are_json_404_for_every_method(method) -> None:
 def test_a_wrong_method_on_a_real_path_is_json_405(api, method, path) -> None:
     response = api.generic(method, path, b"{}", content_type="application/json")
     error_of(response, 405, "method_not_allowed")
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"])
+@pytest.mark.parametrize("field", ["started_at", "current_period_end"])
+def test_subscription_dates_outside_the_calendar_are_400(api, field, when) -> None:
+    body = session_body()
+    body["subscription"][field] = when
+    error = error_of(api.post("/api/v1/sessions", body, format="json"), 400, "validation_error")
+    assert list(error["fields"]["subscription"]) == [field]
+
+
+def test_a_period_ending_in_2999_still_gets_its_offer(api, anon_api, workspace) -> None:
+    make_offer(workspace, kind="extension", terms={"days": 30}, categories=["price"])
+    body = session_body()
+    body["subscription"]["current_period_end"] = "2999-12-31T23:59:59Z"
+    token = api.post("/api/v1/sessions", body, format="json").json()["token"]
+    response = anon_api.post(
+        f"/api/v1/flow/{token}/answer", {"reason": "too_expensive"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["offer"]["kind"] == "extension"
+
+
+def test_subscriber_counts_for_a_day_outside_the_calendar_are_400(api) -> None:
+    body = {"date": "9999-12-31", "active": 1, "new": 0}
+    error = error_of(
+        api.post("/api/v1/metrics/subscribers", body, format="json"), 400, "validation_error"
+    )
+    assert list(error["fields"]) == ["date"]
+
+
+# --- The admin's forms ---------------------------------------------------------------------
+
+
+def admin_rule_form(workspace: Any, **overrides: str) -> dict[str, Any]:
+    return {
+        "workspace": workspace.pk,
+        "name": "Price",
+        "priority": 1,
+        "is_active": "on",
+        "reasons": "[]",
+        "categories": '["price"]',
+        "plans": "[]",
+        "locales": "[]",
+        "metadata": "{}",
+        **overrides,
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("metadata", '{"plan": "\\u0000"}'),
+        ("metadata", '{"plan\\u0000": "x"}'),
+        ("plans", '["\\ud800"]'),
+        ("metadata", "[" * 40 + "]" * 40),
+        ("max_tenure_days", "10004154966969372672"),
+        ("min_mrr_cents", "99999999999999999999"),
+        ("priority", "-1"),
+    ],
+)
+def test_admin_forms_refuse_what_the_database_cannot_hold(workspace, field, value) -> None:
+    from django.contrib.auth.models import User
+
+    from offers.models import OfferRule
+
+    client = Client()
+    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw-12345678"))
+    response = client.post(
+        "/admin/offers/offerrule/add/", admin_rule_form(workspace, **{field: value})
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert field in response.context["adminform"].form.errors
+    assert not OfferRule.objects.exists()
+    response = client.post("/admin/offers/offerrule/add/", admin_rule_form(workspace))
+    assert response.status_code == 302
+    assert OfferRule.objects.count() == 1

@@ -11,6 +11,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from config.forms import JSON_FORMFIELD_OVERRIDES
 from workspaces.models import ApiKey, Membership, Workspace
 from workspaces.selectors import workspaces_for_user
 from workspaces.services import api_key_issue, api_key_revoke, workspace_config_bump
@@ -23,6 +24,7 @@ class WorkspaceScopedAdmin(admin.ModelAdmin):
     """
 
     workspace_path = "workspace"
+    formfield_overrides = JSON_FORMFIELD_OVERRIDES
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)
