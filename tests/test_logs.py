@@ -109,9 +109,7 @@ def test_gunicorn_access_log_is_redacted(tmp_path: Path) -> None:
     env.pop("REDIS_URL", None)
     server = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "gunicorn",
+            str(Path(sys.executable).parent / "gunicorn"),  # the script, as the Procfile runs
             "config.wsgi:application",
             "--bind",
             f"127.0.0.1:{port}",
