@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # Whatever the developer's or CI's shell has set must not leak into these runs.
 _OURS = re.compile(
     r"^(DEBUG|SECRET_KEY|SECRET_KEY_FILE|ALLOWED_HOSTS|PUBLIC_BASE_URL|CSRF_TRUSTED_ORIGINS"
-    r"|SECURE_.*|TRUST_X_FORWARDED_PROTO|DATABASE_URL|REDIS_URL)$"
+    r"|SECURE_.*|TRUST_X_FORWARDED_PROTO|DATABASE_URL|REDIS_URL"
+    r"|DJANGO_ALLOW_ASYNC_UNSAFE)$"  # the browser tests set it for themselves
 )
 
 
