@@ -484,3 +484,25 @@ def test_admin_forms_refuse_what_the_database_cannot_hold(workspace, field, valu
     response = client.post("/admin/offers/offerrule/add/", admin_rule_form(workspace))
     assert response.status_code == 302
     assert OfferRule.objects.count() == 1
+
+
+# --- The same filters on the dashboard's pages ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query", ["from=0001-01-01&to=0001-01-02", "to=9999-12-31", f"survey={'9' * 30}"]
+)
+def test_dashboard_pages_answer_out_of_range_filters_kindly(workspace, query) -> None:
+    from tests.factories import UserFactory
+    from workspaces.models import Role
+    from workspaces.services import membership_add
+
+    user = UserFactory()
+    membership_add(workspace=workspace, user=user, role=Role.ANALYST)
+    client = Client()
+    client.force_login(user)
+    base = f"/app/{workspace.slug}"
+    assert client.get(f"{base}/?{query}").status_code == 200  # the page says what is wrong
+    assert client.get(f"{base}/words/?{query}").status_code == 200
+    assert client.get(f"{base}/export/sessions.csv?{query}").status_code == 400
+    assert client.get(f"{base}/export/figures.csv?{query}").status_code == 400
