@@ -34,6 +34,7 @@ from analytics.selectors import (
 from analytics.services import SubscriberCountInput, subscriber_counts_record
 from config.db import planned_per_call
 from config.errors import NotFound
+from config.limits import BIGINT_MAX, INT_MAX, datetime_in_range
 from surveys.locales import normalize_locale
 from workspaces.authentication import api_workspace
 from workspaces.models import Workspace
@@ -42,7 +43,11 @@ FILTER_PARAMETERS = [
     OpenApiParameter("from", OpenApiTypes.DATE, description="First day (inclusive)."),
     OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (inclusive)."),
     OpenApiParameter("plan", str, description="Only this plan."),
-    OpenApiParameter("survey", int, description="Only this survey (id)."),
+    OpenApiParameter(
+        "survey",
+        {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX},
+        description="Only this survey (id).",
+    ),
     OpenApiParameter("locale", str, description="Only this language (en, zh-hans)."),
 ]
 
@@ -150,7 +155,7 @@ class VerbatimParams(serializers.Serializer):
     )
     q = serializers.CharField(required=False, default="", allow_blank=True, max_length=200)
     limit = serializers.IntegerField(min_value=1, max_value=200, required=False, default=50)
-    offset = serializers.IntegerField(min_value=0, required=False, default=0)
+    offset = serializers.IntegerField(min_value=0, max_value=INT_MAX, required=False, default=0)
 
 
 class VerbatimsApi(FiguresView):
@@ -197,9 +202,9 @@ class VerbatimsApi(FiguresView):
 
 
 class SubscriberCountIn(serializers.Serializer):
-    date = serializers.DateField()
-    active = serializers.IntegerField(min_value=0, max_value=10**10)
-    new = serializers.IntegerField(min_value=0, max_value=10**10)
+    date = serializers.DateField(validators=[datetime_in_range])
+    active = serializers.IntegerField(min_value=0, max_value=INT_MAX)
+    new = serializers.IntegerField(min_value=0, max_value=INT_MAX)
 
 
 class SubscriberCountsApi(APIView):

@@ -60,6 +60,7 @@ from analytics.models import (
     period_start,
 )
 from config.errors import Invalid
+from config.limits import BIGINT_MAX, EARLIEST_DATE, LATEST_DATE
 from surveys.locales import localized
 from surveys.models import CancelSession, Reason, Response
 from surveys.search import words_matching
@@ -123,15 +124,28 @@ def workspace_today(workspace: Workspace, now: datetime | None = None) -> date:
     return (now or timezone.now()).astimezone(ZoneInfo(workspace.time_zone)).date()
 
 
+# Dates a filter may name: the period before (as long as the range) and the day
+# after its end must still be dates Python and the database can hold.
+MIN_DATE = EARLIEST_DATE
+MAX_DATE = LATEST_DATE
+
+
 def _parse_date(value: str, name: str) -> date:
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise Invalid(
             f"{name!r} must be a date like 2026-01-31, not {value!r}.",
             code="invalid_date",
             fields={name: "a date as YYYY-MM-DD"},
         ) from None
+    if not MIN_DATE <= day <= MAX_DATE:
+        raise Invalid(
+            f"{name!r} must be between {MIN_DATE} and {MAX_DATE}, not {value!r}.",
+            code="invalid_date",
+            fields={name: f"a date from {MIN_DATE} to {MAX_DATE}"},
+        )
+    return day
 
 
 def filters_parse(
@@ -158,6 +172,8 @@ def filters_parse(
     if params.get("survey"):
         try:
             survey_id = int(params["survey"])
+            if not 1 <= survey_id <= BIGINT_MAX:
+                raise ValueError(survey_id)
         except ValueError:
             raise Invalid(
                 "'survey' must be a survey id (a number).",

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import Gone, NotFound, ServiceError
+from config.limits import BIGINT_MAX, SMALLINT_MAX, datetime_in_range
 from config.throttling import FlowTokenThrottle, WidgetThrottle
 from offers.presentation import offer_view
 from surveys.locales import normalize_locale
@@ -60,8 +61,12 @@ class SubscriptionIn(serializers.Serializer):
     currency = serializers.RegexField(
         r"^[A-Za-z]{3}$", required=False, allow_blank=True, default=""
     )
-    started_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    current_period_end = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    started_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, validators=[datetime_in_range]
+    )
+    current_period_end = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, validators=[datetime_in_range]
+    )
 
 
 class HttpUrlField(serializers.URLField):
@@ -144,8 +149,10 @@ class AnswerIn(serializers.Serializer):
 
 
 class AcceptIn(serializers.Serializer):
-    offer = serializers.IntegerField()
+    offer = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     months = serializers.IntegerField(
+        min_value=-SMALLINT_MAX,
+        max_value=SMALLINT_MAX,
         required=False,
         allow_null=True,
         default=None,

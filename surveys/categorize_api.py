@@ -49,6 +49,11 @@ class CategorizationOut(serializers.Serializer):
 class CategorizeApi(APIView):
     throttle_classes = [ApiKeyRateThrottle, CategorizeRateThrottle]
 
+    @staticmethod
+    def max_body_bytes() -> int:
+        """Room for every text at its longest, each character \\u-escaped."""
+        return MAX_TEXTS * (settings.RESPONSE_TEXT_MAX_LENGTH * 6 + 8) + 4096
+
     @extend_schema(
         request=CategorizeIn,
         responses=CategorizationOut(many=True),
