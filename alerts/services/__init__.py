@@ -51,13 +51,19 @@ from alerts.models import (
     Team,
     WebhookEndpoint,
 )
-from alerts.risk import risk_score, tenure_days
-from alerts.selectors import routing_config
+from alerts.selectors import RouteConfig, routing_config
 from alerts.transports import TransportError, transport_for
 from alerts.transports.base import related_for
 from alerts.transports.http import check_target
 from config.errors import Conflict, Invalid, NotFound
 from surveys.models import CancelSession, Outcome
+from surveys.rules import (
+    ROUTING,
+    SessionFacts,
+    conditions_match,
+    conditions_validate,
+    session_facts,
+)
 from workspaces.models import Workspace
 from workspaces.services import workspace_config_bump
 
@@ -114,75 +120,13 @@ def session_change_record(
 # --- Routing ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SessionFacts:
-    """What routing rules look at."""
-
-    category: str
-    reason: str
-    outcome: str
-    plan: str
-    mrr_cents: int
-    tenure_days: int | None
-    risk_score: int
-    accepted_offer_kind: str
-
-
-def session_facts(session: CancelSession) -> SessionFacts:
-    response = getattr(session, "response", None)
-    category = response.category_id if response is not None else ""
-    tenure = tenure_days(
-        session.subscription_started_at, session.completed_at or session.created_at
-    )
-    accepted = (
-        session.offer.kind if session.offer is not None and session.outcome == Outcome.SAVED else ""
-    )
-    return SessionFacts(
-        category=category,
-        reason=response.reason_code if response is not None else "",
-        outcome=session.outcome,
-        plan=session.plan,
-        mrr_cents=session.mrr_cents,
-        tenure_days=tenure,
-        risk_score=risk_score(
-            mrr_cents=session.mrr_cents, tenure=tenure, category=category, outcome=session.outcome
-        ),
-        accepted_offer_kind=accepted,
-    )
-
-
-def rule_matches(rule: RoutingRule, facts: SessionFacts) -> bool:
-    def listed(values: list[str], value: str) -> bool:
-        return not values or value in values
-
-    if not (
-        listed(rule.categories, facts.category)
-        and listed(rule.reasons, facts.reason)
-        and listed(rule.outcomes, facts.outcome)
-        and listed(rule.plans, facts.plan)
-        and listed(rule.offer_kinds, facts.accepted_offer_kind)
-    ):
-        return False
-    if rule.min_mrr_cents is not None and facts.mrr_cents < rule.min_mrr_cents:
-        return False
-    if rule.min_risk_score is not None and facts.risk_score < rule.min_risk_score:
-        return False
-    if rule.min_tenure_days is not None or rule.max_tenure_days is not None:
-        if facts.tenure_days is None:
-            return False
-        if rule.min_tenure_days is not None and facts.tenure_days < rule.min_tenure_days:
-            return False
-        if rule.max_tenure_days is not None and facts.tenure_days > rule.max_tenure_days:
-            return False
-    return True
-
-
-def routing_match(*, rules: list[RoutingRule], facts: SessionFacts) -> list[RoutingRule]:
+def routing_match(*, rules: list[RouteConfig], facts: SessionFacts) -> list[RoutingRule]:
     """The matching rules, by priority, one per team, up to a stop-after-match."""
     matched: list[RoutingRule] = []
     teams: set[int] = set()
-    for rule in sorted(rules, key=lambda r: (r.priority, r.pk)):
-        if not rule.is_active or not rule_matches(rule, facts):
+    for route in sorted(rules, key=lambda r: (r.rule.priority, r.rule.pk)):
+        rule = route.rule
+        if not rule.is_active or not conditions_match(route.conditions, facts):
             continue
         if rule.team_id not in teams:
             matched.append(rule)
@@ -192,21 +136,13 @@ def routing_match(*, rules: list[RoutingRule], facts: SessionFacts) -> list[Rout
     return matched
 
 
-def routing_rule_validate(
-    *, min_tenure_days: int | None, max_tenure_days: int | None, outcomes: list[str]
-) -> dict[str, str]:
-    """Errors of a rule's conditions, by field (empty when valid)."""
-    errors = {}
-    if (
-        min_tenure_days is not None
-        and max_tenure_days is not None
-        and min_tenure_days > max_tenure_days
-    ):
-        errors["max_tenure_days"] = "must not be below the minimum tenure"
-    unknown = [o for o in outcomes if o not in Outcome.values]
+def routing_rule_validate(**conditions: Any) -> dict[str, str]:
+    """Errors of a routing rule's conditions, by field (empty when valid); only
+    the conditions given are checked (the rule engine's validation)."""
+    unknown = set(conditions) - set(ROUTING.allowed)
     if unknown:
-        errors["outcomes"] = f"unknown outcomes: {', '.join(unknown)}"
-    return errors
+        raise TypeError(f"Not conditions of a routing rule: {sorted(unknown)}")
+    return conditions_validate(ROUTING, conditions)
 
 
 # --- Expanding an event ------------------------------------------------------------

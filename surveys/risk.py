@@ -18,7 +18,6 @@ one-month $19 customer who no longer needs it and took a pause scores 24.
 from __future__ import annotations
 
 import math
-from datetime import datetime
 
 REASON_POINTS = {
     "competitor": 25,
@@ -32,12 +31,6 @@ REASON_POINTS = {
     "other": 5,
 }
 OUTCOME_POINTS = {"cancelled": 15, "abandoned": 10, "saved": 0}
-
-
-def tenure_days(started_at: datetime | None, at: datetime) -> int | None:
-    if started_at is None:
-        return None
-    return max(0, (at - started_at).days)
 
 
 def risk_score(*, mrr_cents: int, tenure: int | None, category: str, outcome: str) -> int:
