@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from surveys.rules import TARGETING, conditions_validate
+from surveys.rules import TARGETING, conditions_validate, is_whole_number
 from workspaces.models import Workspace
 
 
@@ -43,10 +43,6 @@ TEXT_TERMS: dict[str, dict[str, bool]] = {
 }
 
 
-def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def validate_terms(kind: str, terms: Any) -> dict[str, Any]:
     """Return the errors in ``terms`` for ``kind``, by field (empty when valid).
 
@@ -63,14 +59,14 @@ def validate_terms(kind: str, terms: Any) -> dict[str, Any]:
     texts = TEXT_TERMS.get(kind, {})
     for name, (low, high) in required.items():
         value: Any = terms.get(name)
-        if not _whole(value):
+        if not is_whole_number(value):
             errors[name] = f"a whole number from {low} to {high} is required"
         elif not low <= value <= high:
             errors[name] = f"must be from {low} to {high}"
     for name, (low, high) in optional.items():
         if name in terms and terms[name] is not None:
             value = terms[name]
-            if not _whole(value) or not low <= value <= high:
+            if not is_whole_number(value) or not low <= value <= high:
                 errors[name] = f"a whole number from {low} to {high}, or left out"
     for name, needed in texts.items():
         value = terms.get(name, "")

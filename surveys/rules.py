@@ -238,7 +238,8 @@ ROUTING = RuleKind(
 # --- Validation ----------------------------------------------------------------------
 
 
-def _whole(value: Any) -> bool:
+def is_whole_number(value: Any) -> bool:
+    """An int, and not a bool (JSON's true is not 1 here)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -273,7 +274,7 @@ def conditions_validate(kind: RuleKind, values: Mapping[str, Any]) -> dict[str, 
     for low_name, high_name, label, _fact in RANGE_CONDITIONS:
         for bound in (low_name, high_name):
             value = given.get(bound) if bound else None
-            if bound and value is not None and (not _whole(value) or value < 0):
+            if bound and value is not None and (not is_whole_number(value) or value < 0):
                 errors[bound] = "a whole number, 0 or more"
         if high_name is None or low_name in errors or high_name in errors:
             continue
