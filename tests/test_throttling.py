@@ -77,7 +77,7 @@ def is_signed_in(client: Client) -> bool:
 def test_login_locks_a_username_after_ten_failures_even_for_the_right_password(
     db: None, path: str
 ) -> None:
-    user = UserFactory(is_superuser=True)
+    user = UserFactory(is_superuser=True, is_staff=True)
     client = Client()
     for attempt in range(10):
         # The tenth failure is still answered as a wrong password: the form again.
@@ -90,7 +90,7 @@ def test_login_locks_a_username_after_ten_failures_even_for_the_right_password(
     assert not is_signed_in(client)
 
     # Another username from the same IPs signs in.
-    other = UserFactory(is_superuser=True)
+    other = UserFactory(is_superuser=True, is_staff=True)
     response = sign_in(Client(), path, other.username, PASSWORD, ip="10.0.1.1")
     assert response.status_code == 302
 
