@@ -329,6 +329,21 @@ def test_login_unlock_lifts_a_lockout(db: None) -> None:
     )
 
 
+def test_login_unlock_of_an_ip_also_lifts_its_wrong_key_lock(workspace: Any, settings: Any) -> None:
+    settings.THROTTLE_API_KEY_FAILURES = 2
+    good = make_api_key(workspace)
+    client = APIClient(REMOTE_ADDR="10.0.9.1")
+    client.credentials(HTTP_AUTHORIZATION="Bearer wrong")
+    for _ in range(2):
+        assert client.get("/api/v1/sessions").status_code == 401
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {good}")
+    assert_json_429(client.get("/api/v1/sessions"))
+    out = StringIO()
+    call_command("login_unlock", ip="10.0.9.1", stdout=out)
+    assert "api keys from 10.0.9.1" in out.getvalue()
+    assert client.get("/api/v1/sessions").status_code == 200
+
+
 def test_one_ip_cannot_use_up_a_workspaces_widget_budget(
     workspace: Any, settings: Any, clock: Clock
 ) -> None:
