@@ -28,6 +28,7 @@ from analytics.models import (
     SubscriberCount,
     period_start,
 )
+from analytics.selectors.grouped import raw_grouped
 from config.errors import Conflict, Invalid
 from workspaces.models import Workspace
 
@@ -206,8 +207,6 @@ def _stored_figures(workspace: Workspace) -> dict[FigureKey, Measures]:
 def _recount(workspace: Workspace, until: date | None) -> dict[FigureKey, Measures]:
     """The figures every stored row should hold: the raw sessions counted per day
     and combination, and the days before ``until`` added up into the summaries."""
-    from analytics.selectors import raw_grouped
-
     dimensions = ROLLUP_DIMENSIONS[2:-1]  # day .. outcome
     totals: dict[FigureKey, list[int]] = defaultdict(lambda: [0, 0, 0])
     for row in raw_grouped(workspace=workspace, filters=None, group_by=dimensions):
