@@ -26,7 +26,7 @@ from analytics.models import (
     RollupSummary,
     SessionRollup,
     SubscriberCount,
-    period_start,
+    calendar_period_start,
 )
 from analytics.selectors.grouped import raw_grouped
 from config.errors import Conflict, Invalid
@@ -91,7 +91,7 @@ def rollup_keys(day_key: tuple[Any, ...]) -> list[tuple[Any, ...]]:
     values = {"survey_id": survey, "plan": plan, "locale": locale}
     keys = []
     for period in (RollupPeriod.DAY, RollupPeriod.WEEK, RollupPeriod.MONTH):
-        start = period_start(day, period)
+        start = calendar_period_start(day, period)
         for grain, keeps in GRAIN_KEEPS.items():
             kept = (values[d] if d in keeps else SUMMED_VALUE[d] for d in values)
             keys.append((str(period), str(grain), start, *kept, *rest))

@@ -35,8 +35,8 @@ from analytics.models import (
     RollupPeriod,
     RollupSummary,
     SessionRollup,
+    calendar_period_start,
     grain_for,
-    period_start,
 )
 from analytics.selectors.filters import AnalyticsFilters, filters_bounds
 from surveys.models import CancelSession
@@ -172,10 +172,11 @@ def rollup_cover(
         for start, end in segments:
             first = (
                 start
-                if period_start(start, period) == start
-                else _next_start(period_start(start, period), period)
+                if calendar_period_start(start, period) == start
+                else _next_start(calendar_period_start(start, period), period)
             )
-            stop = period_start(end + timedelta(days=1), period)  # after the last whole one
+            # After the last whole one:
+            stop = calendar_period_start(end + timedelta(days=1), period)
             if first >= stop:
                 rest.append((start, end))
                 continue

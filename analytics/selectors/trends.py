@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
-from analytics.models import period_start
+from analytics.models import calendar_period_start
 from analytics.selectors.filters import AnalyticsFilters
 from analytics.selectors.grouped import Source, grouped_sets
 from analytics.selectors.rates import OUTCOMES, _rate
@@ -19,7 +19,7 @@ def _periods(filters: AnalyticsFilters, interval: str) -> list[date]:
     starts: list[date] = []
     day = filters.date_from
     while day <= filters.date_to:
-        start = period_start(day, interval)
+        start = calendar_period_start(day, interval)
         if not starts or starts[-1] != start:
             starts.append(start)
         day += timedelta(days=1)
@@ -65,7 +65,7 @@ def trends(
     def period_of(day: date) -> date:
         start = start_of.get(day)
         if start is None:
-            start = start_of[day] = period_start(day, interval)
+            start = start_of[day] = calendar_period_start(day, interval)
         return start
 
     for day, outcome, n in by_outcome:
