@@ -51,12 +51,13 @@ from alerts.models import (
     Team,
     WebhookEndpoint,
 )
-from alerts.risk import risk_score, tenure_days
+from alerts.risk import risk_score
 from alerts.selectors import routing_config
 from alerts.transports import TransportError, transport_for
 from alerts.transports.base import related_for
 from alerts.transports.http import check_target
 from config.errors import Conflict, Invalid, NotFound
+from offers.selectors import tenure_days
 from surveys.models import CancelSession, Outcome
 from workspaces.models import Workspace
 from workspaces.services import workspace_config_bump
