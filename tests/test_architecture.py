@@ -27,7 +27,10 @@ LEVELS: dict[str, int] = {
     "demo": 5,  # the demo data, which needs every app
 }
 
-# config/urls.py is the project's root: it mounts each app's URLs.
+# The one exception for config: config/urls.py is the project's root and mounts
+# each app's URLs (today by dotted string, ``include("surveys.urls")``, so it
+# imports none; an import there would be allowed). config/settings.py names the
+# apps only as strings (INSTALLED_APPS, the beat schedule).
 ROOT_URLCONF = "config/urls.py"
 
 # Known upward or sideways imports in apps this change does not fix (issue 16

@@ -61,13 +61,14 @@ SESSION_EVENTS = (
     SESSION_LOCALE_CHANGED,
 )
 
-# --- Change hook -------------------------------------------------------------------
+# --- The event of a change ----------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class SessionSnapshot:
-    """What a session looked like before a change: the parts that analytics, alerts
-    and outcome webhooks care about. ``None`` as the snapshot means "did not exist"."""
+    """What a session looked like before (or after) a change: the parts that
+    analytics, alerts and outcome webhooks care about. ``None`` as the snapshot
+    means "did not exist"."""
 
     status: str
     outcome: str
