@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "alerts",
     "analytics",
     "privacy",
+    "demo",
 ]
 
 MIDDLEWARE = [

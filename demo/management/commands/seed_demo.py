@@ -14,9 +14,9 @@ from django.db import transaction
 from tqdm import tqdm
 
 from alerts.services import routing_defaults_create
+from demo.history import history_create, history_exists
 from offers.demo import offers_demo_create
 from surveys.api import session_url
-from surveys.demo_history import history_create, history_exists
 from surveys.models import Competitor
 from surveys.services import (
     CustomerInput,

@@ -114,7 +114,7 @@ def test_a_first_run_stopped_midway_leaves_no_history_and_the_next_adds_it_whole
     (Ctrl-C during the first `make run`), the history is not kept: the next run
     adds it again, counted, rather than skipping a history the figures miss."""
     from analytics.services import rollups_rebuild
-    from surveys import demo_history
+    from demo import history as demo_history
     from workspaces.models import Workspace
 
     def stopped(**kwargs: Any) -> None:
