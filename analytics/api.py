@@ -20,17 +20,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics.export import sessions_csv
-from analytics.selectors import (
-    AnalyticsFilters,
-    breakdown,
-    filters_parse,
-    headline,
-    offer_performance,
-    reasons,
-    trends,
-    verbatims,
-    verbatims_slice,
-)
+from analytics.selectors.breakdown import breakdown
+from analytics.selectors.filters import AnalyticsFilters, filters_parse
+from analytics.selectors.funnel import headline
+from analytics.selectors.offers import offer_performance
+from analytics.selectors.reasons import reasons
+from analytics.selectors.trends import trends
+from analytics.selectors.verbatims import verbatims, verbatims_slice
 from analytics.services import SubscriberCountInput, subscriber_counts_record
 from config.db import planned_per_call
 from config.errors import NotFound

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "alerts",
     "analytics",
     "privacy",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -252,8 +253,15 @@ CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TIMEZONE = "UTC"
 
 # --- Cache and throttling (config/throttling.py) ---------------------------------
-# Throttle counts live in Django's cache: Redis when REDIS_URL is set (shared by
-# every web process), this process's memory otherwise.
+# Throttle counts live in Django's cache, which every web process must share:
+# Redis when REDIS_URL is set; otherwise files in CACHE_DIR (the embedded mode
+# serves with several gunicorn processes, and a per-process memory cache would
+# let each of them count its own share of a password-guessing run). The tests,
+# one process, keep it in memory (LOCAL_CACHE=memory, set by pytest-env).
+LOCAL_CACHE = env_str("LOCAL_CACHE", "files")
+if LOCAL_CACHE not in ("files", "memory"):
+    raise ImproperlyConfigured(f"LOCAL_CACHE={LOCAL_CACHE!r} must be files or memory.")
+CACHE_DIR = env_str("CACHE_DIR", str(BASE_DIR / ".cache"))
 CACHES = {
     "default": (
         {
@@ -265,6 +273,13 @@ CACHES = {
         }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        if LOCAL_CACHE == "memory"
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": CACHE_DIR,
+            # Culling drops a third of the entries at random: not before this many.
+            "OPTIONS": {"MAX_ENTRIES": 50_000},
+        }
     )
 }
 # One switch for all throttles (off for load benchmarks).

@@ -18,9 +18,9 @@ from rest_framework.views import APIView
 from config.errors import Gone, NotFound, ServiceError
 from config.limits import BIGINT_MAX, SMALLINT_MAX, datetime_in_range
 from config.throttling import FlowTokenThrottle, WidgetThrottle
-from offers.presentation import offer_view
 from surveys.locales import normalize_locale
 from surveys.models import CancelSession, SessionStatus
+from surveys.presenters import offer_view
 from surveys.selectors import flow_state, session_by_token, session_locale, sessions_for_workspace
 from surveys.services import (
     CustomerInput,
