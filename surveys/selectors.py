@@ -14,17 +14,14 @@ from django.utils import timezone
 from surveys.locales import localized, normalize_locale
 from surveys.models import CancelSession, Reason, Response
 from surveys.presenters import offer_view
+from surveys.repository import session_row
 from workspaces.models import Workspace
 
 
 def session_by_token(*, token: str) -> CancelSession | None:
-    """The session with its workspace, survey, offer and answer, in one query."""
-    found = list(
-        CancelSession.objects.select_related("workspace", "survey", "offer", "response")
-        .filter(token=token)
-        .order_by()[:1]
-    )
-    return found[0] if found else None
+    """The session with its workspace, survey, offer and answer, in one query
+    (``surveys.repository``: the flow's hot read)."""
+    return session_row(token=token)
 
 
 @lru_cache(maxsize=256)

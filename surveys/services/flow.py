@@ -25,7 +25,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Aggregate, OuterRef, Subquery, TextField
 from django.utils import timezone
 
 from config.errors import Conflict, Gone, Invalid, NotFound
@@ -42,6 +41,7 @@ from surveys.models import (
     SessionStatus,
     TextMode,
 )
+from surveys.repository import session_row
 from surveys.selectors import survey_reasons
 from workspaces.models import Workspace
 
@@ -128,54 +128,15 @@ def session_event_publish(
 # --- The flow -------------------------------------------------------------------
 
 
-class _IdList(Aggregate):
-    """Comma-separated ids (GROUP_CONCAT on SQLite, STRING_AGG on PostgreSQL)."""
-
-    function = "GROUP_CONCAT"
-    template = "%(function)s(%(expressions)s)"
-    output_field = TextField()
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return super().as_sql(
-            compiler,
-            connection,
-            function="STRING_AGG",
-            template="%(function)s((%(expressions)s)::text, ',')",
-            **extra,
-        )
-
-
 def _locked_session(token: str, *, now: datetime, with_history: bool = False) -> CancelSession:
     """The session, locked, with its workspace, survey, offer and answer: one
-    query. ``with_history`` adds the customer's past acceptances to that same
-    query (when they last accepted an offer, and which offers), which is what the
-    offer cooldown and the per-customer caps need."""
-    queryset = (
-        CancelSession.objects.select_for_update(of=("self",))
-        .select_related("workspace", "survey", "offer", "response")
-        .filter(token=token)
-    )
-    if with_history:
-        saved = CancelSession.objects.filter(
-            workspace_id=OuterRef("workspace_id"),
-            customer_id=OuterRef("customer_id"),
-            outcome=Outcome.SAVED,
-        ).order_by()
-        queryset = queryset.annotate(
-            history_last_saved_at=Subquery(
-                saved.order_by("-completed_at").values("completed_at")[:1]
-            ),
-            history_offer_ids=Subquery(
-                saved.filter(offer__isnull=False)
-                .values("workspace_id")
-                .annotate(ids=_IdList("offer_id"))
-                .values("ids")[:1]
-            ),
-        )
-    found = list(queryset.order_by()[:1])
-    if not found:
+    query (``surveys.repository``). ``with_history`` adds the customer's past
+    acceptances to that same query (when they last accepted an offer, and which
+    offers), which is what the offer cooldown and the per-customer caps need."""
+    session = session_row(token=token, locked=True, with_history=with_history)
+    if session is None:
         raise NotFound("This cancel link is not valid.", code="session_not_found")
-    return found[0]
+    return session
 
 
 def _require_usable(session: CancelSession, *, now: datetime) -> None:

@@ -1,0 +1,113 @@
+#!/usr/bin/env python
+"""Profile the flow's endpoints in one process with pyinstrument, and count
+their queries: where a request's time goes, without the HTTP server.
+
+    .venv/bin/python bench/profile_flow.py [--requests 300] [--top 25] [--only answer]
+
+Uses the same preparation as ``bench/flow.py`` (PostgreSQL: DATABASE_URL, or
+the default postgres://postgres@127.0.0.1:5432/bench_flow), drives each endpoint
+through Django's test client (all the middleware, no socket), and prints per
+endpoint the mean time, the queries of one request, and pyinstrument's call
+tree cut at ``--top`` lines (frames under 2% of the time hidden). Needs the dev
+dependency ``pyinstrument``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.flow import BENCH_REDIS, DEFAULT_DB, prepare  # noqa: E402
+from bench.support import ensure_database  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=300, help="requests per endpoint")
+    parser.add_argument("--top", type=int, default=40, help="lines of each call tree")
+    parser.add_argument("--only", default="", help="profile only endpoints containing this")
+    options = parser.parse_args()
+
+    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DB
+    ensure_database(database_url)
+    os.environ.update(
+        {
+            "DATABASE_URL": database_url,
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+            "REDIS_URL": BENCH_REDIS,
+            "THROTTLE_ENABLED": "false",
+        }
+    )
+    data = prepare(options.requests)
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from pyinstrument import Profiler
+
+    client = Client()
+    bearer = f"Bearer {data['key']}"
+    n = options.requests
+
+    def open_body(i: int) -> str:
+        return json.dumps(
+            {
+                "customer": {"id": f"cus_prof_{data['run']}_{i}"},
+                "subscription": {"id": f"sub_prof_{data['run']}_{i}", "plan": "Pro"},
+            }
+        )
+
+    endpoints = {
+        "POST /api/v1/sessions": lambda i: client.post(
+            "/api/v1/sessions",
+            open_body(i),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=bearer,
+        ),
+        "GET /api/v1/flow/{token}": lambda i: client.get(f"/api/v1/flow/{data['read'][i]}"),
+        "GET /c/{token}/ (page)": lambda i: client.get(f"/c/{data['read'][i]}/"),
+        "POST …/answer": lambda i: client.post(
+            f"/api/v1/flow/{data['answer'][i]}/answer",
+            '{"reason": "too_expensive"}',
+            content_type="application/json",
+        ),
+        "POST …/accept": lambda i: client.post(
+            f"/api/v1/flow/{data['accept'][i]}/accept",
+            json.dumps({"offer": data["offer"]}),
+            content_type="application/json",
+        ),
+        "POST …/cancel": lambda i: client.post(
+            f"/api/v1/flow/{data['cancel'][i]}/cancel", content_type="application/json"
+        ),
+    }
+    for name, call in endpoints.items():
+        if options.only and options.only not in name:
+            continue
+        with CaptureQueriesContext(connection) as seen:
+            status = call(0).status_code
+        queries = [q["sql"] for q in seen.captured_queries]
+        profiler = Profiler(interval=0.0002)
+        started = time.perf_counter()
+        profiler.start()
+        for i in range(1, n):
+            call(i)
+        profiler.stop()
+        elapsed = (time.perf_counter() - started) / max(n - 1, 1)
+        ms = elapsed * 1000
+        print(f"\n=== {name}: HTTP {status}, {ms:.2f} ms/request, {len(queries)} queries")
+        for sql in queries:
+            print(f"  SQL {sql[:150]}")
+        text = profiler.output_text(unicode=True, color=False, show_all=False)
+        print("\n".join(text.splitlines()[: options.top]))
+
+
+if __name__ == "__main__":
+    main()
