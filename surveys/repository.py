@@ -23,11 +23,14 @@ from typing import Any
 from django.db import connection
 from django.db.models import Field, Model
 
-from offers.models import Offer
 from surveys.models import CancelSession, Outcome, Response, Survey
 from workspaces.models import Workspace
 
 Converter = Callable[[Any, Any, Any], Any]
+
+# The offer's model belongs to an app above this one: reached through the
+# relation, never imported.
+Offer: type[Model] = CancelSession._meta.get_field("offer").related_model
 
 # (alias, model, required): the session first, then what it is read with. A
 # required relation is an inner join; the offer and the answer may be missing.
