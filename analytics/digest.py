@@ -12,7 +12,8 @@
   a failed channel is retried alone by the delivery machinery (backoff, recorded
   attempts, dead after the last, ``GET /api/v1/deliveries?status=dead``). A
   repeated or concurrent run finds the week claimed and writes nothing;
-  ``sent_at`` is set once every channel has been sent.
+  ``sent_at`` is set once every channel has been sent, and the frozen bodies
+  (customers' words) are then dropped, the subjects kept.
 - ``digests_send_due`` (Celery beat, hourly) sends every workspace's digest of the
   last complete week once its local time has reached Monday ``DIGEST_HOUR``.
 
@@ -40,7 +41,7 @@ from django.utils.translation import ngettext
 
 from alerts.selectors import digest_channels, event_deliveries
 from alerts.selectors import digest_recipients as recipients
-from alerts.services import deliveries_send, digest_deliveries_create
+from alerts.services import deliveries_send, digest_bodies_drop, digest_deliveries_create
 from alerts.transports.mail import header_text
 from analytics.models import DigestRun
 from analytics.selectors.filters import AnalyticsFilters
@@ -359,9 +360,18 @@ def _settle(run: DigestRun) -> DigestRun:
         return run
     sent = list(event_deliveries(event_id=run.event_id).values_list("status", "sent_at"))
     if sent and all(status == "sent" and at is not None for status, at in sent):
-        run.sent_at = max(at for _status, at in sent if at is not None)
-        run.save(update_fields=["sent_at"])
+        _sent(run, max(at for _status, at in sent if at is not None))
     return run
+
+
+def _sent(run: DigestRun, at: datetime) -> None:
+    """Every channel has its copy: the run is sent, and the frozen bodies (which
+    quote customers' words) are dropped from the event."""
+    with transaction.atomic():
+        run.sent_at = at
+        run.save(update_fields=["sent_at"])
+        if run.event_id is not None:
+            digest_bodies_drop(event_id=run.event_id)
 
 
 def digest_unsent(run: DigestRun) -> list[tuple[str, str, str]]:
@@ -434,8 +444,7 @@ def digest_send(
     # The first tries, after the claim has committed: what fails is retried alone.
     statuses = deliveries_send(deliveries=deliveries)
     if statuses and all(status == "sent" for status in statuses):
-        run.sent_at = now
-        run.save(update_fields=["sent_at"])
+        _sent(run, now)
         log.info(
             "Sent the digest of the week of %s for %s to %d recipient(s).",
             week_start,

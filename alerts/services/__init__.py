@@ -31,7 +31,7 @@ from alerts.services.delivery import (
     webhook_endpoint_delete,
     webhook_url_validate,
 )
-from alerts.services.digest import digest_deliveries_create
+from alerts.services.digest import digest_bodies_drop, digest_deliveries_create
 from alerts.services.erasure import (
     CANCELLED_FOR_ERASURE,
     ERASED_ERROR,
@@ -64,6 +64,7 @@ __all__ = [
     "delivery_attempt",
     "delivery_create",
     "delivery_retry",
+    "digest_bodies_drop",
     "digest_deliveries_create",
     "outbox_dispatch",
     "retry_delay",

@@ -7,12 +7,15 @@ unique key (event, channel) holds each channel to one delivery of it. Nothing is
 sent here: the caller sends the first tries after its transaction commits
 (``deliveries_send``), and if it dies first, ``deliveries_sweep`` finds the rows
 pending. From there a digest is sent, retried, recorded and dead like an alert.
+Once every channel is sent, ``digest_bodies_drop`` keeps only the subjects.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+
+from django.db import transaction
 
 from alerts.models import DIGEST_EVENT, Delivery, OutboxEvent
 from alerts.services.outbox import _delivery
@@ -55,3 +58,21 @@ def digest_deliveries_create(
     ]
     Delivery.objects.bulk_create(deliveries)
     return deliveries
+
+
+def digest_bodies_drop(*, event_id: int) -> None:
+    """Once every channel has its copy, drop the frozen bodies (they quote
+    customers' words); the subjects stay as the record of what was sent."""
+    with transaction.atomic():
+        event = (
+            OutboxEvent.objects.select_for_update()
+            .filter(pk=event_id, event_type=DIGEST_EVENT)
+            .first()
+        )
+        if event is None:
+            return
+        messages = event.payload.get("messages", {})
+        event.payload["messages"] = {
+            locale: {"subject": message.get("subject", "")} for locale, message in messages.items()
+        }
+        event.save(update_fields=["payload"])

@@ -4,11 +4,13 @@ retried alone, dead after the last try and retryable from the API."""
 
 from __future__ import annotations
 
+import io
 import smtplib
 from typing import Any
 
 import pytest
 from django.core.mail.backends.locmem import EmailBackend
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from alerts.models import DIGEST_EVENT, Delivery, OutboxEvent
@@ -62,6 +64,9 @@ def test_a_failed_channel_is_retried_alone(history, mailoutbox, monkeypatch) -> 
     assert len(mailoutbox) == 1
 
     failed = by_target["cn@acme.test"]
+    assert (
+        "text" in OutboxEvent.objects.get(event_type=DIGEST_EVENT).payload["messages"]["zh-hans"]
+    )  # kept to retry
     assert delivery_attempt(delivery_id=failed.pk, now=failed.next_attempt_at) == "sent"
 
     assert sorted(m.to for m in mailoutbox) == [["cn@acme.test"], ["product@acme.test"]]
@@ -69,6 +74,11 @@ def test_a_failed_channel_is_retried_alone(history, mailoutbox, monkeypatch) -> 
     assert "价格" in mailoutbox[1].body
     [run] = digests_send_due(now=at("2026-11-23T18:00"))  # found sent
     assert run.sent_at is not None
+    # Everyone has a copy: the bodies (customers' words) are dropped, subjects kept.
+    assert OutboxEvent.objects.get(event_type=DIGEST_EVENT).payload["messages"] == {
+        "en": {"subject": SUBJECT},
+        "zh-hans": {"subject": mailoutbox[1].subject},
+    }
     assert digests_send_due(now=at("2026-11-23T19:00")) == []
     assert len(mailoutbox) == 2
     assert Delivery.objects.get(pk=by_target["product@acme.test"].pk).attempts == 1
@@ -87,6 +97,7 @@ def test_repeated_ticks_write_one_event_and_one_delivery_per_channel(history, ma
     event = OutboxEvent.objects.get(event_type=DIGEST_EVENT)
     assert run.event_id == event.pk and event.session_id is None
     assert event.payload["week_start"] == "2026-11-16"
+    assert event.payload["messages"] == {"en": {"subject": SUBJECT}}
     assert [(d.kind, d.status, d.attempts) for d in Delivery.objects.order_by("id")] == [
         ("digest", "sent", 1),
         ("digest", "sent", 1),
@@ -153,3 +164,21 @@ def test_no_email_is_sent_inside_the_claiming_transaction(mailoutbox, monkeypatc
     assert run is not None and run.sent_at == at("2026-11-23T16:00")
     [email] = mailoutbox
     assert email.subject == SUBJECT
+
+
+def test_send_digest_names_the_channel_left_to_retry(history, mailoutbox, monkeypatch) -> None:
+    make_digest_team(history["workspace"], "Product", "product@acme.test")
+    make_digest_team(history["workspace"], "Research", "research@acme.test")
+    monkeypatch.setattr(
+        "django.core.mail.backends.locmem.EmailBackend.send_messages",
+        refusing("research@acme.test"),
+    )
+
+    with pytest.raises(CommandError) as raised:
+        call_command("send_digest", workspace="acme", week="2026-11-16", stdout=io.StringIO())
+
+    assert str(raised.value).startswith(
+        "The digest of the week of 2026-11-16 is not sent to every channel yet: "
+        "research@acme.test: retry (SMTP: SMTPServerDisconnected: gone)."
+    )
+    assert [m.to for m in mailoutbox] == [["product@acme.test"]]
