@@ -4,22 +4,57 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-class Migration(migrations.Migration):
+class SessionOptional(migrations.AlterField):
+    """``session`` becomes optional (a digest's event has none). On PostgreSQL
+    only DROP NOT NULL, which changes the catalog and scans nothing: Django's own
+    AlterField would also drop and re-add the foreign key, validating it over the
+    whole outbox under lock."""
 
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(
+                'ALTER TABLE "alerts_outboxevent" ALTER COLUMN "session_id" DROP NOT NULL'
+            )
+            return
+        super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(
+                'ALTER TABLE "alerts_outboxevent" ALTER COLUMN "session_id" SET NOT NULL'
+            )
+            return
+        super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+class Migration(migrations.Migration):
     dependencies = [
-        ('alerts', '0002_team_receives_digest'),
-        ('surveys', '0010_personal_data_erasure'),
+        ("alerts", "0002_team_receives_digest"),
+        ("surveys", "0010_personal_data_erasure"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='outboxevent',
-            name='event_type',
-            field=models.CharField(choices=[('session.completed', 'session.completed'), ('session.abandoned', 'session.abandoned'), ('digest.weekly', 'digest.weekly')], max_length=40),
+            model_name="outboxevent",
+            name="event_type",
+            field=models.CharField(
+                choices=[
+                    ("session.completed", "session.completed"),
+                    ("session.abandoned", "session.abandoned"),
+                    ("digest.weekly", "digest.weekly"),
+                ],
+                max_length=40,
+            ),
         ),
-        migrations.AlterField(
-            model_name='outboxevent',
-            name='session',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='outbox_events', to='surveys.cancelsession'),
+        SessionOptional(
+            model_name="outboxevent",
+            name="session",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="outbox_events",
+                to="surveys.cancelsession",
+            ),
         ),
     ]
