@@ -3,8 +3,12 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from config.migration_ops import AddUniqueConstraintConcurrently
+
 
 class Migration(migrations.Migration):
+    # The rollups' new key is built concurrently on PostgreSQL.
+    atomic = False
 
     dependencies = [
         ('analytics', '0001_initial'),
@@ -33,7 +37,7 @@ class Migration(migrations.Migration):
             name='totals',
             field=models.BooleanField(default=False),
         ),
-        migrations.AddConstraint(
+        AddUniqueConstraintConcurrently(
             model_name='sessionrollup',
             constraint=models.UniqueConstraint(fields=('workspace', 'period', 'totals', 'day', 'survey_id', 'plan', 'locale', 'reason_code', 'category_code', 'offer_id', 'outcome', 'shard'), name='session_rollup_key'),
         ),

@@ -3,8 +3,12 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from config.migration_ops import AddIndexConcurrently
+
 
 class Migration(migrations.Migration):
+    # The answers' review index is built concurrently on PostgreSQL.
+    atomic = False
 
     dependencies = [
         ('surveys', '0002_default_categories'),
@@ -66,7 +70,7 @@ class Migration(migrations.Migration):
             name='category_source',
             field=models.CharField(choices=[('choice', 'Chosen reason'), ('rule', 'Keyword rule'), ('model', 'Classifier'), ('manual', 'Set by a team member'), ('none', 'No match: other, for review')], default='choice', max_length=10),
         ),
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name='response',
             index=models.Index(condition=models.Q(('needs_review', True)), fields=['workspace', 'created_at'], name='response_review_queue'),
         ),
