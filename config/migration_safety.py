@@ -164,7 +164,7 @@ def _operation_problems(
         elif atomic:
             yield f"a concurrent constraint on {label} needs `atomic = False`"
     elif isinstance(operation, ops.AddField) and label in large:
-        field = operation.field
+        field: Any = operation.field
         indexed = field.db_index or field.unique or getattr(field, "db_constraint", False)
         if indexed and not isinstance(operation, migration_ops.AddForeignKeyConcurrently):
             yield (
