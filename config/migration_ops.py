@@ -350,6 +350,17 @@ class SetNotNullAfterCheck(AlterField):
         schema_editor.execute(f"ALTER TABLE {qn(table)} ALTER COLUMN {qn(new.column)} SET NOT NULL")
         schema_editor.execute(f"ALTER TABLE {qn(table)} DROP CONSTRAINT IF EXISTS {qn(check)}")
 
+    def database_backwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        # AlterField undoes itself by running forwards between the swapped states;
+        # dropping NOT NULL is instant, so the plain way it is.
+        super().database_forwards(app_label, schema_editor, from_state, to_state)
+
 
 class RunDeferredSQL(Operation):
     """Run now the statements Django keeps for the end of a migration (the
