@@ -403,6 +403,8 @@ def progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
     """Print ``label: done/total`` at most every few seconds while a long job runs."""
     started = last = time.monotonic()
     done = 0
+    if total > BATCH_SIZE:
+        print(file=sys.stdout)  # off the line of `migrate`'s "Applying …"
 
     def advance(rows: int) -> None:
         nonlocal done, last
