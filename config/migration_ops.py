@@ -15,6 +15,9 @@ here do the same jobs without that:
 - ``SetNotNullAfterCheck``: ``CHECK (col IS NOT NULL) NOT VALID``, ``VALIDATE``,
   ``SET NOT NULL`` (PostgreSQL 12+ trusts the check and skips its scan), drop the
   check;
+- ``AddFieldIfMissing``, ``RemoveFieldIfPresent``, ``RemoveConstraintIfPresent``,
+  ``CreateModelIfMissing``: the plain operations, skipped where already done, for
+  the quick steps before a long one in a non-atomic migration;
 - ``run_in_batches``: a data change by primary-key ranges, each range its own
   short transaction, with progress; functions that use it are marked
   ``@batched`` for ``config.migration_safety``.
@@ -41,6 +44,9 @@ from django.db.migrations.operations import (
     AddField,
     AddIndex,
     AlterField,
+    CreateModel,
+    RemoveConstraint,
+    RemoveField,
     RemoveIndex,
 )
 from django.db.migrations.operations.base import Operation
@@ -109,6 +115,104 @@ def pg_create_index_concurrently(
     if valid is False:
         schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(name)}")
     create()
+
+
+class _SkipIfDone:
+    """The database side of an operation is skipped when its effect is already
+    there, so a non-atomic migration stopped after it can run again."""
+
+    def already_done(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> bool:
+        raise NotImplementedError
+
+    def database_forwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        if not self.already_done(app_label, schema_editor, from_state, to_state):
+            super().database_forwards(  # type: ignore[misc]
+                app_label, schema_editor, from_state, to_state
+            )
+
+
+def _columns(schema_editor: BaseDatabaseSchemaEditor, table: str) -> set[str]:
+    connection = schema_editor.connection
+    with connection.cursor() as cursor:
+        return {c.name for c in connection.introspection.get_table_description(cursor, table)}
+
+
+def _constraints(schema_editor: BaseDatabaseSchemaEditor, table: str) -> set[str]:
+    connection = schema_editor.connection
+    with connection.cursor() as cursor:
+        return set(connection.introspection.get_constraints(cursor, table))
+
+
+class AddFieldIfMissing(_SkipIfDone, AddField):
+    """``AddField``, skipped where the column is already there."""
+
+    def already_done(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> bool:
+        model = to_state.apps.get_model(app_label, self.model_name)
+        column = model._meta.get_field(self.name).column
+        return column in _columns(schema_editor, model._meta.db_table)
+
+
+class RemoveFieldIfPresent(_SkipIfDone, RemoveField):
+    """``RemoveField``, skipped where the column is gone already."""
+
+    def already_done(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> bool:
+        model = from_state.apps.get_model(app_label, self.model_name)
+        column = model._meta.get_field(self.name).column
+        return column not in _columns(schema_editor, model._meta.db_table)
+
+
+class RemoveConstraintIfPresent(_SkipIfDone, RemoveConstraint):
+    """``RemoveConstraint``, skipped where the constraint is gone already."""
+
+    def already_done(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> bool:
+        model = from_state.apps.get_model(app_label, self.model_name)
+        return self.name not in _constraints(schema_editor, model._meta.db_table)
+
+
+class CreateModelIfMissing(_SkipIfDone, CreateModel):
+    """``CreateModel``, skipped where the table is there already."""
+
+    def already_done(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> bool:
+        model = to_state.apps.get_model(app_label, self.name)
+        with schema_editor.connection.cursor() as cursor:
+            tables = schema_editor.connection.introspection.table_names(cursor)
+        return model._meta.db_table in tables
 
 
 class AddIndexConcurrently(AddIndex):

@@ -135,3 +135,21 @@ def test_a_concurrent_index_refuses_to_run_in_a_transaction() -> None:
         pytest.raises(NotSupportedError, match="atomic = False"),
     ):
         pg_create_index_concurrently(editor, "anything", lambda: None)
+
+
+def test_a_migration_stopped_half_way_finishes_when_run_again() -> None:
+    """surveys 0005 stopped after adding the column (a lost connection during the
+    copy): running ``migrate`` again adds nothing twice and copies the rest."""
+    sessions = answered(3)
+    try:
+        call_command("migrate", "surveys", "0004", verbosity=0)
+        with connection.cursor() as cursor:
+            kind = "timestamp with time zone" if connection.vendor == "postgresql" else "datetime"
+            cursor.execute(
+                f"ALTER TABLE surveys_response ADD COLUMN session_created_at {kind} NULL"
+            )
+    finally:
+        call_command("migrate", verbosity=0)
+    assert {r.session_id: r.session_created_at for r in Response.objects.all()} == {
+        s.pk: s.created_at for s in sessions
+    }

@@ -3,7 +3,11 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from config.migration_ops import AddUniqueConstraintConcurrently
+from config.migration_ops import (
+    AddFieldIfMissing,
+    AddUniqueConstraintConcurrently,
+    RemoveConstraintIfPresent,
+)
 
 
 class Migration(migrations.Migration):
@@ -23,16 +27,16 @@ class Migration(migrations.Migration):
                 ('until', models.DateField(blank=True, null=True)),
             ],
         ),
-        migrations.RemoveConstraint(
+        RemoveConstraintIfPresent(
             model_name='sessionrollup',
             name='session_rollup_key',
         ),
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name='sessionrollup',
             name='period',
             field=models.CharField(choices=[('day', 'Day'), ('week', 'Week (Monday first)'), ('month', 'Month')], default='day', max_length=5),
         ),
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name='sessionrollup',
             name='totals',
             field=models.BooleanField(default=False),

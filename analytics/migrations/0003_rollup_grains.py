@@ -10,7 +10,7 @@ added up one workspace at a time, each its own short transaction. Hence
 
 from django.db import migrations, models
 
-from config.migration_ops import AddUniqueConstraintConcurrently, batched, progress, run_in_batches
+from config.migration_ops import AddFieldIfMissing, AddUniqueConstraintConcurrently, RemoveConstraintIfPresent, RemoveFieldIfPresent, batched, progress, run_in_batches
 
 TABLE = "analytics_sessionrollup"
 # grain: the dimensions its rows keep apart (the others are summed: survey 0, plan
@@ -52,7 +52,9 @@ def add_up_sql(grain, kept):
         "r.reason_code, r.category_code, r.offer_id, r.outcome "
         # Rows a session has moved out of hold zeros until compaction drops them.
         "HAVING SUM(r.sessions) <> 0 OR SUM(r.mrr_cents) <> 0 "
-        "OR SUM(r.completed_seconds) <> 0"
+        "OR SUM(r.completed_seconds) <> 0 "
+        # A workspace done before a stop is done again without harm.
+        "ON CONFLICT DO NOTHING"
     )
 
 
@@ -104,8 +106,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RemoveConstraint(model_name="sessionrollup", name="session_rollup_key"),
-        migrations.AddField(
+        RemoveConstraintIfPresent(model_name="sessionrollup", name="session_rollup_key"),
+        AddFieldIfMissing(
             model_name="sessionrollup",
             name="grain",
             field=models.CharField(
@@ -121,7 +123,7 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(mark_totals, unmark_totals),
-        migrations.RemoveField(model_name="sessionrollup", name="totals"),
+        RemoveFieldIfPresent(model_name="sessionrollup", name="totals"),
         AddUniqueConstraintConcurrently(
             model_name="sessionrollup",
             constraint=models.UniqueConstraint(

@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from config.migration_ops import AddIndexConcurrently
+from config.migration_ops import AddFieldIfMissing, AddIndexConcurrently, CreateModelIfMissing
 
 
 class Migration(migrations.Migration):
@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.CreateModel(
+        CreateModelIfMissing(
             name='CategoryRule',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
                 'ordering': ['workspace', 'category', 'phrase'],
             },
         ),
-        migrations.CreateModel(
+        CreateModelIfMissing(
             name='ClassifierModel',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
                 'ordering': ['workspace', '-version'],
             },
         ),
-        migrations.CreateModel(
+        CreateModelIfMissing(
             name='Competitor',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
@@ -53,14 +53,14 @@ class Migration(migrations.Migration):
                 'ordering': ['workspace', 'name'],
             },
         ),
-        migrations.CreateModel(
+        CreateModelIfMissing(
             name='CompetitorMention',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('created_at', models.DateTimeField()),
             ],
         ),
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name='response',
             name='needs_review',
             field=models.BooleanField(default=False),
@@ -74,37 +74,37 @@ class Migration(migrations.Migration):
             model_name='response',
             index=models.Index(condition=models.Q(('needs_review', True)), fields=['workspace', 'created_at'], name='response_review_queue'),
         ),
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name='categoryrule',
             name='category',
             field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='surveys.category'),
         ),
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name='categoryrule',
             name='workspace',
             field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='category_rules', to='workspaces.workspace'),
         ),
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name='classifiermodel',
             name='workspace',
             field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='classifiers', to='workspaces.workspace'),
         ),
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name='competitor',
             name='workspace',
             field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='competitors', to='workspaces.workspace'),
         ),
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name='competitormention',
             name='competitor',
             field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mentions', to='surveys.competitor'),
         ),
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name='competitormention',
             name='response',
             field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='competitor_mentions', to='surveys.response'),
         ),
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name='competitormention',
             name='workspace',
             field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace'),

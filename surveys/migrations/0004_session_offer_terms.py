@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from config.migration_ops import AddForeignKeyConcurrently, AddIndexConcurrently
+from config.migration_ops import AddFieldIfMissing, AddForeignKeyConcurrently, AddIndexConcurrently
 
 
 class Migration(migrations.Migration):
@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name="cancelsession",
             name="accepted_terms",
             field=models.JSONField(blank=True, default=dict),

@@ -9,6 +9,7 @@ concurrently on PostgreSQL. Hence ``atomic = False``."""
 from django.db import migrations, models
 
 from config.migration_ops import (
+    AddFieldIfMissing,
     AddIndexConcurrently,
     SetNotNullAfterCheck,
     batched,
@@ -46,7 +47,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name="response",
             name="session_created_at",
             field=models.DateTimeField(null=True),

@@ -9,7 +9,7 @@ concurrently on PostgreSQL. Hence ``atomic = False``."""
 
 from django.db import migrations, models
 
-from config.migration_ops import AddIndexConcurrently, batched, run_in_batches
+from config.migration_ops import AddFieldIfMissing, AddIndexConcurrently, batched, run_in_batches
 
 
 @batched
@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name="response",
             name="plan",
             field=models.CharField(blank=True, default="", max_length=100),

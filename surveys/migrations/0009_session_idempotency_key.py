@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models, transaction
 
-from config.migration_ops import BATCH_SIZE, RunDeferredSQL, batched, progress
+from config.migration_ops import BATCH_SIZE, CreateModelIfMissing, RunDeferredSQL, batched, progress
 
 
 @batched
@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.CreateModel(
+        CreateModelIfMissing(
             name='SessionIdempotencyKey',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),

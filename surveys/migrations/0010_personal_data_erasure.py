@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-from config.migration_ops import AddIndexConcurrently
+from config.migration_ops import AddFieldIfMissing, AddIndexConcurrently
 
 
 class Migration(migrations.Migration):
@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name='cancelsession',
             name='personal_data_erased_at',
             field=models.DateTimeField(blank=True, editable=False, null=True),
