@@ -415,7 +415,21 @@ class SetNotNullAfterCheck(AlterField):
     moment's lock), ``VALIDATE CONSTRAINT`` (scans, but lets reads and writes go
     on), ``SET NOT NULL`` (PostgreSQL 12+ proves it from the valid check, no scan),
     then the check is dropped. Each step commits on its own in a migration with
-    ``atomic = False``."""
+    ``atomic = False``.
+
+    ``fill(apps, schema_editor)``, if given, runs once the check is in place and
+    before it is validated: it fills the rows written without the column between
+    the migration's copy and the check (by a version that does not know it)."""
+
+    def __init__(self, *args: Any, fill: Callable[..., Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fill = fill
+
+    def deconstruct(self) -> tuple[str, Sequence[Any], dict[str, Any]]:
+        name, args, kwargs = super().deconstruct()
+        if self.fill is not None:
+            kwargs["fill"] = self.fill
+        return name, args, kwargs
 
     def database_forwards(
         self,
@@ -425,6 +439,8 @@ class SetNotNullAfterCheck(AlterField):
         to_state: ProjectState,
     ) -> None:
         if not is_postgres(schema_editor):
+            if self.fill is not None:
+                self.fill(from_state.apps, schema_editor)
             super().database_forwards(app_label, schema_editor, from_state, to_state)
             return
         model = to_state.apps.get_model(app_label, self.model_name)
@@ -450,6 +466,8 @@ class SetNotNullAfterCheck(AlterField):
                 f"ALTER TABLE {qn(table)} ADD CONSTRAINT {qn(check)} "
                 f"CHECK ({qn(new.column)} IS NOT NULL) NOT VALID"
             )
+        if self.fill is not None:
+            self.fill(from_state.apps, schema_editor)
         schema_editor.execute(f"ALTER TABLE {qn(table)} VALIDATE CONSTRAINT {qn(check)}")
         schema_editor.execute(f"ALTER TABLE {qn(table)} ALTER COLUMN {qn(new.column)} SET NOT NULL")
         schema_editor.execute(f"ALTER TABLE {qn(table)} DROP CONSTRAINT IF EXISTS {qn(check)}")

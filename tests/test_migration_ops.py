@@ -153,3 +153,29 @@ def test_a_migration_stopped_half_way_finishes_when_run_again() -> None:
     assert {r.session_id: r.session_created_at for r in Response.objects.all()} == {
         s.pk: s.created_at for s in sessions
     }
+
+
+def test_answers_written_after_the_copy_are_filled_before_not_null(monkeypatch: Any) -> None:
+    """An older version goes on writing answers without their session's start
+    while surveys 0005 runs; those written after its copy are filled once the
+    check is in place, before it is validated."""
+    import importlib
+
+    migration = importlib.import_module("surveys.migrations.0005_response_session_created_at")
+    sessions = answered(3)
+    calls = []
+    real = migration.run_in_batches
+
+    def copy_misses_the_late_answers(*args: Any, **kwargs: Any) -> int:
+        calls.append(kwargs["label"])
+        return 0 if len(calls) == 1 else real(*args, **kwargs)
+
+    monkeypatch.setattr(migration, "run_in_batches", copy_misses_the_late_answers)
+    try:
+        call_command("migrate", "surveys", "0004", verbosity=0)
+    finally:
+        call_command("migrate", verbosity=0)
+    assert len(calls) == 2
+    assert {r.session_id: r.session_created_at for r in Response.objects.all()} == {
+        s.pk: s.created_at for s in sessions
+    }

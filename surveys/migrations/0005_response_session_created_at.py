@@ -57,6 +57,8 @@ class Migration(migrations.Migration):
             model_name="response",
             name="session_created_at",
             field=models.DateTimeField(),
+            # Answers an older version wrote after the copy.
+            fill=copy_session_start,
         ),
         AddIndexConcurrently(
             model_name="response",
