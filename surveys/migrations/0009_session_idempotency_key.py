@@ -24,7 +24,7 @@ def keys_from_sessions(apps, schema_editor):
             page = list((sessions.filter(pk__gt=last) if last else sessions)[:BATCH_SIZE])
             if not page:
                 return
-            with transaction.atomic(using=schema_editor.connection.alias):
+            with transaction.atomic():
                 SessionIdempotencyKey.objects.bulk_create(
                     [
                         SessionIdempotencyKey(
