@@ -179,3 +179,27 @@ def test_answers_written_after_the_copy_are_filled_before_not_null(monkeypatch: 
     assert {r.session_id: r.session_created_at for r in Response.objects.all()} == {
         s.pk: s.created_at for s in sessions
     }
+
+
+def test_an_index_is_removed_and_put_back_concurrently() -> None:
+    from django.db.migrations.executor import MigrationExecutor
+
+    from config.migration_ops import RemoveIndexConcurrently
+
+    before = MigrationExecutor(connection).loader.project_state()
+    after = before.clone()
+    operation = RemoveIndexConcurrently(model_name="response", name="response_words")
+    operation.state_forwards("surveys", after)
+
+    def indexes() -> set[str]:
+        with connection.cursor() as cursor:
+            return set(connection.introspection.get_constraints(cursor, "surveys_response"))
+
+    with connection.schema_editor(atomic=False) as editor:
+        operation.database_forwards("surveys", editor, before, after)
+    assert "response_words" not in indexes()
+    with connection.schema_editor(atomic=False) as editor:
+        operation.database_backwards("surveys", editor, after, before)
+    assert "response_words" in indexes()
+    if connection.vendor == "postgresql":
+        assert pg_index_valid(connection.schema_editor(), "response_words") is True
