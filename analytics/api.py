@@ -34,6 +34,7 @@ from analytics.selectors import (
 from analytics.services import SubscriberCountInput, subscriber_counts_record
 from config.db import planned_per_call
 from config.errors import NotFound
+from config.openapi import error_responses
 from surveys.locales import normalize_locale
 from workspaces.authentication import api_workspace
 from workspaces.models import Workspace
@@ -45,6 +46,8 @@ FILTER_PARAMETERS = [
     OpenApiParameter("survey", int, description="Only this survey (id)."),
     OpenApiParameter("locale", str, description="Only this language (en, zh-hans)."),
 ]
+# An unknown survey is 404; dates out of order or a period too long, 422.
+FILTER_ERRORS = error_responses(404, 422)
 
 
 def request_filters(request: Request) -> tuple[Workspace, AnalyticsFilters]:
@@ -71,7 +74,7 @@ def _label_locale(request: Request, workspace: Workspace) -> str:
 class FunnelApi(FiguresView):
     @extend_schema(
         parameters=FILTER_PARAMETERS,
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, **FILTER_ERRORS},
         summary="Funnel and headline figures, with the change against the previous period",
     )
     def get(self, request: Request) -> Response:
@@ -85,7 +88,7 @@ class ReasonsApi(FiguresView):
             *FILTER_PARAMETERS,
             OpenApiParameter("lang", str, description="Language of the labels."),
         ],
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, **FILTER_ERRORS},
         summary="Answers by category and reason: count, share, change, saved",
     )
     def get(self, request: Request) -> Response:
@@ -100,7 +103,7 @@ class TrendsApi(FiguresView):
             *FILTER_PARAMETERS,
             OpenApiParameter("interval", str, enum=["day", "week", "month"], default="week"),
         ],
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, **FILTER_ERRORS},
         summary="Sessions, outcomes and reasons per week, month or day",
     )
     def get(self, request: Request) -> Response:
@@ -112,7 +115,7 @@ class TrendsApi(FiguresView):
 class OffersApi(FiguresView):
     @extend_schema(
         parameters=FILTER_PARAMETERS,
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, **FILTER_ERRORS},
         summary="Per offer: shown, accepted, save rate, MRR saved and discount cost",
     )
     def get(self, request: Request) -> Response:
@@ -126,7 +129,7 @@ class BreakdownApi(FiguresView):
             *FILTER_PARAMETERS,
             OpenApiParameter("by", str, enum=["plan", "locale", "survey"], required=True),
         ],
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, **FILTER_ERRORS},
         summary="Sessions and outcomes per plan, language or survey",
     )
     def get(self, request: Request) -> Response:
@@ -156,7 +159,7 @@ class VerbatimParams(serializers.Serializer):
 class VerbatimsApi(FiguresView):
     @extend_schema(
         parameters=[*FILTER_PARAMETERS, VerbatimParams],
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, **FILTER_ERRORS},
         summary="The customers' words behind the figures, newest first",
     )
     def get(self, request: Request) -> Response:
@@ -198,14 +201,15 @@ class VerbatimsApi(FiguresView):
 
 class SubscriberCountIn(serializers.Serializer):
     date = serializers.DateField()
-    active = serializers.IntegerField(min_value=0, max_value=10**10)
-    new = serializers.IntegerField(min_value=0, max_value=10**10)
+    # The columns are PostgreSQL integers: a larger count is a 400, not a 500.
+    active = serializers.IntegerField(min_value=0, max_value=2**31 - 1)
+    new = serializers.IntegerField(min_value=0, max_value=2**31 - 1)
 
 
 class SubscriberCountsApi(APIView):
     @extend_schema(
         request=SubscriberCountIn,
-        responses={201: OpenApiTypes.OBJECT},
+        responses={201: OpenApiTypes.OBJECT, **error_responses(409, 422)},
         summary="Post the subscriber counts of a day (or a list of days); a day posted again "
         "is replaced",
     )
@@ -225,7 +229,7 @@ class SubscriberCountsApi(APIView):
 class SessionsExportApi(APIView):
     @extend_schema(
         parameters=FILTER_PARAMETERS,
-        responses={(200, "text/csv"): OpenApiTypes.STR},
+        responses={(200, "text/csv"): OpenApiTypes.STR, **FILTER_ERRORS},
         summary="Every session within the filters as CSV (streamed)",
     )
     def get(self, request: Request) -> StreamingHttpResponse:

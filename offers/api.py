@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import Invalid, NotFound
+from config.openapi import error_responses, link, response_links
 from offers.models import Experiment, Offer, OfferKind, OfferRule
 from offers.selectors import (
     ExperimentResults,
@@ -101,7 +102,7 @@ class StopIn(serializers.Serializer):
 class ExperimentStopApi(APIView):
     @extend_schema(
         request=StopIn,
-        responses=ExperimentDetailOut,
+        responses={200: ExperimentDetailOut, **error_responses(409, 422)},
         summary="Stop an experiment, keeping the winner (its rules then show the winner's offer)",
     )
     def post(self, request: Request, experiment_id: int) -> Response:
@@ -147,7 +148,11 @@ class OfferListApi(APIView):
         offers = Offer.objects.filter(workspace=api_workspace(request)).order_by("id")
         return Response(OfferOut(offers, many=True).data)
 
-    @extend_schema(request=OfferIn, responses={201: OfferOut}, summary="Create an offer")
+    @extend_schema(
+        request=OfferIn,
+        responses={201: OfferOut, **error_responses(422)},
+        summary="Create an offer",
+    )
     def post(self, request: Request) -> Response:
         data = OfferIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -211,7 +216,7 @@ class OfferRuleListApi(APIView):
 
     @extend_schema(
         request=RuleIn,
-        responses={201: RuleOut},
+        responses={201: RuleOut, **error_responses(422)},
         summary="Create a targeting rule (contradictory conditions are refused with 422)",
     )
     def post(self, request: Request) -> Response:
@@ -251,8 +256,12 @@ class ExperimentIn(serializers.Serializer):
 class ExperimentCreateApi(ExperimentListApi):
     @extend_schema(
         request=ExperimentIn,
-        responses={201: ExperimentDetailOut},
+        responses={201: ExperimentDetailOut, **error_responses(422)},
         summary="Create a running experiment (point a rule at it to start it)",
+        extensions=response_links(
+            detail=link("v1_experiments_retrieve", experiment_id="$response.body#/id"),
+            stop=link("v1_experiments_stop_create", experiment_id="$response.body#/id"),
+        ),
     )
     def post(self, request: Request) -> Response:
         data = ExperimentIn(data=request.data)

@@ -5,11 +5,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
@@ -18,6 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import Gone, NotFound, ServiceError
+from config.openapi import error_response, error_responses, link, response_links
 from offers.presentation import offer_view
 from surveys.locales import normalize_locale
 from surveys.models import CancelSession, SessionStatus
@@ -35,6 +44,8 @@ from workspaces.authentication import api_workspace
 from workspaces.selectors import workspace_by_public_id
 
 METADATA_MAX_BYTES = 8192
+# NUL and lone surrogates cannot be stored in PostgreSQL's jsonb: a 400, not a 500.
+UNSTORABLE_TEXT = re.compile(r"[\x00\ud800-\udfff]")
 
 
 def session_url(session: CancelSession) -> str:
@@ -79,6 +90,8 @@ class SessionIn(serializers.Serializer):
     def validate_metadata(self, value: dict[str, Any]) -> dict[str, Any]:
         if len(json.dumps(value, default=str)) > METADATA_MAX_BYTES:
             raise serializers.ValidationError(f"At most {METADATA_MAX_BYTES} bytes of JSON.")
+        if UNSTORABLE_TEXT.search(json.dumps(value, default=str, ensure_ascii=False)):
+            raise serializers.ValidationError("No NUL characters or lone surrogates.")
         return value
 
 
@@ -119,15 +132,37 @@ class CreatedSessionOut(serializers.Serializer):
         return session_url(session)
 
 
+class SessionCustomerOut(serializers.Serializer):
+    id = serializers.CharField()
+    email = serializers.CharField()
+    name = serializers.CharField()
+
+
+class SessionSubscriptionOut(serializers.Serializer):
+    id = serializers.CharField()
+    plan = serializers.CharField()
+    mrr_cents = serializers.IntegerField()
+    currency = serializers.CharField()
+
+
+class SessionAnswerOut(serializers.Serializer):
+    reason = serializers.CharField()
+    label = serializers.CharField()
+    category = serializers.CharField(allow_null=True)
+    category_source = serializers.CharField()
+    text = serializers.CharField()
+    locale = serializers.CharField()
+
+
 class SessionOut(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.CharField()
-    outcome = serializers.CharField()
+    outcome = serializers.CharField(help_text="saved, cancelled, abandoned, or empty while open.")
     url = serializers.SerializerMethodField()
     expires_at = serializers.DateTimeField(source="token_expires_at")
     created_at = serializers.DateTimeField()
-    answered_at = serializers.DateTimeField()
-    completed_at = serializers.DateTimeField()
+    answered_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
     locale = serializers.CharField()
     customer = serializers.SerializerMethodField()
     subscription = serializers.SerializerMethodField()
@@ -138,6 +173,7 @@ class SessionOut(serializers.Serializer):
     def get_url(self, session: CancelSession) -> str:
         return session_url(session)
 
+    @extend_schema_field(SessionCustomerOut)
     def get_customer(self, session: CancelSession) -> dict[str, str]:
         return {
             "id": session.customer_id,
@@ -145,6 +181,7 @@ class SessionOut(serializers.Serializer):
             "name": session.customer_name,
         }
 
+    @extend_schema_field(SessionSubscriptionOut)
     def get_subscription(self, session: CancelSession) -> dict[str, Any]:
         return {
             "id": session.subscription_id,
@@ -153,6 +190,7 @@ class SessionOut(serializers.Serializer):
             "currency": session.currency,
         }
 
+    @extend_schema_field(SessionAnswerOut(allow_null=True))
     def get_answer(self, session: CancelSession) -> dict[str, Any] | None:
         response = getattr(session, "response", None)
         if response is None:
@@ -229,12 +267,50 @@ def _open(request: Request, data: dict[str, Any], *, source: str, workspace: Any
     )
 
 
+SESSION_LINKS = response_links(
+    session=link("v1_sessions_retrieve", "The session.", session_id="$response.body#/id"),
+    flow=link("v1_flow_retrieve", "The customer's survey.", token="$response.body#/token"),
+    answer=link("v1_flow_answer_create", "Answer the survey.", token="$response.body#/token"),
+    accept=link("v1_flow_accept_create", "Accept the offer.", token="$response.body#/token"),
+    cancel=link("v1_flow_cancel_create", "Cancel.", token="$response.body#/token"),
+)
+
+
 class SessionListCreateApi(APIView):
+    pagination_class = SessionCursor
+
     @extend_schema(
         request=SessionIn,
-        responses={201: CreatedSessionOut, 200: CreatedSessionOut},
+        responses={
+            201: OpenApiResponse(CreatedSessionOut, description="A new session."),
+            200: OpenApiResponse(
+                CreatedSessionOut,
+                description="The session already open for this subscription, or the one "
+                "opened earlier with this Idempotency-Key.",
+            ),
+            **error_responses(409),
+        },
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        examples=[
+            OpenApiExample(
+                "A customer on the Pro plan",
+                value={
+                    "customer": {"id": "cus_123", "email": "ada@example.com", "name": "Ada"},
+                    "subscription": {
+                        "id": "sub_123",
+                        "plan": "Pro",
+                        "mrr_cents": 4900,
+                        "currency": "USD",
+                    },
+                    "locale": "en",
+                    "return_url": "https://app.example.com/account",
+                    "metadata": {"seats": 3},
+                },
+                request_only=True,
+            )
+        ],
         summary="Open a cancel session (or get the one open for this subscription)",
+        extensions=SESSION_LINKS,
     )
     def post(self, request: Request) -> Response:
         serializer = SessionIn(data=request.data)
@@ -244,7 +320,12 @@ class SessionListCreateApi(APIView):
         )
 
     @extend_schema(
-        parameters=[SessionListParams], responses=SessionOut(many=True), summary="List sessions"
+        parameters=[SessionListParams],
+        responses={
+            200: SessionOut(many=True),
+            404: OpenApiResponse(error_response(404).response, description="Invalid cursor."),
+        },
+        summary="List sessions, newest first (cursor paginated: follow `next`)",
     )
     def get(self, request: Request) -> Response:
         params = SessionListParams(data=request.query_params)
@@ -254,7 +335,7 @@ class SessionListCreateApi(APIView):
             status=params.validated_data.get("status"),
             since=params.validated_data.get("since"),
         )
-        paginator = SessionCursor()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(SessionOut(page, many=True).data)
 
@@ -296,9 +377,18 @@ class WidgetSessionCreateApi(APIView):
 
     @extend_schema(
         request=WidgetSessionIn,
-        responses={201: CreatedSessionOut, 200: CreatedSessionOut},
+        responses={
+            201: CreatedSessionOut,
+            200: CreatedSessionOut,
+            401: OpenApiResponse(
+                error_response(401).response,
+                description="The identity signature does not match or is too old.",
+            ),
+            **error_responses(409),
+        },
         auth=[],
         summary="Open a cancel session from the browser widget",
+        extensions=SESSION_LINKS,
     )
     def post(self, request: Request) -> Response:
         serializer = WidgetSessionIn(data=request.data)
@@ -355,7 +445,7 @@ class FlowApi(APIView):
 
 class FlowStateApi(FlowApi):
     @extend_schema(
-        responses=FlowOut,
+        responses={200: FlowOut, **error_responses(410)},
         parameters=[OpenApiParameter("locale", str)],
         auth=[],
         summary="The localised survey and the session's state",
@@ -397,7 +487,19 @@ class FlowStateApi(FlowApi):
 
 
 class FlowAnswerApi(FlowApi):
-    @extend_schema(request=AnswerIn, responses=StepOut, auth=[], summary="Answer the survey")
+    @extend_schema(
+        request=AnswerIn,
+        responses={200: StepOut, **error_responses(409, 410, 422)},
+        examples=[
+            OpenApiExample(
+                "Too expensive",
+                value={"reason": "too_expensive", "text": "Too much for a team of three."},
+                request_only=True,
+            )
+        ],
+        auth=[],
+        summary="Answer the survey",
+    )
     def post(self, request: Request, token: str) -> Response:
         serializer = AnswerIn(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -418,7 +520,7 @@ class FlowAnswerApi(FlowApi):
 class FlowAcceptApi(FlowApi):
     @extend_schema(
         request=AcceptIn,
-        responses=StepOut,
+        responses={200: StepOut, **error_responses(409, 410, 422)},
         auth=[],
         summary="Accept the offer shown (a pause also takes the months chosen)",
     )
@@ -439,7 +541,12 @@ class FlowAcceptApi(FlowApi):
 
 
 class FlowCancelApi(FlowApi):
-    @extend_schema(request=None, responses=StepOut, auth=[], summary="Cancel the subscription")
+    @extend_schema(
+        request=None,
+        responses={200: StepOut, **error_responses(409, 410)},
+        auth=[],
+        summary="Cancel the subscription",
+    )
     def post(self, request: Request, token: str) -> Response:
         session = session_cancel(token=token)
         return Response({"offer": None, "state": state_out(session)})
