@@ -81,7 +81,7 @@ def _get(url: str, timeout: float = 5.0) -> int:
 
 
 @pytest.fixture
-def live_server(transactional_db: None) -> Iterator[str]:
+def gunicorn_server(transactional_db: None) -> Iterator[str]:
     """gunicorn on a free loopback port, on the test database; stopped after the test."""
     port = _free_port()
     RESULTS.mkdir(exist_ok=True)
@@ -217,7 +217,7 @@ def _report_figure(pattern: str, report: str) -> int:
     return int(found.group(1)) if found else -1
 
 
-def test_the_api_answers_as_its_openapi_document_says(live_server: str, tmp_path: Path) -> None:
+def test_the_api_answers_as_its_openapi_document_says(gunicorn_server: str, tmp_path: Path) -> None:
     seeded = _seed()
     config = tmp_path / "schemathesis.toml"
     config.write_text(_config(seeded["dictionaries"]))
@@ -228,7 +228,7 @@ def test_the_api_answers_as_its_openapi_document_says(live_server: str, tmp_path
         "--config-file",
         str(config),
         "run",
-        f"{live_server}/api/schema/",
+        f"{gunicorn_server}/api/schema/",
         "--header",
         f"Authorization: Bearer {seeded['api_key']}",
         "--phases",
