@@ -60,7 +60,8 @@ _BODY_METHODS = {"POST", "PUT", "PATCH"}
 class ErrorDetail(serializers.Serializer):
     code = serializers.CharField(help_text="Stable machine-readable code, e.g. `not_found`.")
     message = serializers.CharField(help_text="What went wrong, for a person.")
-    fields = serializers.DictField(
+    # DRF takes declared fields out of the class, so this does not shadow Serializer.fields.
+    fields = serializers.DictField(  # type: ignore[assignment]
         required=False,
         help_text="Per field (or `non_field_errors`): what is wrong with it.",
     )
@@ -108,8 +109,8 @@ class ApiAutoSchema(AutoSchema):
                 responses[str(code)].setdefault("headers", {}).update(headers)
         links = operation.pop("x-response-links", None)
         if links:
-            for code, response in responses.items():
-                if code.startswith("2") and "content" in response:
+            for status, response in responses.items():
+                if status.startswith("2") and "content" in response:
                     response["links"] = links
         operation["responses"] = dict(sorted(responses.items()))
         return operation

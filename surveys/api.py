@@ -16,7 +16,6 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
-    inline_serializer,
 )
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
@@ -46,6 +45,16 @@ from workspaces.selectors import workspace_by_public_id
 METADATA_MAX_BYTES = 8192
 # NUL and lone surrogates cannot be stored in PostgreSQL's jsonb: a 400, not a 500.
 UNSTORABLE_TEXT = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _unstorable(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(UNSTORABLE_TEXT.search(value))
+    if isinstance(value, dict):
+        return any(_unstorable(key) or _unstorable(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_unstorable(item) for item in value)
+    return False
 
 
 def session_url(session: CancelSession) -> str:
@@ -90,7 +99,7 @@ class SessionIn(serializers.Serializer):
     def validate_metadata(self, value: dict[str, Any]) -> dict[str, Any]:
         if len(json.dumps(value, default=str)) > METADATA_MAX_BYTES:
             raise serializers.ValidationError(f"At most {METADATA_MAX_BYTES} bytes of JSON.")
-        if UNSTORABLE_TEXT.search(json.dumps(value, default=str, ensure_ascii=False)):
+        if _unstorable(value):
             raise serializers.ValidationError("No NUL characters or lone surrogates.")
         return value
 
@@ -147,7 +156,7 @@ class SessionSubscriptionOut(serializers.Serializer):
 
 class SessionAnswerOut(serializers.Serializer):
     reason = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     category = serializers.CharField(allow_null=True)
     category_source = serializers.CharField()
     text = serializers.CharField()
@@ -417,18 +426,79 @@ class WidgetSessionCreateApi(APIView):
 
 # --- Customer flow, by token --------------------------------------------------------
 
-FlowOut = inline_serializer(
-    "FlowState",
-    {
-        "session": serializers.DictField(),
-        "survey": serializers.DictField(),
-        "answer": serializers.DictField(allow_null=True),
-        "offer": serializers.DictField(allow_null=True),
-    },
-)
-StepOut = inline_serializer(
-    "FlowStep", {"offer": serializers.DictField(allow_null=True), "state": serializers.DictField()}
-)
+
+class FlowSessionOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    locale = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    return_url = serializers.CharField(help_text="Where the customer goes back to; may be empty.")
+    status = serializers.CharField()
+    outcome = serializers.CharField(help_text="saved, cancelled, abandoned, or empty while open.")
+
+
+class FlowReasonOut(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    category = serializers.CharField()
+    follow_up = serializers.CharField()
+    text_mode = serializers.CharField(help_text="none, optional or required.")
+
+
+class FlowSurveyOut(serializers.Serializer):
+    question = serializers.CharField()
+    reasons = FlowReasonOut(many=True)
+
+
+class FlowAnswerOut(serializers.Serializer):
+    reason = serializers.CharField()
+    text = serializers.CharField()
+    category = serializers.CharField()
+
+
+class PauseChoiceOut(serializers.Serializer):
+    months = serializers.IntegerField()
+    until = serializers.DateField()
+    label = serializers.CharField()  # type: ignore[assignment]
+
+
+class FlowOfferOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    title = serializers.CharField()
+    body = serializers.CharField()
+    terms_text = serializers.CharField()
+    summary = serializers.CharField()
+    details = serializers.ListField(child=serializers.CharField())
+    terms = serializers.DictField()
+    pause_choices = PauseChoiceOut(many=True)
+    accept_label = serializers.CharField()
+
+
+class FlowStateOut(serializers.Serializer):
+    status = serializers.CharField()
+    outcome = serializers.CharField()
+
+
+class FlowOut(serializers.Serializer):
+    session = FlowSessionOut()
+    survey = FlowSurveyOut()
+    answer = FlowAnswerOut(allow_null=True)
+    offer = FlowOfferOut(allow_null=True)
+
+
+class StepOut(serializers.Serializer):
+    offer = FlowOfferOut(allow_null=True, help_text="The offer to show, if any (one at most).")
+    state = FlowStateOut()
+
+
+class AcceptedOfferOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    terms = serializers.DictField(help_text="The terms accepted (a pause: with its months).")
+
+
+class AcceptStepOut(serializers.Serializer):
+    offer = AcceptedOfferOut()
+    state = FlowStateOut()
 
 
 def _session_or_404(token: str) -> CancelSession:
@@ -520,7 +590,7 @@ class FlowAnswerApi(FlowApi):
 class FlowAcceptApi(FlowApi):
     @extend_schema(
         request=AcceptIn,
-        responses={200: StepOut, **error_responses(409, 410, 422)},
+        responses={200: AcceptStepOut, **error_responses(409, 410, 422)},
         auth=[],
         summary="Accept the offer shown (a pause also takes the months chosen)",
     )
