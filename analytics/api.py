@@ -33,8 +33,9 @@ from analytics.selectors import (
 )
 from analytics.services import SubscriberCountInput, subscriber_counts_record
 from config.db import planned_per_call
-from config.errors import NotFound
+from config.errors import NotFound, ServiceError
 from config.openapi import error_responses
+from config.storable import has_unstorable_text
 from surveys.locales import normalize_locale
 from workspaces.authentication import api_workspace
 from workspaces.models import Workspace
@@ -52,6 +53,13 @@ FILTER_ERRORS = error_responses(404, 422)
 
 def request_filters(request: Request) -> tuple[Workspace, AnalyticsFilters]:
     workspace = api_workspace(request)
+    unstorable = sorted(k for k, v in request.query_params.items() if has_unstorable_text(v))
+    if unstorable:
+        raise ServiceError(
+            "A filter contains a character that cannot be searched for (NUL).",
+            code="validation_error",
+            fields={name: "contains NUL" for name in unstorable},
+        )
     filters = filters_parse(workspace=workspace, params=request.query_params)
     if (
         filters.survey_id is not None

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from config.errors import Invalid, NotFound
 from config.openapi import error_responses, link, response_links
+from config.storable import has_unstorable_text
 from offers.models import Experiment, Offer, OfferKind, OfferRule
 from offers.selectors import (
     ExperimentResults,
@@ -177,11 +178,25 @@ class RuleIn(serializers.Serializer):
         child=serializers.CharField(max_length=100), required=False, default=list
     )
     metadata = serializers.DictField(required=False, default=dict)
-    min_mrr_cents = serializers.IntegerField(required=False, allow_null=True, default=None)
-    max_mrr_cents = serializers.IntegerField(required=False, allow_null=True, default=None)
-    min_tenure_days = serializers.IntegerField(required=False, allow_null=True, default=None)
-    max_tenure_days = serializers.IntegerField(required=False, allow_null=True, default=None)
+    # Bounded by their columns (bigint, integer): a larger number is a 400, not a 500.
+    min_mrr_cents = serializers.IntegerField(
+        required=False, allow_null=True, default=None, max_value=2**63 - 1
+    )
+    max_mrr_cents = serializers.IntegerField(
+        required=False, allow_null=True, default=None, max_value=2**63 - 1
+    )
+    min_tenure_days = serializers.IntegerField(
+        required=False, allow_null=True, default=None, max_value=2**31 - 1
+    )
+    max_tenure_days = serializers.IntegerField(
+        required=False, allow_null=True, default=None, max_value=2**31 - 1
+    )
     priority = serializers.IntegerField(required=False, default=100, min_value=0, max_value=32767)
+
+    def validate_metadata(self, value: dict[str, Any]) -> dict[str, Any]:
+        if has_unstorable_text(value):
+            raise serializers.ValidationError("No NUL characters or lone surrogates.")
+        return value
 
 
 class RuleOut(serializers.ModelSerializer):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +25,7 @@ from rest_framework.views import APIView
 
 from config.errors import Gone, NotFound, ServiceError
 from config.openapi import error_response, error_responses, link, response_links
+from config.storable import has_unstorable_text
 from offers.presentation import offer_view
 from surveys.locales import normalize_locale
 from surveys.models import CancelSession, SessionStatus
@@ -43,18 +43,6 @@ from workspaces.authentication import api_workspace
 from workspaces.selectors import workspace_by_public_id
 
 METADATA_MAX_BYTES = 8192
-# NUL and lone surrogates cannot be stored in PostgreSQL's jsonb: a 400, not a 500.
-UNSTORABLE_TEXT = re.compile(r"[\x00\ud800-\udfff]")
-
-
-def _unstorable(value: Any) -> bool:
-    if isinstance(value, str):
-        return bool(UNSTORABLE_TEXT.search(value))
-    if isinstance(value, dict):
-        return any(_unstorable(key) or _unstorable(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_unstorable(item) for item in value)
-    return False
 
 
 def session_url(session: CancelSession) -> str:
@@ -99,7 +87,7 @@ class SessionIn(serializers.Serializer):
     def validate_metadata(self, value: dict[str, Any]) -> dict[str, Any]:
         if len(json.dumps(value, default=str)) > METADATA_MAX_BYTES:
             raise serializers.ValidationError(f"At most {METADATA_MAX_BYTES} bytes of JSON.")
-        if _unstorable(value):
+        if has_unstorable_text(value):
             raise serializers.ValidationError("No NUL characters or lone surrogates.")
         return value
 

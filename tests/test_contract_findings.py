@@ -55,3 +55,25 @@ def test_an_unknown_api_path_is_json_404_for_every_method(api_key, method) -> No
     response = getattr(client, method)("/api/v1/experiments/-1/stop", {}, format="json")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_rule_with_numbers_beyond_its_columns_is_refused(api) -> None:
+    for field, value in [("max_tenure_days", 10004154966969372672), ("min_mrr_cents", 2**63)]:
+        response = api.post("/api/v1/offer-rules", {"name": "Big", field: value}, format="json")
+        assert response.status_code == 400
+        assert field in response.json()["error"]["fields"]
+
+
+def test_a_rule_with_metadata_that_cannot_be_stored_is_refused(api) -> None:
+    body = json.dumps({"name": "NUL", "metadata": {"plan": "a\u0000"}})
+    response = api.post("/api/v1/offer-rules", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "metadata" in response.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/exports/sessions.csv", "/api/v1/analytics/funnel"])
+def test_an_analytics_filter_with_nul_is_refused(api, path) -> None:
+    response = api.get(path, {"plan": "Pro\u0000"})
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["error"]["fields"] == {"plan": "contains NUL"}
