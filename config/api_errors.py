@@ -67,7 +67,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
-@csrf_exempt  # an unknown API path is 404 JSON for every method, not a CSRF page
+@csrf_exempt  # an unknown API path is a JSON 404 for every method, never the CSRF page
 def api_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return JsonResponse(error_body("not_found", "No such endpoint."), status=404)
 
