@@ -2,8 +2,9 @@
 
 ``ApiAutoSchema`` (settings ``REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]``) adds the error
 responses any operation can give, all with the one error shape of ``config/api_errors.py``
-(``{"error": {"code", "message", "fields"?}}``), so a view declares only its success
-responses and the errors that are its own (``error_responses(409, 422)``):
+(``{"error": {"code", "message", "fields"?}}``; every 4xx an operation documents gets
+that shared ``Error`` schema), so a view declares only its success responses and the
+errors that are its own (``error_responses(409, 422)``):
 
 - 400 when the operation takes parameters or a body (malformed JSON, invalid fields,
   characters that cannot be stored);
@@ -107,6 +108,13 @@ class ApiAutoSchema(AutoSchema):
             headers = _HEADERS.get(code)
             if headers:
                 responses[str(code)].setdefault("headers", {}).update(headers)
+        # Every 4xx is the one Error shape (config/api_errors.py makes it so), whatever
+        # a view declared: it keeps its description, the body is the shared component.
+        for status, response in responses.items():
+            if status.startswith("4"):
+                response["content"] = self._get_response_for_code(
+                    error_response(int(status)), status
+                )["content"]
         links = operation.pop("x-response-links", None)
         if links:
             for status, response in responses.items():

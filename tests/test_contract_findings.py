@@ -26,7 +26,7 @@ def test_metadata_that_cannot_be_stored_is_refused(api, metadata) -> None:
     body = json.dumps({**SESSION, "metadata": metadata})  # \u escapes, as a client sends them
     response = api.post("/api/v1/sessions", body, content_type="application/json")
     assert response.status_code == 400
-    assert "metadata" in response.json()["error"]["fields"]
+    assert all(name.startswith("metadata") for name in response.json()["error"]["fields"])
     assert not CancelSession.objects.exists()
 
 
@@ -68,7 +68,7 @@ def test_a_rule_with_metadata_that_cannot_be_stored_is_refused(api) -> None:
     body = json.dumps({"name": "NUL", "metadata": {"plan": "a\u0000"}})
     response = api.post("/api/v1/offer-rules", body, content_type="application/json")
     assert response.status_code == 400
-    assert "metadata" in response.json()["error"]["fields"]
+    assert all(name.startswith("metadata") for name in response.json()["error"]["fields"])
 
 
 @pytest.mark.parametrize("path", ["/api/v1/exports/sessions.csv", "/api/v1/analytics/funnel"])
@@ -76,4 +76,4 @@ def test_an_analytics_filter_with_nul_is_refused(api, path) -> None:
     response = api.get(path, {"plan": "Pro\u0000"})
     assert response.status_code == 400
     assert response["Content-Type"].startswith("application/json")
-    assert response.json()["error"]["fields"] == {"plan": "contains NUL"}
+    assert list(response.json()["error"]["fields"]) == ["plan"]

@@ -162,3 +162,18 @@ def test_an_endpoint_added_later_gets_the_common_errors_without_saying_so() -> N
         "415",
         "429",
     }
+
+
+class Conflicted(APIView):
+    @extend_schema(responses={200: ThingOut, 409: ThingIn})
+    def post(self, request: Request) -> Response:
+        return Response({"id": 1})
+
+
+def test_an_error_declared_with_another_body_is_still_the_error_shape() -> None:
+    generator = SchemaGenerator(patterns=[path("api/v1/conflicted", Conflicted.as_view())])
+    responses = generator.get_schema(request=None, public=True)["paths"]["/api/v1/conflicted"][
+        "post"
+    ]["responses"]
+    assert responses["409"]["content"] == {"application/json": {"schema": {"$ref": ERROR_REF}}}
+    assert responses["200"]["content"]["application/json"]["schema"]["$ref"].endswith("ThingOut")
