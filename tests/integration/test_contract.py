@@ -189,6 +189,7 @@ def _seed() -> dict[str, Any]:
         "dictionaries": {
             "session_ids": [str(pk) for pk in sessions.values_list("pk", flat=True)],
             "tokens": list(sessions.values_list("token", flat=True)),
+            "customer_ids": sorted(set(sessions.values_list("customer_id", flat=True))),
             "response_ids": list(
                 sessions.filter(response__isnull=False).values_list("response__pk", flat=True)
             ),
@@ -216,6 +217,7 @@ def _seed() -> dict[str, Any]:
 BINDINGS = {
     "path.session_id": "session_ids",
     "path.token": "tokens",
+    "path.customer_id": "customer_ids",
     "path.response_id": "response_ids",
     "path.experiment_id": "experiment_ids",
     "path.endpoint_id": "endpoint_ids",
