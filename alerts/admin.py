@@ -18,7 +18,8 @@ from alerts.models import (
 )
 from alerts.services import delivery_retry, routing_rule_validate, webhook_url_validate
 from config.errors import ServiceError
-from workspaces.admin import ConfigChangeAdmin, WorkspaceScopedAdmin
+from surveys.rules import ROUTING
+from workspaces.admin import ConfigChangeAdmin, WorkspaceScopedAdmin, WorkspaceScopedInline
 
 
 def _refuse_unsafe_url(url: str) -> str:
@@ -55,7 +56,7 @@ class WebhookEndpointForm(forms.ModelForm):
         return _refuse_unsafe_url(self.cleaned_data["url"])
 
 
-class ChannelInline(admin.TabularInline):
+class ChannelInline(WorkspaceScopedInline, admin.TabularInline):
     model = Channel
     form = ChannelForm
     extra = 0
@@ -104,10 +105,9 @@ class RoutingRuleForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        # The conditions that passed their own field's checks.
         errors = routing_rule_validate(
-            min_tenure_days=data.get("min_tenure_days"),
-            max_tenure_days=data.get("max_tenure_days"),
-            outcomes=data.get("outcomes") or [],
+            **{name: data[name] for name in ROUTING.allowed if name in data}
         )
         for field, message in errors.items():
             self.add_error(field, message)
@@ -130,8 +130,9 @@ class WebhookEndpointAdmin(ConfigChangeAdmin):
     form = WebhookEndpointForm
 
 
-class AlertChangeInline(admin.TabularInline):
+class AlertChangeInline(WorkspaceScopedInline, admin.TabularInline):
     model = AlertChange
+    editable = False
     extra = 0
     can_delete = False
     readonly_fields = ["created_at", "user", "from_status", "to_status", "note"]
@@ -144,9 +145,13 @@ class AlertAdmin(WorkspaceScopedAdmin):
     readonly_fields = ["workspace", "session", "team", "rule", "event", "risk_score", "created_at"]
     inlines = [AlertChangeInline]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # alerts are raised by routing rules, never typed in
 
-class AttemptInline(admin.TabularInline):
+
+class AttemptInline(WorkspaceScopedInline, admin.TabularInline):
     model = DeliveryAttempt
+    editable = False
     extra = 0
     can_delete = False
     readonly_fields = ["number", "started_at", "duration_ms", "ok", "status_code", "error"]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 
 from alerts.models import (
     Alert,
@@ -14,10 +14,12 @@ from alerts.models import (
     Channel,
     ChannelKind,
     Delivery,
+    OutboxEvent,
     RoutingRule,
     Team,
     WebhookEndpoint,
 )
+from surveys.rules import ROUTING, Conditions
 from workspaces.config_cache import ConfigCache
 from workspaces.models import Workspace
 
@@ -66,11 +68,19 @@ def webhook_endpoints_for_workspace(*, workspace: Workspace) -> QuerySet[Webhook
 
 
 @dataclass(frozen=True)
-class RoutingConfig:
-    """A workspace's routing rules (with teams), enabled channels by team and
-    enabled webhook endpoints: what expanding an event reads."""
+class RouteConfig:
+    """An active routing rule (with its team) and its conditions, ready to match."""
 
-    rules: list[RoutingRule]
+    rule: RoutingRule
+    conditions: Conditions
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    """A workspace's active routing rules (with teams and conditions), enabled
+    channels by team and enabled webhook endpoints: what expanding an event reads."""
+
+    rules: list[RouteConfig]
     channels: dict[int, list[Channel]]
     endpoints: list[WebhookEndpoint]
 
@@ -80,9 +90,12 @@ def _load_routing(workspace: Workspace) -> RoutingConfig:
     for channel in Channel.objects.filter(team__workspace=workspace, is_enabled=True):
         channels.setdefault(channel.team_id, []).append(channel)
     return RoutingConfig(
-        rules=list(
-            RoutingRule.objects.filter(workspace=workspace, is_active=True).select_related("team")
-        ),
+        rules=[
+            RouteConfig(rule=rule, conditions=ROUTING.conditions_of(rule))
+            for rule in RoutingRule.objects.filter(
+                workspace=workspace, is_active=True
+            ).select_related("team")
+        ],
         channels=channels,
         endpoints=list(WebhookEndpoint.objects.filter(workspace=workspace, is_enabled=True)),
     )
@@ -144,3 +157,30 @@ def digest_recipients(*, workspace: Workspace) -> list[tuple[str, list[str]]]:
             seen.add(address.lower())
             by_locale.setdefault(channel.team.locale or "en", []).append(address)
     return list(by_locale.items())
+
+
+def session_alerts(*, session_ids: list[Any]) -> QuerySet[Alert]:
+    """The alerts about these sessions, with their team and every change (export)."""
+    return (
+        Alert.objects.filter(session_id__in=session_ids)
+        .select_related("team", "assignee")
+        .prefetch_related("changes__user")
+        .order_by("created_at", "pk")
+    )
+
+
+def session_outbox_events(*, session_ids: list[Any]) -> QuerySet[OutboxEvent]:
+    """The outcome events of these sessions, with their deliveries and every
+    attempt at each (export)."""
+    return (
+        OutboxEvent.objects.filter(session_id__in=session_ids)
+        .prefetch_related(
+            Prefetch(
+                "deliveries",
+                queryset=Delivery.objects.order_by("created_at", "pk").prefetch_related(
+                    "attempt_log"
+                ),
+            )
+        )
+        .order_by("created_at", "pk")
+    )

@@ -22,7 +22,7 @@ from config.errors import ServiceError
 from workspaces.access import member_required
 from workspaces.models import Role
 
-# Who may change an alert; analysts may read the inbox.
+# Who works the inbox: support, and admins, who may do everything.
 WORKERS = (Role.ADMIN, Role.SUPPORT)
 
 
@@ -47,7 +47,7 @@ def _members(workspace: Any) -> list[tuple[int, str]]:
     return [(user.pk, user.get_username()) for user in users]
 
 
-@member_required()
+@member_required(*WORKERS)
 def inbox(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     teams = list(teams_for_workspace(workspace=workspace))
@@ -74,38 +74,34 @@ def inbox(request: HttpRequest) -> HttpResponse:
     )
 
 
-@member_required()
+@member_required(*WORKERS)
 def inbox_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     alert = alert_detail(workspace=workspace, alert_id=alert_id)
     if alert is None:
         raise Http404("No such alert.")
-    can_work = request.membership_role in WORKERS  # type: ignore[attr-defined]
     members = _members(workspace)
     form = AlertForm(
         request.POST or None,
         members=members,
         initial={"status": alert.status, "assignee": alert.assignee_id},
     )
-    if request.method == "POST":
-        if not can_work:
-            return HttpResponse(_("Your role cannot change alerts."), status=403)
-        if form.is_valid():
-            try:
-                alert_update(
-                    alert=alert,
-                    user=request.user,  # type: ignore[arg-type]
-                    status=form.cleaned_data["status"],
-                    assignee_id=form.cleaned_data["assignee"],
-                    note=form.cleaned_data["note"],
-                )
-            except ServiceError as error:
-                form.add_error(None, error.message)
-            else:
-                messages.success(request, _("Saved."))
-                return HttpResponseRedirect(
-                    reverse("alerts-inbox-detail", args=[workspace.slug, alert.pk])
-                )
+    if request.method == "POST" and form.is_valid():
+        try:
+            alert_update(
+                alert=alert,
+                user=request.user,  # type: ignore[arg-type]
+                status=form.cleaned_data["status"],
+                assignee_id=form.cleaned_data["assignee"],
+                note=form.cleaned_data["note"],
+            )
+        except ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Saved."))
+            return HttpResponseRedirect(
+                reverse("alerts-inbox-detail", args=[workspace.slug, alert.pk])
+            )
     return render(
         request,
         "alerts/inbox_detail.html",
@@ -113,7 +109,6 @@ def inbox_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
             "alert": alert,
             "facts": alert_context(alert),
             "form": form,
-            "can_work": can_work,
             "changes": alert.changes.all(),
             "deliveries": alert.deliveries.all(),
         },

@@ -20,20 +20,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics.export import sessions_csv
-from analytics.selectors import (
-    AnalyticsFilters,
-    breakdown,
-    filters_parse,
-    headline,
-    offer_performance,
-    reasons,
-    trends,
-    verbatims,
-    verbatims_slice,
-)
+from analytics.selectors.breakdown import breakdown
+from analytics.selectors.filters import AnalyticsFilters, filters_parse
+from analytics.selectors.funnel import headline
+from analytics.selectors.offers import offer_performance
+from analytics.selectors.reasons import reasons
+from analytics.selectors.trends import trends
+from analytics.selectors.verbatims import verbatims, verbatims_slice
 from analytics.services import SubscriberCountInput, subscriber_counts_record
 from config.db import planned_per_call
 from config.errors import NotFound, ServiceError
+from config.limits import BIGINT_MAX, INT_MAX, datetime_in_range
 from config.openapi import error_responses
 from config.storable import has_unstorable_text
 from surveys.locales import normalize_locale
@@ -44,7 +41,11 @@ FILTER_PARAMETERS = [
     OpenApiParameter("from", OpenApiTypes.DATE, description="First day (inclusive)."),
     OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (inclusive)."),
     OpenApiParameter("plan", str, description="Only this plan."),
-    OpenApiParameter("survey", int, description="Only this survey (id)."),
+    OpenApiParameter(
+        "survey",
+        {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX},
+        description="Only this survey (id).",
+    ),
     OpenApiParameter("locale", str, description="Only this language (en, zh-hans)."),
 ]
 # An unknown survey is 404; dates out of order or a period too long, 422.
@@ -161,7 +162,7 @@ class VerbatimParams(serializers.Serializer):
     )
     q = serializers.CharField(required=False, default="", allow_blank=True, max_length=200)
     limit = serializers.IntegerField(min_value=1, max_value=200, required=False, default=50)
-    offset = serializers.IntegerField(min_value=0, required=False, default=0)
+    offset = serializers.IntegerField(min_value=0, max_value=INT_MAX, required=False, default=0)
 
 
 class VerbatimsApi(FiguresView):
@@ -208,10 +209,9 @@ class VerbatimsApi(FiguresView):
 
 
 class SubscriberCountIn(serializers.Serializer):
-    date = serializers.DateField()
-    # The columns are PostgreSQL integers: a larger count is a 400, not a 500.
-    active = serializers.IntegerField(min_value=0, max_value=2**31 - 1)
-    new = serializers.IntegerField(min_value=0, max_value=2**31 - 1)
+    date = serializers.DateField(validators=[datetime_in_range])
+    active = serializers.IntegerField(min_value=0, max_value=INT_MAX)
+    new = serializers.IntegerField(min_value=0, max_value=INT_MAX)
 
 
 class SubscriberCountsApi(APIView):

@@ -34,8 +34,12 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from alerts.transports.mail import header_text
 from analytics.models import DigestRun
-from analytics.selectors import AnalyticsFilters, headline, reasons, verbatims
+from analytics.selectors.filters import AnalyticsFilters
+from analytics.selectors.funnel import headline
+from analytics.selectors.reasons import reasons
+from analytics.selectors.verbatims import verbatims
 from offers.presentation import format_money
 from surveys.models import Response
 from workspaces.models import Workspace
@@ -323,7 +327,7 @@ def digest_message(
         content = digest_content(workspace=workspace, week_start=week_start, locale=locale)
         context = digest_context(content)
         message = EmailMultiAlternatives(
-            subject=context["subject"][:200],
+            subject=header_text(context["subject"]),
             body=render_to_string("analytics/email/digest.txt", context),
             to=to,
         )

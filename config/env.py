@@ -9,6 +9,7 @@ is the value), as container secrets usually are.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -117,3 +118,51 @@ def env_url(name: str, schemes: tuple[str, ...]) -> str:
             f"{name}={value!r} must start with one of: {', '.join(s + '://' for s in schemes)}"
         )
     return value
+
+
+_RATE_UNITS = {
+    "s": 1,
+    "sec": 1,
+    "m": 60,
+    "min": 60,
+    "h": 3600,
+    "hour": 3600,
+    "d": 86400,
+    "day": 86400,
+}
+
+
+def env_rate(name: str, default: str) -> tuple[int, int]:
+    """A request rate such as ``30/min``, ``600/10min``, ``5/s`` or ``1000/day``:
+    returns (requests, seconds)."""
+    value = env_str(name, default) or default
+    match = re.fullmatch(r"(\d+)\s*/\s*(\d*)\s*([a-z]+)", value.strip().lower())
+    unit = _RATE_UNITS.get(match.group(3)) if match else None
+    if match is None or unit is None:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a rate: use requests/period, e.g. 30/min, 600/10min, "
+            "5/s, 100/h or 1000/day."
+        )
+    requests, multiplier = int(match.group(1)), int(match.group(2) or 1)
+    if requests < 1 or multiplier < 1:
+        raise ImproperlyConfigured(f"{name}={value!r}: the numbers must be at least 1.")
+    return requests, multiplier * unit
+
+
+def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """``HTTP_X_FORWARDED_PROTO,https``: a request.META header name and the value
+    that means https (Django's SECURE_PROXY_SSL_HEADER); unset or empty: None."""
+    value = env_str(name)
+    if not value:
+        return None
+    parts = [part.strip() for part in value.split(",")]
+    if (
+        len(parts) != 2
+        or not re.fullmatch(r"HTTP_[A-Z0-9_]+", parts[0])
+        or not re.fullmatch(r"[!-~]+", parts[1])
+    ):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} must be a header as Django names it and its value, "
+            "e.g. HTTP_X_FORWARDED_PROTO,https"
+        )
+    return parts[0], parts[1]

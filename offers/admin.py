@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from offers.models import Experiment, ExperimentVariant, Offer, OfferRule
-from workspaces.admin import ConfigChangeAdmin
+from workspaces.admin import ConfigChangeAdmin, WorkspaceScopedInline
 
 
 @admin.register(Offer)
@@ -41,25 +41,10 @@ class OfferRuleAdmin(ConfigChangeAdmin):
     ]
 
 
-class VariantInline(admin.TabularInline):
+class VariantInline(WorkspaceScopedInline, admin.TabularInline):
     model = ExperimentVariant
     extra = 0
     fields = ["name", "offer", "weight"]
-
-    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if (
-            db_field.name == "offer"
-            and not request.user.is_superuser
-            and field is not None
-            and field.queryset is not None
-        ):
-            from workspaces.selectors import workspaces_for_user
-
-            field.queryset = field.queryset.filter(
-                workspace__in=workspaces_for_user(user=request.user)
-            )
-        return field
 
 
 @admin.register(Experiment)

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import Invalid, NotFound
+from config.limits import BIGINT_MAX, INT_MAX, SMALLINT_MAX
 from config.openapi import error_responses, link, response_links
 from config.storable import has_unstorable_text
 from offers.models import Experiment, Offer, OfferKind, OfferRule
@@ -97,7 +98,9 @@ class ExperimentDetailApi(APIView):
 
 
 class StopIn(serializers.Serializer):
-    winner = serializers.IntegerField(help_text="The id of the variant to keep.")
+    winner = serializers.IntegerField(
+        min_value=1, max_value=BIGINT_MAX, help_text="The id of the variant to keep."
+    )
 
 
 class ExperimentStopApi(APIView):
@@ -133,7 +136,7 @@ class OfferIn(serializers.Serializer):
         help_text='Per locale: {"en": {"title", "body"}, "zh-hans": {…}}',
     )
     max_uses_per_customer = serializers.IntegerField(
-        required=False, allow_null=True, default=None, min_value=1
+        required=False, allow_null=True, default=None, min_value=1, max_value=SMALLINT_MAX
     )
 
 
@@ -163,8 +166,12 @@ class OfferListApi(APIView):
 
 class RuleIn(serializers.Serializer):
     name = serializers.CharField(max_length=200)
-    offer = serializers.IntegerField(required=False, allow_null=True, default=None)
-    experiment = serializers.IntegerField(required=False, allow_null=True, default=None)
+    offer = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=BIGINT_MAX
+    )
+    experiment = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=BIGINT_MAX
+    )
     reasons = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, default=list
     )
@@ -178,20 +185,21 @@ class RuleIn(serializers.Serializer):
         child=serializers.CharField(max_length=100), required=False, default=list
     )
     metadata = serializers.DictField(required=False, default=dict)
-    # Bounded by their columns (bigint, integer): a larger number is a 400, not a 500.
     min_mrr_cents = serializers.IntegerField(
-        required=False, allow_null=True, default=None, max_value=2**63 - 1
+        required=False, allow_null=True, default=None, min_value=0, max_value=BIGINT_MAX
     )
     max_mrr_cents = serializers.IntegerField(
-        required=False, allow_null=True, default=None, max_value=2**63 - 1
+        required=False, allow_null=True, default=None, min_value=0, max_value=BIGINT_MAX
     )
     min_tenure_days = serializers.IntegerField(
-        required=False, allow_null=True, default=None, max_value=2**31 - 1
+        required=False, allow_null=True, default=None, min_value=0, max_value=INT_MAX
     )
     max_tenure_days = serializers.IntegerField(
-        required=False, allow_null=True, default=None, max_value=2**31 - 1
+        required=False, allow_null=True, default=None, min_value=0, max_value=INT_MAX
     )
-    priority = serializers.IntegerField(required=False, default=100, min_value=0, max_value=32767)
+    priority = serializers.IntegerField(
+        required=False, default=100, min_value=0, max_value=SMALLINT_MAX
+    )
 
     def validate_metadata(self, value: dict[str, Any]) -> dict[str, Any]:
         if has_unstorable_text(value):
@@ -259,7 +267,9 @@ class OfferRuleListApi(APIView):
 
 class VariantIn(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    offer = serializers.IntegerField(allow_null=True, help_text="null: the no-offer control.")
+    offer = serializers.IntegerField(
+        allow_null=True, min_value=1, max_value=BIGINT_MAX, help_text="null: the no-offer control."
+    )
     weight = serializers.IntegerField(min_value=0, max_value=1000, default=1)
 
 

@@ -8,7 +8,6 @@ event's frozen payload (and the workspace's name).
 
 from __future__ import annotations
 
-import smtplib
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from alerts.models import Delivery
 from alerts.transports.base import Transport, TransportError, register
+from alerts.transports.mail import email_address, email_send, header_text
 from offers.presentation import accepted_text
 from offers.services import CONFIRMATION_KIND
 
@@ -66,6 +66,7 @@ class CustomerConfirmationTransport(Transport):
         to = (data.get("customer") or {}).get("email", "")
         if not to:
             raise TransportError("The customer has no email address.", permanent=True)
+        to = email_address(to)
         workspace = delivery.workspace
         locale = data.get("locale") or workspace.default_locale or "en"
         with translation.override(locale):
@@ -78,19 +79,12 @@ class CustomerConfirmationTransport(Transport):
                 else _("Your cancellation is confirmed")
             )
             message = EmailMultiAlternatives(
-                subject=f"{subject} · {workspace.name}"[:200],
+                subject=header_text(f"{subject} · {workspace.name}"),
                 body=render_to_string("offers/email/confirmation.txt", context),
                 to=[to],
             )
             message.attach_alternative(
                 render_to_string("offers/email/confirmation.html", context), "text/html"
             )
-        try:
-            message.send(fail_silently=False)
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise TransportError(
-                f"Recipient refused: {exc.recipients}"[:480], permanent=True
-            ) from None
-        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
-            raise TransportError(f"SMTP: {type(exc).__name__}: {exc}"[:480]) from None
+        email_send(message)
         return None

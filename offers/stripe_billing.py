@@ -34,13 +34,13 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-import requests
 import stripe
 from django.conf import settings
 from django.utils import timezone
 
 from alerts.models import Delivery
 from alerts.transports.base import Transport, TransportError, register
+from alerts.transports.http import guarded_session
 from offers.models import OfferKind
 from offers.services import BILLING_KIND
 from surveys.taxonomy import CATEGORIES
@@ -89,15 +89,15 @@ def stripe_client(api_key: str) -> stripe.StripeClient:
     """A client for one workspace's account. It never retries on its own (the
     delivery machinery does, with backoff and a record of every try), gives up
     after OUTBOUND_TIMEOUT_SECONDS and ignores proxy settings from the
-    environment."""
-    session = requests.Session()
-    session.trust_env = False
+    environment. Its connections go through the outbound guard, as webhooks do:
+    STRIPE_API_BASE must be a public address (unless
+    ALLOW_PRIVATE_WEBHOOK_TARGETS), checked at the socket."""
     return stripe.StripeClient(
         api_key,
         base_addresses={"api": settings.STRIPE_API_BASE},
         max_network_retries=0,
         http_client=stripe.RequestsClient(
-            timeout=settings.OUTBOUND_TIMEOUT_SECONDS, session=session
+            timeout=settings.OUTBOUND_TIMEOUT_SECONDS, session=guarded_session()
         ),
     )
 
@@ -117,6 +117,8 @@ def stripe_amount(cents: int, currency: str) -> int:
 
 def _failure(exc: stripe.StripeError) -> TransportError:
     status = exc.http_status
+    if isinstance(exc.__cause__, TransportError):
+        return exc.__cause__  # the outbound guard refused the address
     if isinstance(exc, stripe.APIConnectionError):
         return TransportError(f"Stripe unreachable: {exc.user_message}"[:480])
     detail = " ".join(str(part) for part in (status, exc.code) if part)

@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from config.forms import JSON_FORMFIELD_OVERRIDES
 from surveys.models import (
     CancelSession,
     Category,
@@ -16,12 +17,13 @@ from surveys.models import (
     Survey,
 )
 from surveys.services import survey_bump_version
-from workspaces.admin import ConfigChangeAdmin, WorkspaceScopedAdmin
+from workspaces.admin import ConfigChangeAdmin, WorkspaceScopedAdmin, WorkspaceScopedInline
 
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
     list_display = ["code", "label", "stripe_feedback", "position"]
+    formfield_overrides = JSON_FORMFIELD_OVERRIDES
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -30,9 +32,10 @@ class CategoryAdmin(admin.ModelAdmin):
         return False
 
 
-class ReasonInline(admin.TabularInline):
+class ReasonInline(WorkspaceScopedInline, admin.TabularInline):
     model = Reason
     extra = 0
+    formfield_overrides = JSON_FORMFIELD_OVERRIDES
     fields = ["position", "code", "category", "label", "follow_up", "text_mode", "is_active"]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -56,8 +59,9 @@ class SurveyAdmin(WorkspaceScopedAdmin):
 RESPONSE_FIELDS = ["reason_code", "reason_label", "category", "category_source", "text", "locale"]
 
 
-class ResponseInline(admin.StackedInline):
+class ResponseInline(WorkspaceScopedInline, admin.StackedInline):
     model = Response
+    editable = False
     extra = 0
     can_delete = False
     fields = tuple(RESPONSE_FIELDS)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from typing import Any
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -24,11 +22,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import Gone, NotFound, ServiceError
+from config.limits import BIGINT_MAX, SMALLINT_MAX, datetime_in_range
 from config.openapi import error_response, error_responses, link, response_links
 from config.storable import has_unstorable_text
-from offers.presentation import offer_view
+from config.throttling import FlowTokenThrottle, WidgetThrottle
 from surveys.locales import normalize_locale
 from surveys.models import CancelSession, SessionStatus
+from surveys.presenters import offer_view
 from surveys.selectors import flow_state, session_by_token, session_locale, sessions_for_workspace
 from surveys.services import (
     CustomerInput,
@@ -40,7 +40,11 @@ from surveys.services import (
     session_open,
 )
 from workspaces.authentication import api_workspace
-from workspaces.selectors import workspace_by_public_id
+from workspaces.identity import (
+    WIDGET_PAYLOAD_MAX_CHARS,
+    widget_identity_verify,
+    widget_timestamp_check,
+)
 
 METADATA_MAX_BYTES = 8192
 
@@ -65,8 +69,12 @@ class SubscriptionIn(serializers.Serializer):
     currency = serializers.RegexField(
         r"^[A-Za-z]{3}$", required=False, allow_blank=True, default=""
     )
-    started_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    current_period_end = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    started_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, validators=[datetime_in_range]
+    )
+    current_period_end = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, validators=[datetime_in_range]
+    )
 
 
 class HttpUrlField(serializers.URLField):
@@ -92,10 +100,55 @@ class SessionIn(serializers.Serializer):
         return value
 
 
-class WidgetSessionIn(SessionIn):
-    workspace = serializers.CharField(max_length=40)
-    timestamp = serializers.IntegerField()
-    auth_hash = serializers.RegexField(r"^[0-9a-fA-F]{64}$")
+class WidgetSessionIn(serializers.Serializer):
+    """Exactly these three keys: everything else travels inside the signed payload."""
+
+    workspace = serializers.CharField(max_length=40, help_text="The workspace's public id.")
+    payload = serializers.RegexField(
+        r"^[A-Za-z0-9_-]+={0,2}$",
+        max_length=WIDGET_PAYLOAD_MAX_CHARS,
+        help_text="base64url of the JSON body of POST /api/v1/sessions plus `timestamp`.",
+    )
+    signature = serializers.RegexField(
+        r"^[0-9a-fA-F]{64}$",
+        help_text="Hex HMAC-SHA256 of the payload string with the identity secret.",
+    )
+
+    def to_internal_value(self, data: Any) -> Any:
+        unexpected = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if not unexpected or not isinstance(error.detail, dict):
+                raise
+            raise serializers.ValidationError({**error.detail, **_unexpected(unexpected)}) from None
+        if unexpected:
+            raise serializers.ValidationError(_unexpected(unexpected))
+        return value
+
+
+def _unexpected(keys: list[str]) -> dict[str, str]:
+    message = gettext("Unexpected field: put it inside the signed payload.")
+    return {str(key): message for key in keys}
+
+
+class WidgetPayloadIn(SessionIn):
+    """What the widget's payload decodes to: the API's session body, and when it
+    was signed."""
+
+    timestamp = serializers.IntegerField(
+        min_value=0, max_value=2**40, help_text="When it was signed (Unix seconds)."
+    )
+
+
+def _dotted(prefix: str, detail: Any) -> dict[str, Any]:
+    """Nested serializer errors as ``{"payload.subscription.plan": [...]}``."""
+    if isinstance(detail, dict):
+        flat: dict[str, Any] = {}
+        for key, value in detail.items():
+            flat.update(_dotted(f"{prefix}.{key}", value))
+        return flat
+    return {prefix: detail}
 
 
 class AnswerIn(serializers.Serializer):
@@ -106,8 +159,10 @@ class AnswerIn(serializers.Serializer):
 
 
 class AcceptIn(serializers.Serializer):
-    offer = serializers.IntegerField()
+    offer = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     months = serializers.IntegerField(
+        min_value=-SMALLINT_MAX,
+        max_value=SMALLINT_MAX,
         required=False,
         allow_null=True,
         default=None,
@@ -241,7 +296,9 @@ class SessionListParams(serializers.Serializer):
     since = serializers.DateTimeField(required=False)
 
 
-def _open(request: Request, data: dict[str, Any], *, source: str, workspace: Any) -> Response:
+def _open(
+    request: Request, data: dict[str, Any], *, source: str, workspace: Any, body: Any
+) -> Response:
     key = request.headers.get("Idempotency-Key", "").strip()
     if len(key) > 200:
         raise ServiceError("Idempotency-Key is at most 200 characters.", code="invalid_header")
@@ -255,7 +312,7 @@ def _open(request: Request, data: dict[str, Any], *, source: str, workspace: Any
         return_url=data["return_url"],
         metadata=data["metadata"],
         idempotency_key=key,
-        fingerprint=request_fingerprint(request.data) if key else "",
+        fingerprint=request_fingerprint(body) if key else "",
         source=source,
     )
     return Response(
@@ -313,7 +370,11 @@ class SessionListCreateApi(APIView):
         serializer = SessionIn(data=request.data)
         serializer.is_valid(raise_exception=True)
         return _open(
-            request, serializer.validated_data, source="api", workspace=api_workspace(request)
+            request,
+            serializer.validated_data,
+            source="api",
+            workspace=api_workspace(request),
+            body=request.data,
         )
 
     @extend_schema(
@@ -351,26 +412,10 @@ class SessionDetailApi(APIView):
 # --- Widget: browser-opened sessions with a signed identity -------------------------
 
 
-def widget_signature(*, secret: str, timestamp: int, customer_id: str, subscription: dict) -> str:
-    """HMAC-SHA256 (hex) the host's server computes for the widget.
-
-    Signed message: ``"{timestamp}.{customer_id}.{subscription_id}.{plan}.{mrr_cents}"``.
-    """
-    message = ".".join(
-        [
-            str(timestamp),
-            customer_id,
-            str(subscription.get("id", "")),
-            str(subscription.get("plan", "")),
-            str(subscription.get("mrr_cents", 0)),
-        ]
-    )
-    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
-
-
 class WidgetSessionCreateApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = [WidgetThrottle]  # per IP, then per workspace
 
     @extend_schema(
         request=WidgetSessionIn,
@@ -379,37 +424,37 @@ class WidgetSessionCreateApi(APIView):
             200: CreatedSessionOut,
             401: OpenApiResponse(
                 error_response(401).response,
-                description="The identity signature does not match or is too old.",
+                description="The identity signature does not match, is too old or is dated ahead.",
             ),
-            **error_responses(409),
+            **error_responses(409, 422),
         },
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
         auth=[],
-        summary="Open a cancel session from the browser widget",
+        summary="Open a cancel session from the browser widget (signed by the host's server)",
         extensions=SESSION_LINKS,
     )
     def post(self, request: Request) -> Response:
-        serializer = WidgetSessionIn(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        workspace = workspace_by_public_id(public_id=data["workspace"])
-        expected = widget_signature(
-            secret=workspace.identity_secret if workspace else "",
-            timestamp=data["timestamp"],
-            customer_id=data["customer"]["id"],
-            subscription=data["subscription"],
+        outer = WidgetSessionIn(data=request.data)
+        outer.is_valid(raise_exception=True)
+        workspace, body = widget_identity_verify(
+            workspace_public_id=outer.validated_data["workspace"],
+            payload=outer.validated_data["payload"],
+            signature=outer.validated_data["signature"],
         )
-        if workspace is None or not hmac.compare_digest(expected, data["auth_hash"].lower()):
-            raise ServiceError(
-                "The identity signature does not match.", code="bad_signature", status_code=401
-            )
-        age = abs(timezone.now().timestamp() - data["timestamp"])
-        if age > settings.WIDGET_AUTH_MAX_AGE.total_seconds():
-            raise ServiceError(
-                "The identity signature is too old; sign it again.",
-                code="signature_expired",
-                status_code=401,
-            )
-        return _open(request, data, source="widget", workspace=workspace)
+        inner = WidgetPayloadIn(data=body)
+        if not inner.is_valid():
+            raise serializers.ValidationError(_dotted("payload", inner.errors))
+        widget_timestamp_check(timestamp=inner.validated_data["timestamp"])
+        # The key's fingerprint is the session body, not the signature: a retry
+        # signed again (a new timestamp) is the same request.
+        session_body = {key: value for key, value in body.items() if key != "timestamp"}
+        return _open(
+            request,
+            inner.validated_data,
+            source="widget",
+            workspace=workspace,
+            body=session_body,
+        )
 
 
 # --- Customer flow, by token --------------------------------------------------------
@@ -499,6 +544,7 @@ def _session_or_404(token: str) -> CancelSession:
 class FlowApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = [FlowTokenThrottle]  # POSTs only, per token
 
 
 class FlowStateApi(FlowApi):

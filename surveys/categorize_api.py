@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.openapi import error_responses
+from config.throttling import ApiKeyRateThrottle, CategorizeRateThrottle
 from surveys.models import Competitor
 from surveys.selectors import competitor_counts, review_queue
 from surveys.services import categorize_texts, response_relabel
@@ -47,6 +48,13 @@ class CategorizationOut(serializers.Serializer):
 
 
 class CategorizeApi(APIView):
+    throttle_classes = [ApiKeyRateThrottle, CategorizeRateThrottle]
+
+    @staticmethod
+    def max_body_bytes() -> int:
+        """Room for every text at its longest, each character \\u-escaped."""
+        return MAX_TEXTS * (settings.RESPONSE_TEXT_MAX_LENGTH * 6 + 8) + 4096
+
     @extend_schema(
         request=CategorizeIn,
         responses=CategorizationOut(many=True),

@@ -168,6 +168,9 @@ class CancelSession(models.Model):
     answered_at = models.DateTimeField(null=True, blank=True)
     offered_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # When the customer's personal data was erased (by request or by retention):
+    # the session keeps its counts, its id a pseudonym, and no personal data.
+    personal_data_erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -188,6 +191,12 @@ class CancelSession(models.Model):
             models.Index(fields=["status", "created_at"], name="session_status_created"),
             # A customer's past outcomes (offer cooldown and uses per customer).
             models.Index(fields=["workspace", "customer_id"], name="session_ws_customer"),
+            # Finished sessions still holding personal data, oldest first (retention).
+            models.Index(
+                fields=["completed_at"],
+                condition=Q(personal_data_erased_at__isnull=True, completed_at__isnull=False),
+                name="session_personal_data_held",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -196,6 +205,34 @@ class CancelSession(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+
+class SessionIdempotencyKey(models.Model):
+    """An ``Idempotency-Key`` used to open a session, and what that request got.
+
+    Every request with a key records it here in the transaction that opens (or
+    finds) its session, so a repeat answers the same way and the same key with
+    another body is a conflict, also when the first request found a session
+    already open rather than making one.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+    session = models.ForeignKey(
+        CancelSession, on_delete=models.CASCADE, related_name="idempotency_keys"
+    )
+    # The first request made the session (201) rather than finding it open (200).
+    created = models.BooleanField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "key"], name="session_idem_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class CategorySource(models.TextChoices):

@@ -11,9 +11,9 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from offers.presentation import OfferView, offer_view
 from surveys.locales import localized, normalize_locale
 from surveys.models import CancelSession, Reason, Response
+from surveys.presenters import offer_view
 from workspaces.models import Workspace
 
 
@@ -81,7 +81,7 @@ class FlowState:
     question: str
     reasons: list[ReasonView]
     answer: Response | None
-    offer: OfferView | None
+    offer: Any  # the OfferView of the offers app, or None
     expired: bool
 
 
@@ -199,3 +199,13 @@ def competitor_counts(
         }
         for row in rows
     ]
+
+
+def customer_sessions(*, workspace: Workspace, customer_id: str) -> QuerySet[CancelSession]:
+    """Every session of one customer in the workspace, oldest first, with the
+    answer, the offer and the experiment arm (export and erasure)."""
+    return (
+        CancelSession.objects.filter(workspace=workspace, customer_id=customer_id)
+        .select_related("response", "offer", "experiment_variant")
+        .order_by("created_at", "pk")
+    )

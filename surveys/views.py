@@ -20,8 +20,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.errors import Conflict, Gone, Invalid, NotFound, ServiceError
-from offers.presentation import accepted_text
+from config.throttling import FlowTokenThrottle, page_throttle
 from surveys.models import CancelSession, Outcome, SessionStatus
+from surveys.presenters import accepted_text
 from surveys.selectors import flow_state, session_by_token, session_locale
 from surveys.services import (
     CustomerInput,
@@ -79,6 +80,9 @@ def _flow_view(handler: Any) -> Any:
     """Turn service errors into friendly pages; a finished session goes to 'done'."""
 
     def wrapped(request: HttpRequest, token: str) -> HttpResponse:
+        throttled = page_throttle(request, FlowTokenThrottle)  # POSTs, per token
+        if throttled is not None:
+            return throttled
         try:
             return handler(request, token)
         except Conflict:

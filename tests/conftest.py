@@ -7,6 +7,7 @@ integration and browser tests must run for real in CI, never quietly skip.
 from __future__ import annotations
 
 import os
+import uuid
 from typing import Any
 
 import pytest
@@ -37,6 +38,13 @@ def _plain_static_storage(settings: Any) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles(settings: Any) -> None:
+    """Each test starts with no throttle counts: its own cache key prefix (the
+    cache may be the Redis that Celery shares, so it is never flushed)."""
+    settings.THROTTLE_KEY_PREFIX = f"throttle-{uuid.uuid4().hex}"
 
 
 @pytest.fixture

@@ -62,5 +62,4 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
-    is_staff = True
     password = factory.PostGenerationMethodCall("set_password", "pw-for-tests-1")

@@ -8,6 +8,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
+from config.throttling import api_key_failures, client_ip
 from workspaces.models import ApiKey, Workspace
 from workspaces.selectors import api_key_for_raw
 from workspaces.services import api_key_touch
@@ -22,13 +23,20 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).decode("latin-1")
         if not header:
             return None
+        # An IP that sent too many wrong keys is refused without looking at this one.
+        idents = [client_ip(request)]
+        wait = api_key_failures.locked_for(idents)
+        if wait is not None:
+            raise exceptions.Throttled(wait)
         scheme, _, raw_key = header.partition(" ")
         if scheme.lower() != self.keyword.lower() or not raw_key.strip():
+            api_key_failures.failed(idents, reserved=False)
             raise exceptions.AuthenticationFailed(
                 "Use the header 'Authorization: Bearer <api key>'."
             )
         api_key = api_key_for_raw(raw_key=raw_key.strip())
         if api_key is None:
+            api_key_failures.failed(idents, reserved=False)
             raise exceptions.AuthenticationFailed("This API key is wrong or has been revoked.")
         api_key_touch(api_key=api_key)
         return (None, api_key)

@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from workspaces.origins import OriginsFormField, origins_validate
+
 STRIPE_KEY_PREFIXES = ("sk_", "rk_")
+# The longest retention of personal data that can be set (a century, in days).
+RETENTION_MAX_DAYS = 36500
+
+
+class OriginListField(models.JSONField):
+    """A JSON list of origins, edited one a line in forms."""
+
+    def formfield(self, **kwargs: Any) -> Any:
+        # Always one a line, even where an admin overrides JSON fields' form class:
+        # what it holds is checked as origins, not as free JSON.
+        return super().formfield(**{**kwargs, "form_class": OriginsFormField})
 
 
 def new_public_id() -> str:
@@ -31,6 +46,11 @@ class Workspace(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     # Signs the widget's customer identity (HMAC-SHA256); never sent to browsers.
     identity_secret = models.CharField(max_length=80, default=new_identity_secret)
+    # Origins (scheme://host[:port], normalised) of the host's product: a session's
+    # return_url must be on one of them when any are set (workspaces.origins).
+    allowed_origins = OriginListField(
+        _("allowed origins"), default=list, blank=True, validators=[origins_validate]
+    )
     # Goes up whenever the flow's configuration changes (offers, targeting rules,
     # experiments, categorisation rules, competitors, the trained classifier).
     # The flow loads the workspace with the session anyway, so in-process caches
@@ -55,6 +75,20 @@ class Workspace(models.Model):
         help_text=_("Apply each saved or cancelled outcome to the customer's Stripe subscription."),
     )
     stripe_secret_key = models.CharField(_("Stripe secret key"), max_length=255, blank=True)
+    # Erase customers' personal data from sessions finished this many days ago
+    # (privacy.services.retention_erase). Empty: RETAIN_PERSONAL_DATA_DAYS applies;
+    # 0: keep it until a customer is erased on request.
+    retain_personal_data_days = models.PositiveIntegerField(
+        _("keep personal data for (days)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(RETENTION_MAX_DAYS)],
+        help_text=_(
+            "Customers' email, name, id and words are erased from sessions finished this "
+            "many days ago (the counts stay). Empty: the server's RETAIN_PERSONAL_DATA_DAYS; "
+            "0: keep them."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

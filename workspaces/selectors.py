@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
@@ -24,6 +26,21 @@ def workspaces_for_user(*, user: User | AnonymousUser) -> QuerySet[Workspace]:
     if getattr(user, "is_superuser", False):
         return Workspace.objects.all()
     return Workspace.objects.filter(memberships__user=user)
+
+
+def workspaces_administered(*, user: User | AnonymousUser) -> QuerySet[Workspace]:
+    """The workspaces this user may configure in /admin/: where they are an admin
+    (every workspace for a superuser)."""
+    if not user.is_authenticated or not user.is_active:
+        return Workspace.objects.none()
+    if getattr(user, "is_superuser", False):
+        return Workspace.objects.all()
+    return Workspace.objects.filter(memberships__user=user, memberships__role=Role.ADMIN)
+
+
+def members_of(*, workspace_ids: Iterable[int]) -> QuerySet[User]:
+    """The users who belong to any of these workspaces, each once."""
+    return User.objects.filter(memberships__workspace_id__in=list(workspace_ids)).distinct()
 
 
 def workspace_by_public_id(*, public_id: str) -> Workspace | None:

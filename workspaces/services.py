@@ -13,13 +13,19 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
+from config.errors import ServiceError
+from config.events import DomainEvent, publish
 from workspaces.models import ApiKey, Membership, Role, Workspace
+from workspaces.origins import origins_normalize
 
 API_KEY_PREFIX = "cfk_"
 # last_used_at is refreshed at most this often, so authenticating is not a write
 # on every request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Published by workspace_create in its transaction (the surveys app subscribes).
+WORKSPACE_CREATED = "workspace.created"
 
 
 def hash_api_key(raw_key: str) -> str:
@@ -40,9 +46,8 @@ def workspace_create(
     default_locale: str = "en",
     currency: str = "USD",
 ) -> Workspace:
-    """Create a workspace with the default survey (surveys app) ready to use."""
-    from surveys.services import survey_create_default
-
+    """Create a workspace; it announces ``workspace.created`` in the same
+    transaction, and the surveys app gives it the default survey."""
     with transaction.atomic():
         workspace = Workspace.objects.create(
             name=name,
@@ -51,26 +56,106 @@ def workspace_create(
             default_locale=default_locale,
             currency=currency.upper(),
         )
-        survey_create_default(workspace=workspace)
+        publish(
+            DomainEvent(
+                name=WORKSPACE_CREATED,
+                workspace_id=workspace.pk,
+                at=workspace.created_at,
+                workspace=workspace,
+            )
+        )
     return workspace
 
 
-def membership_add(*, workspace: Workspace, user: User, role: str) -> Membership:
-    if role not in Role.values:
-        raise ValueError(f"unknown role {role!r}")
-    membership, _ = Membership.objects.update_or_create(
-        workspace=workspace, user=user, defaults={"role": role}
+def user_staff_sync(*, user: User) -> User:
+    """Give ``is_staff`` (the key to /admin/) to superusers and to admins of at
+    least one workspace, and take it from everyone else."""
+    is_staff = (
+        bool(user.is_superuser)
+        or Membership.objects.filter(user_id=user.pk, role=Role.ADMIN).exists()
     )
+    if user.is_staff != is_staff:
+        user.is_staff = is_staff
+        user.save(update_fields=["is_staff"])
+    return user
+
+
+def membership_change_check(*, user: User, actor: User | None) -> None:
+    """Refuse (ServiceError, 403) when ``actor`` would change their own membership:
+    nobody re-roles or removes themselves, superusers aside."""
+    if actor is not None and actor.pk == user.pk and not actor.is_superuser:
+        raise ServiceError(
+            _("Nobody changes their own membership; ask another admin."),
+            code="own_membership",
+            status_code=403,
+        )
+
+
+def membership_set_role(
+    *, workspace: Workspace, user: User, role: str, actor: User | None = None
+) -> Membership:
+    """Make ``user`` a member of ``workspace`` with ``role``, or change the role of
+    an existing member, and keep the user's ``is_staff`` in step. ``actor`` is who
+    asks (None for commands and code): a member never changes their own role."""
+    if role not in Role.values:
+        raise ServiceError(
+            _("Unknown role %(role)r; one of: %(roles)s.")
+            % {"role": role, "roles": ", ".join(Role.values)},
+            code="unknown_role",
+            fields={"role": "unknown"},
+        )
+    membership_change_check(user=user, actor=actor)
+    with transaction.atomic():
+        membership, _created = Membership.objects.update_or_create(
+            workspace=workspace, user=user, defaults={"role": role}
+        )
+        user_staff_sync(user=user)
     return membership
 
 
+# The name older callers use: adding a member and changing the role are one write.
+membership_add = membership_set_role
+
+
+def membership_remove(*, membership: Membership, actor: User | None = None) -> None:
+    """Take a member out of a workspace and keep their ``is_staff`` in step."""
+    user = membership.user
+    membership_change_check(user=user, actor=actor)
+    with transaction.atomic():
+        membership.delete()
+        user_staff_sync(user=user)
+
+
+def workspace_delete(*, workspace: Workspace) -> None:
+    """Delete a workspace with everything in it; its members' ``is_staff`` is
+    recomputed from the roles they keep elsewhere."""
+    with transaction.atomic():
+        users = list(User.objects.filter(memberships__workspace=workspace))
+        workspace.delete()
+        for user in users:
+            user_staff_sync(user=user)
+
+
 def user_create(*, username: str, password: str, email: str = "") -> User:
+    """A user who can sign in to the web UI; ``is_staff`` follows their roles
+    (``membership_set_role``), never set here."""
     user: User = get_user_model().objects.create_user(
         username=username, password=password, email=email
     )
-    # Members sign in to the admin and dashboard; the admin's site needs is_staff.
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
+    return user
+
+
+def user_set_credentials(*, user: User, password: str = "", email: str | None = None) -> User:
+    """Change a user's password (when given) and email (when not None)."""
+    fields = []
+    if password:
+        user.set_password(password)
+        fields.append("password")
+    if email is not None and email != user.email:
+        user.email = email
+        fields.append("email")
+    if fields:
+        user.save(update_fields=fields)
     return user
 
 
@@ -114,3 +199,24 @@ def workspace_config_bump(*, workspace_id: int) -> None:
     ``(workspace id, config_version)`` load it afresh. Call it inside the
     transaction that changes the configuration."""
     Workspace.objects.filter(pk=workspace_id).update(config_version=F("config_version") + 1)
+
+
+def workspace_update(
+    *, workspace: Workspace, allowed_origins: list[str] | None = None
+) -> Workspace:
+    """Change a workspace's settings; ``None`` leaves a setting as it is.
+
+    ``allowed_origins`` is normalised (workspaces.origins); InvalidOrigins names
+    each entry that is not an origin.
+    """
+    changed: list[str] = []
+    if allowed_origins is not None:
+        workspace.allowed_origins = origins_normalize(allowed_origins)
+        changed.append("allowed_origins")
+    if changed:
+        with transaction.atomic():
+            workspace.save(update_fields=changed)
+            # The hosted pages read these too (framing), through config caches.
+            workspace_config_bump(workspace_id=workspace.pk)
+        workspace.refresh_from_db(fields=["config_version"])
+    return workspace

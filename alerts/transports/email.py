@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import smtplib
-
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from alerts.content import alert_context
 from alerts.models import Delivery
 from alerts.transports.base import ALERT_RELATED, Transport, TransportError, register
+from alerts.transports.mail import email_address, email_send, header_text
 
 
 def recipients(target: str) -> list[str]:
@@ -24,21 +23,18 @@ class EmailTransport(Transport):
     def send(self, delivery: Delivery) -> int | None:
         if delivery.channel is None or delivery.alert is None:
             raise TransportError("An email alert needs a channel and an alert.", permanent=True)
+        to = [email_address(address) for address in recipients(delivery.channel.target)]
+        if not to:
+            raise TransportError("The email channel has no address.", permanent=True)
         context = alert_context(delivery.alert)
         message = EmailMultiAlternatives(
-            subject=f"[{context['risk_score']}] {context['title']}"[:200],
+            # The title carries the customer's name: one line, whatever they typed.
+            subject=header_text(f"[{context['risk_score']}] {context['title']}"),
             body=render_to_string("alerts/email/alert.txt", context),
-            to=recipients(delivery.channel.target),
+            to=to,
         )
         message.attach_alternative(
             render_to_string("alerts/email/alert.html", context), "text/html"
         )
-        try:
-            message.send(fail_silently=False)
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise TransportError(
-                f"Recipients refused: {exc.recipients}"[:480], permanent=True
-            ) from None
-        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
-            raise TransportError(f"SMTP: {type(exc).__name__}: {exc}"[:480]) from None
+        email_send(message)
         return None

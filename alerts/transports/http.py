@@ -1,22 +1,95 @@
-"""Outbound HTTP for webhooks and Slack: a timeout on every request, no redirects
-followed, and an SSRF guard that refuses private, loopback, link-local and other
-non-public addresses (unless ALLOW_PRIVATE_WEBHOOK_TARGETS is set)."""
+"""Outbound HTTP for webhooks, Slack and Stripe: a timeout on every request, no
+redirects followed, and an SSRF guard that refuses every address that is not
+globally routable (``addresses``; unless ALLOW_PRIVATE_WEBHOOK_TARGETS is set).
+
+The guard holds at the socket, not at a lookup made beforehand: each new
+connection looks the host up once, vets every address of the answer, connects
+to one of them and checks the peer it connected to, while the Host header, TLS
+SNI and certificate check stay on the URL's hostname. A second DNS answer (DNS
+rebinding) has nothing to switch. urllib3 does it for webhooks and Slack
+(``_pool``), a requests adapter on the same connections for Stripe
+(``guarded_session``)."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
 import threading
+from typing import Any
 from urllib.parse import urlsplit
 
 import certifi
+import requests
 import urllib3
 from django.conf import settings
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
+from alerts.transports.addresses import check_address, resolve
 from alerts.transports.base import TransportError
 
 USER_AGENT = "cancelflow-webhooks/1"
 _local = threading.local()
+
+
+def _connect(conn: HTTPConnection) -> socket.socket:
+    """What urllib3's ``_new_conn`` does, to an address ``resolve`` vetted (the
+    host is looked up here and nowhere else)."""
+    host, port = conn._dns_host, conn.port  # the URL's hostname, as urllib3 resolves it
+    timeout = conn.timeout if isinstance(conn.timeout, int | float) else None
+    failure: OSError | None = None
+    for family, kind, proto, _name, sockaddr in resolve(host, port):
+        sock = socket.socket(family, kind, proto)
+        try:
+            for option in conn.socket_options or ():
+                sock.setsockopt(*option)
+            sock.settimeout(timeout if timeout is not None else socket.getdefaulttimeout())
+            if conn.source_address:
+                sock.bind(conn.source_address)
+            sock.connect(sockaddr)
+        except TimeoutError:
+            sock.close()
+            raise ConnectTimeoutError(
+                conn, f"Connection to {host} timed out. (connect timeout={timeout})"
+            ) from None
+        except OSError as exc:
+            sock.close()
+            failure = exc
+            continue
+        if not settings.ALLOW_PRIVATE_WEBHOOK_TARGETS:
+            # The peer we are connected to, as healthchecks checks it: what was vetted.
+            try:
+                check_address(ipaddress.ip_address(sock.getpeername()[0]), host=host)
+            except BaseException:
+                sock.close()
+                raise
+        return sock
+    raise NewConnectionError(conn, f"Failed to establish a new connection: {failure}")
+
+
+class GuardedHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        return _connect(self)
+
+
+class GuardedHTTPSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        return _connect(self)
+
+
+class _GuardedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = GuardedHTTPConnection
+
+
+class _GuardedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = GuardedHTTPSConnection
+
+
+GUARDED_POOLS: dict[str, type[HTTPConnectionPool]] = {
+    "http": _GuardedHTTPPool,
+    "https": _GuardedHTTPSPool,
+}
 
 
 def _pool() -> urllib3.PoolManager:
@@ -24,38 +97,71 @@ def _pool() -> urllib3.PoolManager:
     reuse the connection instead of opening one each time. urllib3 itself, not
     requests on top of it: half the CPU per request, and nothing read from the
     environment (proxies, .netrc). Certificates are checked against certifi's
-    bundle, as requests does."""
+    bundle, as requests does. A connection opened while private targets were
+    allowed is not reused once they are not."""
+    allow = settings.ALLOW_PRIVATE_WEBHOOK_TARGETS
     pool = getattr(_local, "pool", None)
-    if pool is None:
+    if pool is None or getattr(_local, "allow", None) != allow:
+        if pool is not None:
+            pool.clear()
         pool = _local.pool = urllib3.PoolManager(
             retries=False, cert_reqs="CERT_REQUIRED", ca_certs=certifi.where()
         )
+        pool.pool_classes_by_scheme = GUARDED_POOLS
+        _local.allow = allow
     return pool
 
 
-def check_target(url: str) -> None:
-    """Raise ``TransportError(permanent=True)`` for a URL we must not call."""
+class GuardedAdapter(requests.adapters.HTTPAdapter):
+    """requests on the guarded connections (stripe-python's HTTP client)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = GUARDED_POOLS
+
+
+def guarded_session() -> requests.Session:
+    """A requests session whose every connection goes through the guard, with no
+    proxy or .netrc read from the environment and no retries of its own."""
+    session = requests.Session()
+    session.trust_env = False
+    adapter = GuardedAdapter(max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def _check_url(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TransportError(f"Not an http(s) URL: {url[:100]!r}.", permanent=True)
-    if settings.ALLOW_PRIVATE_WEBHOOK_TARGETS:
-        return
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except socket.gaierror as exc:
-        raise TransportError(f"Cannot resolve {parts.hostname}: {exc}") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise TransportError(
-                f"{parts.hostname} resolves to a non-public address ({address}); refused.",
-                permanent=True,
-            )
+        port = parts.port
+    except ValueError:
+        port = None
+        hostname = None
+    else:
+        hostname = parts.hostname
+    if parts.scheme not in ("http", "https") or not hostname:
+        raise TransportError(f"Not an http(s) URL: {url[:100]!r}.", permanent=True)
+    return hostname, port or (443 if parts.scheme == "https" else 80)
 
 
-def post_json(url: str, body: bytes, headers: dict[str, str]) -> int:
-    """POST ``body``; return the status code of a 2xx answer, raise otherwise."""
-    check_target(url)
+def check_target(url: str) -> None:
+    """Raise ``TransportError`` for a URL we must not call (``permanent=True``:
+    not http(s), or an address that is not public; a name that does not resolve
+    may resolve later). For validating a URL when it is entered; sending checks
+    again, at the socket."""
+    hostname, port = _check_url(url)
+    if not settings.ALLOW_PRIVATE_WEBHOOK_TARGETS:
+        resolve(hostname, port)
+
+
+def post_json(
+    url: str, body: bytes, headers: dict[str, str], *, client_errors_permanent: bool = False
+) -> int:
+    """POST ``body``; return the status code of a 2xx answer, raise otherwise.
+    ``client_errors_permanent``: a 4xx other than 408 and 429 is permanent (for a
+    receiver whose 4xx means the request or the target is wrong for good)."""
+    _check_url(url)
     timeout = settings.OUTBOUND_TIMEOUT_SECONDS
     try:
         response = _pool().request(
@@ -86,4 +192,7 @@ def post_json(url: str, body: bytes, headers: dict[str, str]) -> int:
             status_code=code,
         )
     snippet = response.data[:800].decode(errors="replace")[:200].replace("\n", " ")
-    raise TransportError(f"{code} from the receiver: {snippet}", status_code=code)
+    permanent = client_errors_permanent and 400 <= code < 500 and code not in (408, 429)
+    raise TransportError(
+        f"{code} from the receiver: {snippet}", status_code=code, permanent=permanent
+    )

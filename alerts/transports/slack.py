@@ -1,9 +1,16 @@
 """Slack incoming webhook with Block Kit: a header, the facts as fields, the
-customer's words as a quote, and a button to the inbox."""
+customer's words as a quote, and a button to the inbox.
+
+Everything a customer or host typed (names, plan, reason, offer, the words) is
+escaped as Slack's formatting rules ask (``&``, ``<``, ``>`` as ``&amp;``,
+``&lt;``, ``&gt;``) in every text object, the notification text and the
+plain_text header too, so ``<!channel>`` or ``<https://…|label>`` is shown, not
+acted on. Texts are cut to Slack's limits without splitting an escape."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from alerts.content import alert_context
@@ -11,13 +18,23 @@ from alerts.models import Delivery
 from alerts.transports.base import ALERT_RELATED, Transport, TransportError, register
 from alerts.transports.http import post_json
 
+# An escape cut short at the end of a text ("&am", "&l").
+_CUT_ESCAPE = re.compile(r"&[a-z]{0,3}$")
+
+
+def _cut(text: str, limit: int) -> str:
+    """At most ``limit`` characters of escaped ``text``, never half an escape."""
+    if len(text) <= limit:
+        return text
+    return _CUT_ESCAPE.sub("", text[:limit])
+
 
 def _plain(text: str, limit: int = 150) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text[:limit] or " "}
+    return {"type": "plain_text", "text": _cut(text, limit) or " "}
 
 
 def _mrkdwn(text: str, limit: int = 2000) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": text[:limit] or " "}
+    return {"type": "mrkdwn", "text": _cut(text, limit) or " "}
 
 
 def _escape(text: str) -> str:
@@ -34,8 +51,9 @@ def slack_payload(context: dict[str, Any]) -> dict[str, Any]:
         _mrkdwn(f"*{labels['offer']}*\n{_escape(context['offer'])}"),
         _mrkdwn(f"*{labels['risk']}*\n{context['risk_score']}/100"),
     ]
+    title = _escape(context["title"])
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": _plain(context["title"])},
+        {"type": "header", "text": _plain(title)},
         {"type": "section", "fields": fields},
     ]
     if context["text"]:
@@ -54,7 +72,7 @@ def slack_payload(context: dict[str, Any]) -> dict[str, Any]:
             ],
         }
     )
-    return {"text": context["title"], "blocks": blocks}
+    return {"text": _cut(title, 3000), "blocks": blocks}
 
 
 @register
@@ -66,4 +84,6 @@ class SlackTransport(Transport):
         if delivery.channel is None or delivery.alert is None:
             raise TransportError("A Slack alert needs a channel and an alert.", permanent=True)
         body = json.dumps(slack_payload(alert_context(delivery.alert))).encode()
-        return post_json(delivery.channel.target, body, {})
+        # Slack answers a 4xx for what stays wrong (invalid_payload, no_service,
+        # channel_not_found): retrying cannot help.
+        return post_json(delivery.channel.target, body, {}, client_errors_permanent=True)

@@ -62,9 +62,10 @@ def test_bad_input_is_shown_not_a_500(workspace, alert) -> None:
     assert alert.status == "new" and not AlertChange.objects.exists()
 
 
-def test_analysts_read_but_cannot_change(workspace, alert) -> None:
+def test_analysts_neither_read_nor_change(workspace, alert) -> None:
     client = member(workspace, Role.ANALYST)
-    assert client.get(f"/app/{workspace.slug}/inbox/{alert.pk}/").status_code == 200
+    assert client.get(f"/app/{workspace.slug}/inbox/").status_code == 403
+    assert client.get(f"/app/{workspace.slug}/inbox/{alert.pk}/").status_code == 403
     response = client.post(f"/app/{workspace.slug}/inbox/{alert.pk}/", {"status": "lost"})
     assert response.status_code == 403
     alert.refresh_from_db()

@@ -30,6 +30,7 @@ KEY = "rk_test_51Hq8Zcancelflow0001"
 def stripe_api(settings: Any) -> Iterator[FakeStripe]:
     fake = FakeStripe.start()
     settings.STRIPE_API_BASE = fake.url
+    settings.ALLOW_PRIVATE_WEBHOOK_TARGETS = True  # the fake is on loopback
     settings.DELIVERY_RETRY_DELAYS = [0, 0, 0]
     settings.OUTBOUND_TIMEOUT_SECONDS = 5
     yield fake
@@ -545,6 +546,24 @@ def test_a_refused_parameter_is_permanent(
     delivery = retry_until_done(billing_delivery())
     assert delivery.status == DeliveryStatus.DEAD and delivery.attempts == 1
     assert "Invalid timestamp: must be in the future" in delivery.last_error
+
+
+@pytest.mark.parametrize("base", ["", "http://[64:ff9b::7f00:1]", "http://[::ffff:127.0.0.1]"])
+def test_a_non_public_stripe_base_is_refused_at_once(
+    billed, stripe_api, settings, django_capture_on_commit_callbacks, base
+) -> None:
+    """STRIPE_API_BASE goes through the outbound guard, as webhooks do: with
+    private targets not allowed, the local fake (or a NAT64 or mapped form of
+    loopback) is never called and the delivery is dead at once, with the reason."""
+    settings.ALLOW_PRIVATE_WEBHOOK_TARGETS = False
+    if base:
+        settings.STRIPE_API_BASE = base
+    session = decide(django_capture_on_commit_callbacks, billed)
+    delivery = retry_until_done(billing_delivery())
+    assert delivery.status == DeliveryStatus.DEAD and delivery.attempts == 1
+    assert "non-public address" in delivery.last_error
+    assert stripe_api.calls == []
+    assert CancelSession.objects.get(pk=session.pk).outcome == Outcome.CANCELLED
 
 
 def test_stripe_unreachable_is_retried_until_dead(

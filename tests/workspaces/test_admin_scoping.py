@@ -31,4 +31,6 @@ def test_a_user_without_membership_sees_nothing(workspace) -> None:
     user = UserFactory()
     client = Client()
     client.force_login(user)
-    assert client.get("/admin/surveys/cancelsession/").status_code == 403
+    response = client.get("/admin/surveys/cancelsession/")
+    assert response.status_code == 302  # to the admin's sign-in page
+    assert response["Location"].startswith("/admin/login/")

@@ -1,0 +1,315 @@
+"""Believable past cancel sessions for the demo workspace, bulk-inserted.
+
+The mix follows what exit surveys usually show: price and "not using it" lead,
+cheaper plans leave over price more, bigger plans over missing features and
+competitors; about one session in eight is abandoned; a fitting offer saves
+roughly one customer in four.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from analytics.demo import subscriber_counts_demo
+from analytics.services import rollups_rebuild
+from offers.models import Offer, pause_bounds
+from offers.selectors import CustomerHistory, offer_pick
+from offers.services import accepted_terms_for
+from surveys.locales import localized
+from surveys.models import (
+    CancelSession,
+    CategorySource,
+    Outcome,
+    Reason,
+    Response,
+    SessionStatus,
+)
+from surveys.rules import SessionFacts, tenure_days
+from surveys.services import classifier_train, responses_recategorize
+from workspaces.models import Workspace
+
+# The demo history's customers (cus_hist_0000001, …): how a workspace's history is told apart.
+HISTORY_CUSTOMER_PREFIX = "cus_hist_"
+
+PLANS = [
+    ("Starter", 1900, 0.45),
+    ("Pro", 4900, 0.35),
+    ("Team", 9900, 0.15),
+    ("Business", 29900, 0.05),
+]
+
+# Weights of each reason code per plan tier (index into PLANS).
+REASON_WEIGHTS = {
+    "too_expensive": (34, 24, 16, 12),
+    "not_using": (24, 20, 14, 8),
+    "switching": (8, 12, 18, 22),
+    "missing_feature": (6, 12, 18, 22),
+    "quality": (7, 9, 11, 12),
+    "too_complex": (8, 7, 5, 4),
+    "support": (4, 5, 7, 9),
+    "values": (2, 2, 2, 2),
+    "other": (7, 9, 9, 9),
+}
+
+VERBATIMS = {
+    "en": {
+        "too_expensive": [
+            "Too pricey for what we use",
+            "Budget cuts this quarter, can't justify it",
+            "The price went up and it's no longer worth it",
+            "Cheaper options do 90% of this",
+        ],
+        "not_using": [
+            "Project ended, don't need it for now",
+            "Only logged in twice last month",
+            "Seasonal business, will be back in spring",
+        ],
+        "switching": [
+            "We moved to Acme, it integrates with our CRM",
+            "Going with Globex, their team plan is cheaper",
+            "Our company standardised on another tool",
+        ],
+        "missing_feature": [
+            "No SSO, our IT requires it",
+            "Needed a proper API export",
+            "Missing Gantt charts",
+            "No offline mode on mobile",
+        ],
+        "quality": [
+            "Sync kept failing and we lost data twice",
+            "App is really slow on large projects",
+            "Too many bugs after the last update",
+        ],
+        "too_complex": [
+            "My team never got the hang of it",
+            "Setup took too long, gave up",
+        ],
+        "support": [
+            "Waited a week for a reply",
+            "Support closed my ticket without fixing anything",
+        ],
+        "values": ["Don't like the new data policy", "Not comfortable with the AI training terms"],
+        "other": ["Company is shutting down", "Account was opened by mistake", "Personal reasons"],
+    },
+    "zh-hans": {
+        "too_expensive": ["太贵了,用不起", "预算削减了", "涨价以后不划算了", "性价比不高"],
+        "not_using": ["项目结束了,暂时用不到", "最近很少用", "淡季,明年再说"],
+        "switching": ["我们换成了Acme,和CRM集成更好", "公司统一用别的工具了", "Globex 更便宜"],
+        "missing_feature": ["没有单点登录", "缺少数据导出接口", "手机端不能离线使用"],
+        "quality": ["同步经常失败,丢了两次数据", "大项目的时候太慢了", "更新以后bug太多"],
+        "too_complex": ["团队一直学不会", "配置太麻烦了"],
+        "support": ["客服一周都没回复", "工单没解决就被关了"],
+        "values": ["不认同新的隐私政策"],
+        "other": ["公司要关门了", "个人原因"],
+    },
+}
+
+
+@dataclass(frozen=True)
+class HistoryResult:
+    sessions: int
+    responses: int
+
+
+def _weighted(rng: random.Random, items: list, weights: list[float]) -> object:
+    return rng.choices(items, weights=weights, k=1)[0]
+
+
+def _save_rate(offer: Offer) -> float:
+    """How often each kind of offer saves a customer in the demo history; deeper
+    discounts save a little more."""
+    if offer.kind == "discount_percent":
+        return 0.12 + int(offer.terms.get("percent", 0)) / 200
+    return {"pause": 0.34, "downgrade": 0.2, "discount_amount": 0.22}.get(offer.kind, 0.15)
+
+
+def history_rows(
+    *, workspace: Workspace, count: int, days: int, rng: random.Random, now: datetime
+) -> Iterator[tuple[CancelSession, Response | None]]:
+    survey = workspace.surveys.get(is_default=True)
+    reasons = {r.code: r for r in Reason.objects.filter(survey=survey, is_active=True)}
+    # Offers come from the workspace's own targeting rules and experiments, the
+    # way the flow picks them (so experiment arms are assigned the same way).
+    workspace.refresh_from_db(fields=["config_version"])
+    codes = [code for code in REASON_WEIGHTS if code in reasons]
+    plan_weights = [weight for _name, _mrr, weight in PLANS]
+    span = timedelta(days=days).total_seconds()
+    for index in range(count):
+        tier = _weighted(rng, list(range(len(PLANS))), plan_weights)
+        assert isinstance(tier, int)
+        plan, base_mrr, _w = PLANS[tier]
+        # Recent months a little busier; weekdays busier than weekends.
+        offset = span * (rng.random() ** 1.15)
+        created = now - timedelta(seconds=offset)
+        if created.weekday() >= 5 and rng.random() < 0.3:
+            created -= timedelta(days=2)
+        locale = "zh-hans" if rng.random() < 0.3 else "en"
+        seats = 1 if tier == 0 else rng.randint(1, 4)
+        mrr = base_mrr * seats
+        customer = f"{HISTORY_CUSTOMER_PREFIX}{index:07d}"
+        session = CancelSession(
+            workspace=workspace,
+            survey=survey,
+            survey_version=survey.version,
+            token=secrets.token_urlsafe(24),
+            token_expires_at=created + timedelta(hours=24),
+            customer_id=customer,
+            customer_email=f"{customer}@example.com",
+            subscription_id=f"sub_hist_{index:07d}",
+            plan=plan,
+            mrr_cents=mrr,
+            currency=workspace.currency,
+            subscription_started_at=created - timedelta(days=rng.randint(14, 1100)),
+            locale=locale,
+            source="api",
+            created_at=created,
+        )
+        if rng.random() < 0.12:
+            session.status = SessionStatus.ABANDONED
+            session.outcome = Outcome.ABANDONED
+            session.completed_at = created + timedelta(hours=24)
+            yield session, None
+            continue
+        code = _weighted(rng, codes, [REASON_WEIGHTS[c][tier] for c in codes])
+        assert isinstance(code, str)
+        reason = reasons[code]
+        answered = created + timedelta(seconds=rng.randint(8, 90))
+        session.answered_at = answered
+        text = ""
+        if rng.random() < 0.4 or code == "other":
+            text = rng.choice(VERBATIMS[locale].get(code) or VERBATIMS[locale]["other"])
+        pick = offer_pick(
+            workspace=workspace,
+            facts=SessionFacts(
+                reason=reason.code,
+                category=reason.category_id,
+                plan=plan,
+                mrr_cents=mrr,
+                tenure_days=tenure_days(session.subscription_started_at, answered),
+                locale=locale,
+                metadata={},
+            ),
+            customer_id=customer,
+            history=CustomerHistory(),
+            now=answered,
+        )
+        shown = pick.offer
+        session.experiment_variant_id = pick.variant_id
+        session.status = SessionStatus.COMPLETED
+        session.completed_at = answered + timedelta(seconds=rng.randint(4, 120))
+        session.outcome = Outcome.CANCELLED
+        if shown is not None:
+            session.offer = shown
+            session.offered_at = answered
+            if rng.random() < _save_rate(shown):
+                session.outcome = Outcome.SAVED
+                months = None
+                if shown.kind == "pause":
+                    low, high = pause_bounds(shown.terms)
+                    months = rng.randint(low, high)
+                session.accepted_terms = accepted_terms_for(
+                    offer=shown, session=session, months=months, now=session.completed_at
+                )
+        response = Response(
+            session=session,
+            workspace=workspace,
+            reason=reason,
+            reason_code=reason.code,
+            reason_label=localized(reason.label, locale),
+            survey_version=survey.version,
+            text=text,
+            locale=locale,
+            category_id=reason.category_id,
+            category_source=CategorySource.CHOICE,
+            session_created_at=session.created_at,
+            plan=session.plan,
+        )
+        yield session, response
+
+
+def history_exists(*, workspace: Workspace) -> bool:
+    """Whether ``history_create`` has filled this workspace already."""
+    return CancelSession.objects.filter(
+        workspace=workspace, customer_id__startswith=HISTORY_CUSTOMER_PREFIX
+    ).exists()
+
+
+def history_create(
+    *,
+    workspace: Workspace,
+    count: int,
+    days: int = 180,
+    seed: int | None = None,
+    batch_size: int = 2000,
+    progress: Callable[[int], None] | None = None,
+) -> HistoryResult:
+    """Bulk-insert ``count`` past sessions (and their answers) for ``workspace``,
+    then make the rest of the service agree with them: the classifier learns from
+    their labelled words and sorts their "other" answers, the rollups count them,
+    and the subscriber counts a host would post follow their volume.
+
+    All in one transaction: a run stopped midway (Ctrl-C during the first
+    ``make run``) leaves no history, so the next run adds it whole, rather than
+    sessions the rollups never counted."""
+    with transaction.atomic():
+        result = _history_insert(
+            workspace=workspace,
+            count=count,
+            days=days,
+            seed=seed,
+            batch_size=batch_size,
+            progress=progress,
+        )
+        classifier_train(workspace_id=workspace.pk)
+        workspace.refresh_from_db()
+        responses_recategorize(workspace=workspace)
+        rollups_rebuild(workspace=workspace)
+        subscriber_counts_demo(workspace=workspace, days=days, seed=seed)
+    return result
+
+
+def _history_insert(
+    *,
+    workspace: Workspace,
+    count: int,
+    days: int,
+    seed: int | None,
+    batch_size: int,
+    progress: Callable[[int], None] | None,
+) -> HistoryResult:
+    rng = random.Random(seed)
+    now = timezone.now()
+    sessions: list[CancelSession] = []
+    responses: list[Response] = []
+    made_sessions = made_responses = 0
+
+    def flush() -> None:
+        nonlocal made_sessions, made_responses
+        with transaction.atomic():
+            CancelSession.objects.bulk_create(sessions, batch_size=batch_size)
+            Response.objects.bulk_create(responses, batch_size=batch_size)
+        made_sessions += len(sessions)
+        made_responses += len(responses)
+        if progress:
+            progress(len(sessions))
+        sessions.clear()
+        responses.clear()
+
+    for session, response in history_rows(
+        workspace=workspace, count=count, days=days, rng=rng, now=now
+    ):
+        sessions.append(session)
+        if response is not None:
+            responses.append(response)
+        if len(sessions) >= batch_size:
+            flush()
+    if sessions:
+        flush()
+    return HistoryResult(sessions=made_sessions, responses=made_responses)
