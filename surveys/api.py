@@ -290,6 +290,14 @@ class SessionCursor(CursorPagination):
     max_page_size = 200
     page_size_query_param = "limit"
 
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        # The document states the page size's bounds (a larger one is cut to 200).
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update({"minimum": 1, "maximum": self.max_page_size})
+        return parameters
+
 
 class SessionListParams(serializers.Serializer):
     status = serializers.ChoiceField(choices=SessionStatus.choices, required=False)
