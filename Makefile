@@ -7,6 +7,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Past sessions the demo gets on its first run, so the dashboard has months to show.
 DEMO_HISTORY ?= 20000
+# With DEBUG off the service needs a SECRET_KEY: unless one is given (SECRET_KEY or
+# SECRET_KEY_FILE), this checkout keeps a random key of its own in .secret_key (gitignored).
+LOCAL_SECRET_KEY := .secret_key
+ifeq ($(strip $(SECRET_KEY)$(SECRET_KEY_FILE)),)
+export SECRET_KEY_FILE := $(CURDIR)/$(LOCAL_SECRET_KEY)
+endif
 
 .PHONY: run test lint format messages bench-flow bench-analytics bench-alerts clean
 
@@ -16,8 +22,11 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
+$(LOCAL_SECRET_KEY):
+	@umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+
 ## run: install, migrate, seed the demo and serve on http://$(HOST):$(PORT)
-run: $(STAMP)
+run: $(STAMP) $(LOCAL_SECRET_KEY)
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 	DEMO_HOST_PAGE=$${DEMO_HOST_PAGE:-true} PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
@@ -35,30 +44,30 @@ run: $(STAMP)
 	fi
 
 ## test: the whole suite (integration tests need DATABASE_URL and REDIS_URL; see README)
-test: $(STAMP)
+test: $(STAMP) $(LOCAL_SECRET_KEY)
 	$(PY) -m pytest
 
-lint: $(STAMP)
+lint: $(STAMP) $(LOCAL_SECRET_KEY)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 
-format: $(STAMP)
+format: $(STAMP) $(LOCAL_SECRET_KEY)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
 ## messages: refresh and compile the Chinese catalogue (needs GNU gettext)
-messages: $(STAMP)
+messages: $(STAMP) $(LOCAL_SECRET_KEY)
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=tests --ignore=bench
 	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
 
-bench-flow: $(STAMP)
+bench-flow: $(STAMP) $(LOCAL_SECRET_KEY)
 	$(PY) bench/flow.py
 
-bench-analytics: $(STAMP)
+bench-analytics: $(STAMP) $(LOCAL_SECRET_KEY)
 	$(PY) bench/analytics.py $(BENCH_ARGS)
 
-bench-alerts: $(STAMP)
+bench-alerts: $(STAMP) $(LOCAL_SECRET_KEY)
 	$(PY) bench/alerts.py
 
 clean:

@@ -18,6 +18,7 @@ from alerts.models import (
 )
 from alerts.services import delivery_retry, routing_rule_validate, webhook_url_validate
 from config.errors import ServiceError
+from surveys.rules import ROUTING
 from workspaces.admin import ConfigChangeAdmin, WorkspaceScopedAdmin, WorkspaceScopedInline
 
 
@@ -104,10 +105,9 @@ class RoutingRuleForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        # The conditions that passed their own field's checks.
         errors = routing_rule_validate(
-            min_tenure_days=data.get("min_tenure_days"),
-            max_tenure_days=data.get("max_tenure_days"),
-            outcomes=data.get("outcomes") or [],
+            **{name: data[name] for name in ROUTING.allowed if name in data}
         )
         for field, message in errors.items():
             self.add_error(field, message)

@@ -19,6 +19,7 @@ from alerts.models import (
     Team,
     WebhookEndpoint,
 )
+from surveys.rules import ROUTING, Conditions
 from workspaces.config_cache import ConfigCache
 from workspaces.models import Workspace
 
@@ -67,11 +68,19 @@ def webhook_endpoints_for_workspace(*, workspace: Workspace) -> QuerySet[Webhook
 
 
 @dataclass(frozen=True)
-class RoutingConfig:
-    """A workspace's routing rules (with teams), enabled channels by team and
-    enabled webhook endpoints: what expanding an event reads."""
+class RouteConfig:
+    """An active routing rule (with its team) and its conditions, ready to match."""
 
-    rules: list[RoutingRule]
+    rule: RoutingRule
+    conditions: Conditions
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    """A workspace's active routing rules (with teams and conditions), enabled
+    channels by team and enabled webhook endpoints: what expanding an event reads."""
+
+    rules: list[RouteConfig]
     channels: dict[int, list[Channel]]
     endpoints: list[WebhookEndpoint]
 
@@ -81,9 +90,12 @@ def _load_routing(workspace: Workspace) -> RoutingConfig:
     for channel in Channel.objects.filter(team__workspace=workspace, is_enabled=True):
         channels.setdefault(channel.team_id, []).append(channel)
     return RoutingConfig(
-        rules=list(
-            RoutingRule.objects.filter(workspace=workspace, is_active=True).select_related("team")
-        ),
+        rules=[
+            RouteConfig(rule=rule, conditions=ROUTING.conditions_of(rule))
+            for rule in RoutingRule.objects.filter(
+                workspace=workspace, is_active=True
+            ).select_related("team")
+        ],
         channels=channels,
         endpoints=list(WebhookEndpoint.objects.filter(workspace=workspace, is_enabled=True)),
     )

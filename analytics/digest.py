@@ -36,7 +36,10 @@ from django.utils.translation import ngettext
 
 from alerts.transports.mail import header_text
 from analytics.models import DigestRun
-from analytics.selectors import AnalyticsFilters, headline, reasons, verbatims
+from analytics.selectors.filters import AnalyticsFilters
+from analytics.selectors.funnel import headline
+from analytics.selectors.reasons import reasons
+from analytics.selectors.verbatims import verbatims
 from offers.presentation import format_money
 from surveys.models import Response
 from workspaces.models import Workspace

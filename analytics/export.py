@@ -9,14 +9,11 @@ from typing import Any
 
 from django.http import StreamingHttpResponse
 
-from analytics.selectors import (
-    EXPORT_COLUMNS,
-    AnalyticsFilters,
-    export_rows,
-    headline,
-    offer_performance,
-    reasons,
-)
+from analytics.selectors.export import EXPORT_COLUMNS, export_rows
+from analytics.selectors.filters import AnalyticsFilters
+from analytics.selectors.funnel import headline
+from analytics.selectors.offers import offer_performance
+from analytics.selectors.reasons import reasons
 from workspaces.models import Workspace
 
 # A spreadsheet would run text starting with these as a formula (CSV injection).

@@ -43,7 +43,7 @@ class RollupPeriod(models.TextChoices):
     MONTH = "month", _("Month")
 
 
-def period_start(day: date, period: str) -> date:
+def calendar_period_start(day: date, period: str) -> date:
     """The first day of the week (Monday) or month holding ``day``; the day itself
     for ``day``."""
     if period == RollupPeriod.MONTH:

@@ -26,8 +26,9 @@ from analytics.models import (
     RollupSummary,
     SessionRollup,
     SubscriberCount,
-    period_start,
+    calendar_period_start,
 )
+from analytics.selectors.grouped import raw_grouped
 from config.errors import Conflict, Invalid
 from workspaces.models import Workspace
 
@@ -90,7 +91,7 @@ def rollup_keys(day_key: tuple[Any, ...]) -> list[tuple[Any, ...]]:
     values = {"survey_id": survey, "plan": plan, "locale": locale}
     keys = []
     for period in (RollupPeriod.DAY, RollupPeriod.WEEK, RollupPeriod.MONTH):
-        start = period_start(day, period)
+        start = calendar_period_start(day, period)
         for grain, keeps in GRAIN_KEEPS.items():
             kept = (values[d] if d in keeps else SUMMED_VALUE[d] for d in values)
             keys.append((str(period), str(grain), start, *kept, *rest))
@@ -206,8 +207,6 @@ def _stored_figures(workspace: Workspace) -> dict[FigureKey, Measures]:
 def _recount(workspace: Workspace, until: date | None) -> dict[FigureKey, Measures]:
     """The figures every stored row should hold: the raw sessions counted per day
     and combination, and the days before ``until`` added up into the summaries."""
-    from analytics.selectors import raw_grouped
-
     dimensions = ROLLUP_DIMENSIONS[2:-1]  # day .. outcome
     totals: dict[FigureKey, list[int]] = defaultdict(lambda: [0, 0, 0])
     for row in raw_grouped(workspace=workspace, filters=None, group_by=dimensions):

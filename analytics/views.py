@@ -7,6 +7,7 @@ its numbers as a table, so the page reads fine without JavaScript.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -22,19 +23,19 @@ from django.views.decorators.http import require_POST
 
 from alerts.selectors import alert_counts
 from analytics.export import figures_csv, sessions_csv
-from analytics.selectors import (
+from analytics.selectors.breakdown import breakdown
+from analytics.selectors.filters import (
     AnalyticsFilters,
-    breakdown,
     filter_choices,
     filters_bounds,
     filters_parse,
-    headline,
-    offer_performance,
-    reasons,
-    trends,
-    verbatims,
-    verbatims_slice,
+    workspace_today,
 )
+from analytics.selectors.funnel import headline
+from analytics.selectors.offers import offer_performance
+from analytics.selectors.reasons import reasons
+from analytics.selectors.trends import trends
+from analytics.selectors.verbatims import verbatims, verbatims_slice
 from config.db import planned_per_call
 from config.errors import ServiceError
 from surveys.locales import normalize_locale
@@ -222,10 +223,6 @@ def _cards(top: dict[str, Any], currency: str) -> list[dict[str, Any]]:
 
 
 def _range_query(workspace: Workspace, days: int, filters: AnalyticsFilters) -> str:
-    from datetime import timedelta
-
-    from analytics.selectors import workspace_today
-
     today = workspace_today(workspace)
     ranged = AnalyticsFilters(
         date_from=today - timedelta(days=days - 1),

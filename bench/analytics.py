@@ -37,8 +37,8 @@ Steps:
    (``filter_choices``, ``alert_counts``) and the pages themselves are timed too.
 3. The flow's write path (open -> answer -> accept or cancel, through
    ``surveys.services``) in ``--flow-clients`` processes, in alternating rounds
-   with rollup upkeep on and off (off = ``rollup_session_change`` patched to do
-   nothing, in this process only), in a workspace of its own whose rollups are
+   with rollup upkeep on and off (off = analytics' rollup subscriber unsubscribed
+   from the session events, in this process only), in a workspace of its own whose rollups are
    rebuilt afterwards.
 
 Prints figures and whether the targets are met (every dashboard API call at most
@@ -900,7 +900,11 @@ def flow_client(args: tuple[str, bool, float, int, str]) -> tuple[int, int, floa
     from workspaces.models import Workspace
 
     if not upkeep:
-        flow.rollup_session_change = lambda **_kwargs: None  # type: ignore[assignment]
+        from analytics.subscribers import rollups_update
+        from config.events import unsubscribe
+
+        for name in flow.SESSION_EVENTS:
+            unsubscribe(name, rollups_update)
     workspace = Workspace.objects.get(slug=workspace_slug)
     rng = random.Random(index)
     reasons = list(REASON_WEIGHTS)

@@ -147,3 +147,22 @@ def env_rate(name: str, default: str) -> tuple[int, int]:
     if requests < 1 or multiplier < 1:
         raise ImproperlyConfigured(f"{name}={value!r}: the numbers must be at least 1.")
     return requests, multiplier * unit
+
+
+def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """``HTTP_X_FORWARDED_PROTO,https``: a request.META header name and the value
+    that means https (Django's SECURE_PROXY_SSL_HEADER); unset or empty: None."""
+    value = env_str(name)
+    if not value:
+        return None
+    parts = [part.strip() for part in value.split(",")]
+    if (
+        len(parts) != 2
+        or not re.fullmatch(r"HTTP_[A-Z0-9_]+", parts[0])
+        or not re.fullmatch(r"[!-~]+", parts[1])
+    ):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} must be a header as Django names it and its value, "
+            "e.g. HTTP_X_FORWARDED_PROTO,https"
+        )
+    return parts[0], parts[1]

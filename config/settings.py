@@ -21,6 +21,7 @@ from config.env import (
     env_float_list,
     env_int,
     env_list,
+    env_proxy_ssl_header,
     env_rate,
     env_str,
     env_time_zone,
@@ -30,11 +31,17 @@ from config.env import (
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY")
+SECRET_KEY = env_str("SECRET_KEY")  # or SECRET_KEY_FILE, a file holding it
 if not SECRET_KEY:
-    if not DEBUG and env_bool("REQUIRE_SECRET_KEY", False):
-        raise ImproperlyConfigured("SECRET_KEY is required when REQUIRE_SECRET_KEY=true.")
-    # Embedded default only: a fixed development key. Production sets SECRET_KEY.
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set SECRET_KEY (or SECRET_KEY_FILE, a file holding it) "
+            "to a long random value of your own, e.g. the output of: python -c "
+            '"import secrets; print(secrets.token_urlsafe(50))". `make run` and `make test` '
+            "keep one for this checkout in .secret_key (export SECRET_KEY_FILE=.secret_key "
+            "to run manage.py by hand); DEBUG=true runs with a development key."
+        )
+    # Development only (DEBUG=true): a fixed, public key.
     SECRET_KEY = "insecure-dev-key-set-SECRET_KEY-in-production"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -58,10 +65,13 @@ INSTALLED_APPS = [
     "alerts",
     "analytics",
     "privacy",
+    "demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.csp.ContentSecurityPolicyMiddleware",
+    "config.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -170,28 +180,44 @@ WHITENOISE_MANIFEST_STRICT = False
 # --- Security -----------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_X_FORWARDED_PROTO", False) else None
-)
+# Behind a TLS-terminating proxy: the header (as Django names it in request.META)
+# and value that mean "the client used https". TRUST_X_FORWARDED_PROTO=true is
+# short for SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https.
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    if SECURE_PROXY_SSL_HEADER not in (None, ("HTTP_X_FORWARDED_PROTO", "https")):
+        raise ImproperlyConfigured(
+            "TRUST_X_FORWARDED_PROTO=true and SECURE_PROXY_SSL_HEADER disagree: set one of them."
+        )
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# Load balancers probe these over plain http.
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|livez|readyz)$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
+# Every HTML page gets config.csp's policy unless its view set one (config/csp.py).
 
 # --- REST framework -----------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["workspaces.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["workspaces.authentication.HasWorkspace"],
     "DEFAULT_RENDERER_CLASSES": ["config.renderers.FastJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.SafeJSONParser"],
     "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["config.throttling.ApiKeyRateThrottle"],
     # Proxies in front of the service that append to X-Forwarded-For: the client IP
     # (for throttles) is the address that many entries from its end. 0: REMOTE_ADDR,
     # the header is ignored (a client could write anything in it).
     "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0, minimum=0),
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.openapi.ApiAutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
+# Larger API bodies get 413 before they are read (config/middleware.py).
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Cancel-flow exit survey API",
     "DESCRIPTION": "Open cancel sessions, drive the exit survey, and read the outcome.",
@@ -227,8 +253,15 @@ CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TIMEZONE = "UTC"
 
 # --- Cache and throttling (config/throttling.py) ---------------------------------
-# Throttle counts live in Django's cache: Redis when REDIS_URL is set (shared by
-# every web process), this process's memory otherwise.
+# Throttle counts live in Django's cache, which every web process must share:
+# Redis when REDIS_URL is set; otherwise files in CACHE_DIR (the embedded mode
+# serves with several gunicorn processes, and a per-process memory cache would
+# let each of them count its own share of a password-guessing run). The tests,
+# one process, keep it in memory (LOCAL_CACHE=memory, set by pytest-env).
+LOCAL_CACHE = env_str("LOCAL_CACHE", "files")
+if LOCAL_CACHE not in ("files", "memory"):
+    raise ImproperlyConfigured(f"LOCAL_CACHE={LOCAL_CACHE!r} must be files or memory.")
+CACHE_DIR = env_str("CACHE_DIR", str(BASE_DIR / ".cache"))
 CACHES = {
     "default": (
         {
@@ -240,6 +273,13 @@ CACHES = {
         }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        if LOCAL_CACHE == "memory"
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": CACHE_DIR,
+            # Culling drops a third of the entries at random: not before this many.
+            "OPTIONS": {"MAX_ENTRIES": 50_000},
+        }
     )
 }
 # One switch for all throttles (off for load benchmarks).
@@ -367,6 +407,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Session tokens in paths are written as [redacted] (config/logs.py).
+    "filters": {"redact_tokens": {"()": "config.logs.RedactTokensFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
+    # runserver's request log has a handler of its own in Django's defaults: use ours.
+    "loggers": {"django.server": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }

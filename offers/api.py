@@ -13,6 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import Invalid, NotFound
+from config.limits import BIGINT_MAX, INT_MAX, SMALLINT_MAX
+from config.openapi import error_responses, link, response_links
+from config.storable import has_unstorable_text
 from offers.models import Experiment, Offer, OfferKind, OfferRule
 from offers.selectors import (
     ExperimentResults,
@@ -95,13 +98,15 @@ class ExperimentDetailApi(APIView):
 
 
 class StopIn(serializers.Serializer):
-    winner = serializers.IntegerField(help_text="The id of the variant to keep.")
+    winner = serializers.IntegerField(
+        min_value=1, max_value=BIGINT_MAX, help_text="The id of the variant to keep."
+    )
 
 
 class ExperimentStopApi(APIView):
     @extend_schema(
         request=StopIn,
-        responses=ExperimentDetailOut,
+        responses={200: ExperimentDetailOut, **error_responses(409, 422)},
         summary="Stop an experiment, keeping the winner (its rules then show the winner's offer)",
     )
     def post(self, request: Request, experiment_id: int) -> Response:
@@ -131,7 +136,7 @@ class OfferIn(serializers.Serializer):
         help_text='Per locale: {"en": {"title", "body"}, "zh-hans": {…}}',
     )
     max_uses_per_customer = serializers.IntegerField(
-        required=False, allow_null=True, default=None, min_value=1
+        required=False, allow_null=True, default=None, min_value=1, max_value=SMALLINT_MAX
     )
 
 
@@ -147,7 +152,11 @@ class OfferListApi(APIView):
         offers = Offer.objects.filter(workspace=api_workspace(request)).order_by("id")
         return Response(OfferOut(offers, many=True).data)
 
-    @extend_schema(request=OfferIn, responses={201: OfferOut}, summary="Create an offer")
+    @extend_schema(
+        request=OfferIn,
+        responses={201: OfferOut, **error_responses(422)},
+        summary="Create an offer",
+    )
     def post(self, request: Request) -> Response:
         data = OfferIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -157,8 +166,12 @@ class OfferListApi(APIView):
 
 class RuleIn(serializers.Serializer):
     name = serializers.CharField(max_length=200)
-    offer = serializers.IntegerField(required=False, allow_null=True, default=None)
-    experiment = serializers.IntegerField(required=False, allow_null=True, default=None)
+    offer = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=BIGINT_MAX
+    )
+    experiment = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=BIGINT_MAX
+    )
     reasons = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, default=list
     )
@@ -172,11 +185,26 @@ class RuleIn(serializers.Serializer):
         child=serializers.CharField(max_length=100), required=False, default=list
     )
     metadata = serializers.DictField(required=False, default=dict)
-    min_mrr_cents = serializers.IntegerField(required=False, allow_null=True, default=None)
-    max_mrr_cents = serializers.IntegerField(required=False, allow_null=True, default=None)
-    min_tenure_days = serializers.IntegerField(required=False, allow_null=True, default=None)
-    max_tenure_days = serializers.IntegerField(required=False, allow_null=True, default=None)
-    priority = serializers.IntegerField(required=False, default=100, min_value=0, max_value=32767)
+    min_mrr_cents = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=0, max_value=BIGINT_MAX
+    )
+    max_mrr_cents = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=0, max_value=BIGINT_MAX
+    )
+    min_tenure_days = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=0, max_value=INT_MAX
+    )
+    max_tenure_days = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=0, max_value=INT_MAX
+    )
+    priority = serializers.IntegerField(
+        required=False, default=100, min_value=0, max_value=SMALLINT_MAX
+    )
+
+    def validate_metadata(self, value: dict[str, Any]) -> dict[str, Any]:
+        if has_unstorable_text(value):
+            raise serializers.ValidationError("No NUL characters or lone surrogates.")
+        return value
 
 
 class RuleOut(serializers.ModelSerializer):
@@ -211,7 +239,7 @@ class OfferRuleListApi(APIView):
 
     @extend_schema(
         request=RuleIn,
-        responses={201: RuleOut},
+        responses={201: RuleOut, **error_responses(422)},
         summary="Create a targeting rule (contradictory conditions are refused with 422)",
     )
     def post(self, request: Request) -> Response:
@@ -239,7 +267,9 @@ class OfferRuleListApi(APIView):
 
 class VariantIn(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    offer = serializers.IntegerField(allow_null=True, help_text="null: the no-offer control.")
+    offer = serializers.IntegerField(
+        allow_null=True, min_value=1, max_value=BIGINT_MAX, help_text="null: the no-offer control."
+    )
     weight = serializers.IntegerField(min_value=0, max_value=1000, default=1)
 
 
@@ -251,8 +281,12 @@ class ExperimentIn(serializers.Serializer):
 class ExperimentCreateApi(ExperimentListApi):
     @extend_schema(
         request=ExperimentIn,
-        responses={201: ExperimentDetailOut},
+        responses={201: ExperimentDetailOut, **error_responses(422)},
         summary="Create a running experiment (point a rule at it to start it)",
+        extensions=response_links(
+            detail=link("v1_experiments_retrieve", experiment_id="$response.body#/id"),
+            stop=link("v1_experiments_stop_create", experiment_id="$response.body#/id"),
+        ),
     )
     def post(self, request: Request) -> Response:
         data = ExperimentIn(data=request.data)

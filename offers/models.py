@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from surveys.rules import TARGETING, conditions_validate, is_whole_number
 from workspaces.models import Workspace
 
 
@@ -43,10 +43,6 @@ TEXT_TERMS: dict[str, dict[str, bool]] = {
 }
 
 
-def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def validate_terms(kind: str, terms: Any) -> dict[str, Any]:
     """Return the errors in ``terms`` for ``kind``, by field (empty when valid).
 
@@ -63,14 +59,14 @@ def validate_terms(kind: str, terms: Any) -> dict[str, Any]:
     texts = TEXT_TERMS.get(kind, {})
     for name, (low, high) in required.items():
         value: Any = terms.get(name)
-        if not _whole(value):
+        if not is_whole_number(value):
             errors[name] = f"a whole number from {low} to {high} is required"
         elif not low <= value <= high:
             errors[name] = f"must be from {low} to {high}"
     for name, (low, high) in optional.items():
         if name in terms and terms[name] is not None:
             value = terms[name]
-            if not _whole(value) or not low <= value <= high:
+            if not is_whole_number(value) or not low <= value <= high:
                 errors[name] = f"a whole number from {low} to {high}, or left out"
     for name, needed in texts.items():
         value = terms.get(name, "")
@@ -203,30 +199,17 @@ class ExperimentVariant(models.Model):
         return self.offer_id is None
 
 
-def _string_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(v, str) for v in value)
-
-
 def offer_rule_errors(
     *,
     workspace_id: int | None,
     offer: Offer | None,
     experiment: Experiment | None,
-    reasons: Any,
-    categories: Any,
-    plans: Any,
-    locales: Any,
-    metadata: Any,
-    min_mrr_cents: int | None,
-    max_mrr_cents: int | None,
-    min_tenure_days: int | None,
-    max_tenure_days: int | None,
+    **conditions: Any,
 ) -> dict[str, str]:
     """The problems with a rule's target and conditions, by field (empty when
-    valid): contradictions (a minimum above its maximum), unknown categories or
-    languages, a target in another workspace."""
-    from surveys.taxonomy import CATEGORIES
-
+    valid): a target in another workspace or two targets, and what the rule
+    engine refuses in the conditions (contradictions such as a minimum above its
+    maximum, unknown categories or languages)."""
     errors: dict[str, str] = {}
     if offer is not None and experiment is not None:
         errors["experiment"] = "a rule shows one offer or runs one experiment, not both"
@@ -238,42 +221,10 @@ def offer_rule_errors(
         and experiment.workspace_id != workspace_id
     ):
         errors["experiment"] = "not an experiment of this workspace"
-    for name, value in (
-        ("reasons", reasons),
-        ("categories", categories),
-        ("plans", plans),
-        ("locales", locales),
-    ):
-        if not _string_list(value):
-            errors[name] = "a list of strings"
-    if _string_list(categories):
-        unknown = [c for c in categories if c not in CATEGORIES]
-        if unknown:
-            errors["categories"] = f"unknown categories: {', '.join(unknown)}"
-    if _string_list(locales):
-        known = [code for code, _name in settings.LANGUAGES]
-        unknown = [c for c in locales if c not in known]
-        if unknown:
-            errors["locales"] = (
-                f"unknown languages: {', '.join(unknown)} (known: {', '.join(known)})"
-            )
-    if not isinstance(metadata, dict):
-        errors["metadata"] = "an object whose entries the session's metadata must contain"
-    for low_name, low, high_name, high in (
-        ("min_mrr_cents", min_mrr_cents, "max_mrr_cents", max_mrr_cents),
-        ("min_tenure_days", min_tenure_days, "max_tenure_days", max_tenure_days),
-    ):
-        for name, value in ((low_name, low), (high_name, high)):
-            if value is not None and (not _whole(value) or value < 0):
-                errors[name] = "a whole number, 0 or more"
-        if (
-            low_name not in errors
-            and high_name not in errors
-            and low is not None
-            and high is not None
-            and low > high
-        ):
-            errors[high_name] = f"must not be below {low_name} ({low}): no session could match"
+    unknown = set(conditions) - set(TARGETING.allowed)
+    if unknown:
+        raise TypeError(f"Not conditions of a targeting rule: {sorted(unknown)}")
+    errors.update(conditions_validate(TARGETING, conditions))
     return errors
 
 
@@ -316,15 +267,7 @@ class OfferRule(models.Model):
             workspace_id=self.workspace_id,
             offer=self.offer,
             experiment=self.experiment,
-            reasons=self.reasons,
-            categories=self.categories,
-            plans=self.plans,
-            locales=self.locales,
-            metadata=self.metadata,
-            min_mrr_cents=self.min_mrr_cents,
-            max_mrr_cents=self.max_mrr_cents,
-            min_tenure_days=self.min_tenure_days,
-            max_tenure_days=self.max_tenure_days,
+            **{name: getattr(self, name) for name in TARGETING.allowed},
         )
         if errors:
             raise ValidationError(errors)

@@ -45,7 +45,7 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def period_start(session: CancelSession | None, now: datetime | None = None) -> date:
+def offer_start_date(session: CancelSession | None, now: datetime | None = None) -> date:
     """When an offer would take effect: the end of the period already paid for,
     else today."""
     moment = (session.current_period_end if session is not None else None) or now or timezone.now()
@@ -235,7 +235,7 @@ def offer_view(
             offer,
             currency=currency,
             mrr_cents=session.mrr_cents if session is not None else 0,
-            start=period_start(session, now),
+            start=offer_start_date(session, now),
         )
         return OfferView(
             id=offer.pk,

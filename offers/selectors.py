@@ -19,6 +19,12 @@ from offers.models import (
     Offer,
     OfferRule,
 )
+
+# The facts, the conditions and the matching are the shared rule engine's;
+# ``SessionFacts`` and ``tenure_days`` stay importable from here for the flow.
+from surveys.rules import TARGETING, Conditions, conditions_match
+from surveys.rules import SessionFacts as SessionFacts
+from surveys.rules import tenure_days as tenure_days
 from workspaces.config_cache import ConfigCache
 from workspaces.models import Workspace
 
@@ -50,15 +56,7 @@ class RuleConfig:
     id: int
     name: str
     priority: int
-    reasons: frozenset[str]
-    categories: frozenset[str]
-    plans: frozenset[str]
-    locales: frozenset[str]
-    min_mrr_cents: int | None
-    max_mrr_cents: int | None
-    min_tenure_days: int | None
-    max_tenure_days: int | None
-    metadata: tuple[tuple[str, Any], ...]
+    conditions: Conditions
     offer: Offer | None
     experiment: ExperimentConfig | None
 
@@ -67,15 +65,7 @@ _RULE_FIELDS = [
     "id",
     "name",
     "priority",
-    "reasons",
-    "categories",
-    "plans",
-    "locales",
-    "min_mrr_cents",
-    "max_mrr_cents",
-    "min_tenure_days",
-    "max_tenure_days",
-    "metadata",
+    *TARGETING.allowed,
     "experiment_id",
     "experiment__status",
     "experiment__winner_id",
@@ -130,15 +120,7 @@ def _load_rules(workspace: Workspace) -> tuple[RuleConfig, ...]:
                 id=rule_id,
                 name=row["name"],
                 priority=row["priority"],
-                reasons=frozenset(row["reasons"] or ()),
-                categories=frozenset(row["categories"] or ()),
-                plans=frozenset(row["plans"] or ()),
-                locales=frozenset(row["locales"] or ()),
-                min_mrr_cents=row["min_mrr_cents"],
-                max_mrr_cents=row["max_mrr_cents"],
-                min_tenure_days=row["min_tenure_days"],
-                max_tenure_days=row["max_tenure_days"],
-                metadata=tuple(sorted((row["metadata"] or {}).items())),
+                conditions=TARGETING.conditions_of(row),
                 offer=_offer_from(row, "offer__"),
                 experiment=experiment,
             )
@@ -158,19 +140,6 @@ def offer_rules(*, workspace: Workspace) -> tuple[RuleConfig, ...]:
 
 
 @dataclass(frozen=True)
-class SessionFacts:
-    """What targeting rules look at."""
-
-    reason: str
-    category: str
-    plan: str
-    mrr_cents: int
-    tenure_days: int | None
-    locale: str
-    metadata: dict[str, Any]
-
-
-@dataclass(frozen=True)
 class CustomerHistory:
     """The customer's past acceptances (from the flow's locked-session query)."""
 
@@ -187,37 +156,6 @@ class OfferPick:
     variant_id: int | None = None
     rule_id: int | None = None
     why: str = ""
-
-
-def tenure_days(started_at: datetime | None, now: datetime) -> int | None:
-    if started_at is None:
-        return None
-    return max((now - started_at).days, 0)
-
-
-def rule_matches(rule: RuleConfig, facts: SessionFacts) -> bool:
-    if rule.reasons and facts.reason not in rule.reasons:
-        return False
-    if rule.categories and facts.category not in rule.categories:
-        return False
-    if rule.plans and facts.plan not in rule.plans:
-        return False
-    if rule.locales and facts.locale not in rule.locales:
-        return False
-    if rule.min_mrr_cents is not None and facts.mrr_cents < rule.min_mrr_cents:
-        return False
-    if rule.max_mrr_cents is not None and facts.mrr_cents > rule.max_mrr_cents:
-        return False
-    if rule.min_tenure_days is not None or rule.max_tenure_days is not None:
-        if facts.tenure_days is None:
-            return False
-        if rule.min_tenure_days is not None and facts.tenure_days < rule.min_tenure_days:
-            return False
-        if rule.max_tenure_days is not None and facts.tenure_days > rule.max_tenure_days:
-            return False
-    return all(
-        key in facts.metadata and facts.metadata[key] == value for key, value in rule.metadata
-    )
 
 
 def variant_for(experiment_id: int, customer_id: str, variants: tuple[VariantConfig, ...]) -> Any:
@@ -270,7 +208,7 @@ def offer_pick(
         return not cap or history.uses(offer.pk) < cap
 
     for rule in offer_rules(workspace=workspace):
-        if not rule_matches(rule, facts):
+        if not conditions_match(rule.conditions, facts):
             continue
         experiment = rule.experiment
         if experiment is None:

@@ -22,7 +22,7 @@ from offers.models import (
     pause_bounds,
     validate_terms,
 )
-from offers.presentation import add_months, period_start
+from offers.presentation import add_months, offer_start_date
 from workspaces.models import Workspace
 from workspaces.services import workspace_config_bump
 
@@ -202,7 +202,7 @@ def accepted_terms_for(
     length that is missing or outside the offer's bounds, or months given for an
     offer that has none to choose."""
     terms = dict(offer.terms or {})
-    start = period_start(session, now)
+    start = offer_start_date(session, now)
     applied: dict[str, Any] = {"kind": offer.kind, **terms}
     if offer.kind == OfferKind.PAUSE:
         low, high = pause_bounds(terms)

@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from config.forms import JSON_FORMFIELD_OVERRIDES
 from surveys.models import (
     CancelSession,
     Category,
@@ -22,6 +23,7 @@ from workspaces.admin import ConfigChangeAdmin, WorkspaceScopedAdmin, WorkspaceS
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
     list_display = ["code", "label", "stripe_feedback", "position"]
+    formfield_overrides = JSON_FORMFIELD_OVERRIDES
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -33,6 +35,7 @@ class CategoryAdmin(admin.ModelAdmin):
 class ReasonInline(WorkspaceScopedInline, admin.TabularInline):
     model = Reason
     extra = 0
+    formfield_overrides = JSON_FORMFIELD_OVERRIDES
     fields = ["position", "code", "category", "label", "follow_up", "text_mode", "is_active"]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -11,9 +11,9 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from offers.presentation import OfferView, offer_view
 from surveys.locales import localized, normalize_locale
 from surveys.models import CancelSession, Reason, Response
+from surveys.presenters import offer_view
 from workspaces.models import Workspace
 
 
@@ -81,7 +81,7 @@ class FlowState:
     question: str
     reasons: list[ReasonView]
     answer: Response | None
-    offer: OfferView | None
+    offer: Any  # the OfferView of the offers app, or None
     expired: bool
 
 

@@ -21,8 +21,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from config.errors import Conflict, Gone, Invalid, NotFound, ServiceError
 from config.throttling import FlowTokenThrottle, page_throttle
-from offers.presentation import accepted_text
 from surveys.models import CancelSession, Outcome, SessionStatus
+from surveys.presenters import accepted_text
 from surveys.selectors import flow_state, session_by_token, session_locale
 from surveys.services import (
     CustomerInput,

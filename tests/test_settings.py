@@ -98,3 +98,33 @@ def test_prepared_statements_on_postgresql_unless_turned_off(flag: str, expected
         timeout=60,
     )
     assert result.stdout.strip() == expected, result.stderr
+
+
+def test_the_embedded_mode_shares_its_cache_between_processes(tmp_path: Path) -> None:
+    """Without Redis, two processes (gunicorn's workers) see one count: a sign-in
+    lockout counted per process would let each worker grant its own ten guesses."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    environment.update({"LOCAL_CACHE": "files", "CACHE_DIR": str(tmp_path / "cache")})
+    script = (
+        "import django;django.setup();from django.core.cache import cache;"
+        "cache.add('guesses', 0, 60);print(cache.incr('guesses'))"
+    )
+    counts = [
+        subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env={**environment, "DJANGO_SETTINGS_MODULE": "config.settings"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.strip()
+        for _ in range(2)
+    ]
+    assert counts == ["1", "2"]
+
+
+def test_an_unknown_local_cache_fails_loudly() -> None:
+    result = start(LOCAL_CACHE="disk")
+    assert result.returncode != 0
+    assert "LOCAL_CACHE='disk' must be files or memory" in result.stderr

@@ -77,7 +77,7 @@ def is_signed_in(client: Client) -> bool:
 def test_login_locks_a_username_after_ten_failures_even_for_the_right_password(
     db: None, path: str
 ) -> None:
-    user = UserFactory(is_superuser=True)
+    user = UserFactory(is_superuser=True, is_staff=True)
     client = Client()
     for attempt in range(10):
         # The tenth failure is still answered as a wrong password: the form again.
@@ -90,7 +90,7 @@ def test_login_locks_a_username_after_ten_failures_even_for_the_right_password(
     assert not is_signed_in(client)
 
     # Another username from the same IPs signs in.
-    other = UserFactory(is_superuser=True)
+    other = UserFactory(is_superuser=True, is_staff=True)
     response = sign_in(Client(), path, other.username, PASSWORD, ip="10.0.1.1")
     assert response.status_code == 302
 
@@ -327,6 +327,21 @@ def test_login_unlock_lifts_a_lockout(db: None) -> None:
         sign_in(Client(), "/accounts/login/", user.username, PASSWORD, ip="10.0.8.1").status_code
         == 302
     )
+
+
+def test_login_unlock_of_an_ip_also_lifts_its_wrong_key_lock(workspace: Any, settings: Any) -> None:
+    settings.THROTTLE_API_KEY_FAILURES = 2
+    good = make_api_key(workspace)
+    client = APIClient(REMOTE_ADDR="10.0.9.1")
+    client.credentials(HTTP_AUTHORIZATION="Bearer wrong")
+    for _ in range(2):
+        assert client.get("/api/v1/sessions").status_code == 401
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {good}")
+    assert_json_429(client.get("/api/v1/sessions"))
+    out = StringIO()
+    call_command("login_unlock", ip="10.0.9.1", stdout=out)
+    assert "api keys from 10.0.9.1" in out.getvalue()
+    assert client.get("/api/v1/sessions").status_code == 200
 
 
 def test_one_ip_cannot_use_up_a_workspaces_widget_budget(

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import ServiceError
+from config.forms import JSON_FORMFIELD_OVERRIDES
 from workspaces.models import ApiKey, Membership, Workspace
 from workspaces.selectors import members_of, workspaces_administered
 from workspaces.services import (
@@ -100,6 +101,7 @@ class WorkspaceScopedAdmin(ScopedChoicesMixin, admin.ModelAdmin):
     """
 
     workspace_path = "workspace"
+    formfield_overrides = JSON_FORMFIELD_OVERRIDES
 
     def workspace_id_of(self, obj: Any) -> int | None:
         if self.workspace_path == "pk":

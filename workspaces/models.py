@@ -22,7 +22,9 @@ class OriginListField(models.JSONField):
     """A JSON list of origins, edited one a line in forms."""
 
     def formfield(self, **kwargs: Any) -> Any:
-        return super().formfield(**{"form_class": OriginsFormField, **kwargs})
+        # Always one a line, even where an admin overrides JSON fields' form class:
+        # what it holds is checked as origins, not as free JSON.
+        return super().formfield(**{**kwargs, "form_class": OriginsFormField})
 
 
 def new_public_id() -> str:

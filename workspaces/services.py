@@ -16,6 +16,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from config.errors import ServiceError
+from config.events import DomainEvent, publish
 from workspaces.models import ApiKey, Membership, Role, Workspace
 from workspaces.origins import origins_normalize
 
@@ -23,6 +24,8 @@ API_KEY_PREFIX = "cfk_"
 # last_used_at is refreshed at most this often, so authenticating is not a write
 # on every request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Published by workspace_create in its transaction (the surveys app subscribes).
+WORKSPACE_CREATED = "workspace.created"
 
 
 def hash_api_key(raw_key: str) -> str:
@@ -43,9 +46,8 @@ def workspace_create(
     default_locale: str = "en",
     currency: str = "USD",
 ) -> Workspace:
-    """Create a workspace with the default survey (surveys app) ready to use."""
-    from surveys.services import survey_create_default
-
+    """Create a workspace; it announces ``workspace.created`` in the same
+    transaction, and the surveys app gives it the default survey."""
     with transaction.atomic():
         workspace = Workspace.objects.create(
             name=name,
@@ -54,7 +56,14 @@ def workspace_create(
             default_locale=default_locale,
             currency=currency.upper(),
         )
-        survey_create_default(workspace=workspace)
+        publish(
+            DomainEvent(
+                name=WORKSPACE_CREATED,
+                workspace_id=workspace.pk,
+                at=workspace.created_at,
+                workspace=workspace,
+            )
+        )
     return workspace
 
 

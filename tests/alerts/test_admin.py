@@ -75,3 +75,25 @@ def test_contradictory_tenure_conditions_are_refused(workspace) -> None:
     assert response.status_code == 200
     assert "must not be below the minimum tenure" in page and "unknown outcomes" in page
     assert not RoutingRule.objects.exists()
+
+
+def test_routing_rules_are_checked_like_targeting_rules(workspace) -> None:
+    """The shared rule engine's validation: an unknown category and a code list
+    that is not a list are refused by field, as for offers' targeting rules."""
+    from alerts.models import RoutingRule, Team
+
+    user = UserFactory()
+    membership_add(workspace=workspace, user=user, role=Role.ADMIN)
+    client = Client()
+    client.force_login(user)
+    team = Team.objects.create(workspace=workspace, name="Billing")
+    response = client.post(
+        "/admin/alerts/routingrule/add/",
+        {"workspace": workspace.pk, "name": "Odd", "team": team.pk, "priority": 1,
+         "categories": '["cheap"]', "reasons": "[]", "outcomes": "[]", "plans": '"Pro"',
+         "offer_kinds": "[]", "min_mrr_cents": 9900},
+    )  # fmt: skip
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "unknown categories: cheap" in page and "a list of strings" in page
+    assert not RoutingRule.objects.exists()

@@ -264,7 +264,9 @@ def test_the_sweeper_rescues_work_whose_task_was_lost(
 ) -> None:
     make_endpoint(workspace, receiver.url)
     lost: list[Any] = []
-    monkeypatch.setattr("alerts.services._queue", lambda task, *args, **kw: lost.append(args))
+    monkeypatch.setattr(
+        "alerts.services.delivery.task_queue", lambda task, *args, **kw: lost.append(args)
+    )
     session = cancel(workspace)  # on_commit never runs here: as if the broker were down
     event = OutboxEvent.objects.get(session=session)
     assert event.dispatched_at is None
@@ -283,13 +285,13 @@ def test_the_sweeper_rescues_work_whose_task_was_lost(
 def test_the_sweeper_resends_a_delivery_stuck_in_flight(
     workspace, outbound, receiver, monkeypatch
 ) -> None:
-    from alerts import services
+    from alerts.services import outbox
 
     make_endpoint(workspace, receiver.url)
     session = cancel(workspace)
     event = OutboxEvent.objects.get(session=session)
     # The worker writes the delivery in flight ... and dies before sending it.
-    monkeypatch.setattr(services, "deliveries_send", lambda **kwargs: [])
+    monkeypatch.setattr(outbox, "deliveries_send", lambda **kwargs: [])
     outbox_dispatch(event_id=event.pk)
     monkeypatch.undo()
     delivery = Delivery.objects.get()
@@ -320,9 +322,9 @@ def test_a_chinese_team_reads_its_alert_in_chinese(
 @pytest.fixture
 def batching(monkeypatch: pytest.MonkeyPatch) -> None:
     """Batches as on PostgreSQL, on SQLite too (one connection: no lock to skip)."""
-    from alerts import services
+    from alerts.services import outbox
 
-    monkeypatch.setattr(services, "_batch_limit", lambda: services.DISPATCH_BATCH)
+    monkeypatch.setattr(outbox, "_batch_limit", lambda: outbox.DISPATCH_BATCH)
 
 
 def test_one_task_expands_the_events_waiting_and_theirs_then_do_nothing(
@@ -379,8 +381,9 @@ def test_a_batch_sends_at_most_send_at_once_and_queues_the_rest(
     workspace, outbound, receiver, batching, monkeypatch, django_capture_on_commit_callbacks
 ) -> None:
     from alerts import services
+    from alerts.services import outbox
 
-    monkeypatch.setattr(services, "SEND_AT_ONCE", 2)
+    monkeypatch.setattr(outbox, "SEND_AT_ONCE", 2)
     make_endpoint(workspace, receiver.url)
     for _ in range(3):
         cancel(workspace)
@@ -401,17 +404,18 @@ def test_an_event_that_cannot_be_expanded_does_not_hold_back_the_others(
     workspace, outbound, receiver, batching, monkeypatch
 ) -> None:
     from alerts import services
+    from alerts.services import outbox
 
     make_endpoint(workspace, receiver.url)
     sessions = [cancel(workspace) for _ in range(3)]
-    facts = services.session_facts
+    facts = outbox.session_facts
 
     def broken_for_the_second(session: Any) -> Any:
         if session.pk == sessions[1].pk:
             raise ValueError("bad data")
         return facts(session)
 
-    monkeypatch.setattr(services, "session_facts", broken_for_the_second)
+    monkeypatch.setattr(outbox, "session_facts", broken_for_the_second)
     first = OutboxEvent.objects.order_by("created_at").first()
     assert first is not None
 

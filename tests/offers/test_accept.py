@@ -21,7 +21,7 @@ from tests.queries import max_queries
 
 @pytest.fixture(autouse=True)
 def _no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("alerts.services._queue", lambda *args, **kwargs: None)
+    monkeypatch.setattr("alerts.services.delivery.task_queue", lambda *args, **kwargs: None)
 
 
 @pytest.fixture

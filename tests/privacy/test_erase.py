@@ -4,6 +4,7 @@ import json
 from datetime import timedelta
 from io import StringIO
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from django.contrib.admin.models import LogEntry
@@ -218,9 +219,7 @@ def test_another_workspace_cannot_erase_or_export_the_customer(
     assert not ErasureRecord.objects.exists()
 
 
-@pytest.mark.parametrize(
-    "customer_id", ["cus_nobody", "x" * 201, "nul%00byte", "%F0%9F%98%80", "a/b/c"]
-)
+@pytest.mark.parametrize("customer_id", ["cus_nobody", "x" * 201, "%F0%9F%98%80", "a/b/c"])
 def test_unknown_or_impossible_customers_are_404_json(
     held: Held, api: Any, customer_id: str
 ) -> None:
@@ -230,6 +229,18 @@ def test_unknown_or_impossible_customers_are_404_json(
     ):
         assert response.status_code == 404, response.content
         assert response.json()["error"]["code"] == "customer_not_found"
+
+
+def test_a_nul_in_the_customer_id_is_refused_before_anything_is_looked_up(
+    held: Held, api: Any
+) -> None:
+    for response in (
+        api.delete("/api/v1/customers/nul%00byte"),
+        api.get("/api/v1/customers/nul%00byte/export"),
+    ):
+        assert response.status_code == 400, response.content
+        assert response.json()["error"]["fields"] == {"path": ANY}
+    assert not ErasureRecord.objects.exists()
 
 
 def test_without_an_api_key_nothing_is_erased(held: Held, anon_api: Any) -> None:

@@ -156,7 +156,7 @@ def test_flow_query_counts(monkeypatch) -> None:
 
     queued: list[str] = []
     monkeypatch.setattr(
-        "alerts.services._queue", lambda task, *args, **kw: queued.append(task.name)
+        "alerts.services.delivery.task_queue", lambda task, *args, **kw: queued.append(task.name)
     )
 
     workspace = make_workspace()

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analytics.digest import digest_message, digest_recipients, digest_send, week_of
-from analytics.selectors import workspace_today
+from analytics.selectors.filters import workspace_today
 from workspaces.models import Workspace
 
 

@@ -1,4 +1,5 @@
-"""Lift a sign-in lockout before it ends by itself (config/throttling.py)."""
+"""Lift a lockout before it ends by itself (config/throttling.py): a username's
+or an IP's failed sign-ins, and an IP's wrong API keys."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from config.throttling import login_failures, login_idents
+from config.throttling import api_key_failures, login_failures, login_idents
 
 
 class Command(BaseCommand):
-    help = "Forget the failed sign-ins of a username and/or an IP address, lifting their lockout."
+    help = (
+        "Forget the failed sign-ins of a username and/or an IP address, and the wrong API "
+        "keys sent from that IP, lifting their lockout."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--username", default="", help="The username that is locked out.")
@@ -22,4 +26,8 @@ class Command(BaseCommand):
             raise CommandError("Give --username, --ip or both.")
         idents = login_idents(ip=ip, username=username)
         login_failures.reset(idents)
-        self.stdout.write(f"Unlocked: {', '.join(idents)}")
+        unlocked = list(idents)
+        if ip:
+            api_key_failures.reset([ip])
+            unlocked.append(f"api keys from {ip}")
+        self.stdout.write(f"Unlocked: {', '.join(unlocked)}")

@@ -14,9 +14,9 @@ from django.db import transaction
 from tqdm import tqdm
 
 from alerts.services import routing_defaults_create
+from demo.history import history_create, history_exists
 from offers.demo import offers_demo_create
 from surveys.api import session_url
-from surveys.demo_history import history_create, history_exists
 from surveys.models import Competitor
 from surveys.services import (
     CustomerInput,
@@ -24,12 +24,14 @@ from surveys.services import (
     session_open,
 )
 from workspaces.models import Role, Workspace
+from workspaces.origins import url_origin
 from workspaces.services import (
     api_key_issue,
     membership_set_role,
     user_create,
     user_set_credentials,
     workspace_create,
+    workspace_update,
 )
 
 DEMO_COMPETITORS = [("Acme", ["acme.io", "艾克米"]), ("Globex", ["globex.com", "格洛贝克斯"])]
@@ -83,6 +85,13 @@ class Command(BaseCommand):
                     workspace=workspace, name=name, defaults={"aliases": aliases}
                 )
             issued = api_key_issue(workspace=workspace, name="demo")
+            # The demo's "product" is /demo/ on this service: once someone narrows
+            # the allowed origins, its own stays on the list (else its sessions fail).
+            own = url_origin(settings.PUBLIC_BASE_URL)
+            if own and workspace.allowed_origins and own not in workspace.allowed_origins:
+                workspace_update(
+                    workspace=workspace, allowed_origins=[*workspace.allowed_origins, own]
+                )
             sample = session_open(
                 workspace=workspace,
                 customer=CustomerInput(id="cus_demo", email="ada@example.com", name="Ada"),

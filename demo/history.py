@@ -20,7 +20,7 @@ from django.utils import timezone
 from analytics.demo import subscriber_counts_demo
 from analytics.services import rollups_rebuild
 from offers.models import Offer, pause_bounds
-from offers.selectors import CustomerHistory, SessionFacts, offer_pick, tenure_days
+from offers.selectors import CustomerHistory, offer_pick
 from offers.services import accepted_terms_for
 from surveys.locales import localized
 from surveys.models import (
@@ -31,6 +31,7 @@ from surveys.models import (
     Response,
     SessionStatus,
 )
+from surveys.rules import SessionFacts, tenure_days
 from surveys.services import classifier_train, responses_recategorize
 from workspaces.models import Workspace
 

@@ -9,6 +9,8 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from surveys.models import CancelSession, Outcome, Response
+from workspaces.models import Workspace
+from workspaces.services import workspace_update
 
 
 def test_seed_demo_json_gives_working_credentials(db: None) -> None:
@@ -112,7 +114,7 @@ def test_a_first_run_stopped_midway_leaves_no_history_and_the_next_adds_it_whole
     (Ctrl-C during the first `make run`), the history is not kept: the next run
     adds it again, counted, rather than skipping a history the figures miss."""
     from analytics.services import rollups_rebuild
-    from surveys import demo_history
+    from demo import history as demo_history
     from workspaces.models import Workspace
 
     def stopped(**kwargs: Any) -> None:
@@ -127,3 +129,20 @@ def test_a_first_run_stopped_midway_leaves_no_history_and_the_next_adds_it_whole
     call_command("seed_demo", "--history-if-none", "300", "--seed", "2", stdout=StringIO())
     assert history.count() == 300
     assert rollups_rebuild(workspace=Workspace.objects.get(slug="demo"), apply=False).ok
+
+
+def test_the_demo_allows_its_own_origin_even_after_someone_narrowed_the_list(
+    db: None, settings: Any
+) -> None:
+    """The demo's product page is /demo/ on this service: a second run after the
+    list was set to another origin still opens its sample session."""
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8101"
+    call_command("seed_demo", "--json", stdout=StringIO())
+    workspace = Workspace.objects.get(slug="demo")
+    assert workspace.allowed_origins == []  # any return_url, until someone sets some
+    workspace_update(workspace=workspace, allowed_origins=["https://app.example.com"])
+
+    call_command("seed_demo", "--json", stdout=StringIO())
+
+    workspace.refresh_from_db()
+    assert workspace.allowed_origins == ["https://app.example.com", "http://127.0.0.1:8101"]

@@ -5,7 +5,8 @@ matters, so a support lead can predict it by hand:
 
 - value (0-40): monthly revenue, on a log scale: 40 x log10(1 + MRR in currency
   units) / 3, capped at 40 — $9 gives 13, $49 gives 23, $299 gives 33, $999+ gives 40;
-- tenure (0-20): 20 x days subscribed / 365, capped at 20 (unknown: 5);
+- tenure (0-20): 20 x days subscribed / 365, capped at 20 (unknown: 5); the days
+  are ``offers.selectors.tenure_days``, as offer targeting counts them;
 - reason (0-25): a competitor offers better 25; price, customer service 20;
   product quality, missing features 15; too complex, values 10; not needed,
   other 5 (no answer: 10);
@@ -18,7 +19,6 @@ one-month $19 customer who no longer needs it and took a pause scores 24.
 from __future__ import annotations
 
 import math
-from datetime import datetime
 
 REASON_POINTS = {
     "competitor": 25,
@@ -32,12 +32,6 @@ REASON_POINTS = {
     "other": 5,
 }
 OUTCOME_POINTS = {"cancelled": 15, "abandoned": 10, "saved": 0}
-
-
-def tenure_days(started_at: datetime | None, at: datetime) -> int | None:
-    if started_at is None:
-        return None
-    return max(0, (at - started_at).days)
 
 
 def risk_score(*, mrr_cents: int, tenure: int | None, category: str, outcome: str) -> int:

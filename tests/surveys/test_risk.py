@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from alerts.risk import risk_score
+from surveys.risk import risk_score
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,24 @@
+"""What alerts does when a session changes (``config.events``), in the flow's
+transaction. Registered in ``AlertsConfig.ready``: for every session event,
+order 30, write the outbox row when the session just got an outcome; later
+subscribers (offers' confirmation and billing) find it in
+``event.records["outbox"]``."""
+
+from __future__ import annotations
+
+from alerts.services import session_change_record
+from config.events import DomainEvent, subscribe
+from surveys.services import SESSION_EVENTS
+
+OUTBOX_ORDER = 30
+
+
+def outbox_record(event: DomainEvent) -> None:
+    event.records["outbox"] = session_change_record(
+        session=event.session, before=event.before, now=event.at
+    )
+
+
+def register() -> None:
+    for name in SESSION_EVENTS:
+        subscribe(name, outbox_record, order=OUTBOX_ORDER)

@@ -1,0 +1,16 @@
+"""The outcomes, rates and changes the figures share."""
+
+from __future__ import annotations
+
+OUTCOMES = ("saved", "cancelled", "abandoned")
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _change(now: int | float | None, before: int | float | None) -> float | None:
+    """Relative change against the previous period (0.25 = +25%); None without a base."""
+    if now is None or before in (None, 0):
+        return None
+    return round((now - before) / before, 4)
