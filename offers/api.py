@@ -24,6 +24,7 @@ from offers.selectors import (
     experiments_for_workspace,
 )
 from offers.services import experiment_create, experiment_stop, offer_create, offer_rule_create
+from surveys.rules import TARGETING
 from workspaces.authentication import api_workspace
 
 
@@ -216,15 +217,7 @@ class RuleOut(serializers.ModelSerializer):
             "priority",
             "offer",
             "experiment",
-            "reasons",
-            "categories",
-            "plans",
-            "locales",
-            "min_mrr_cents",
-            "max_mrr_cents",
-            "min_tenure_days",
-            "max_tenure_days",
-            "metadata",
+            *TARGETING.allowed,
             "is_active",
         ]
 
