@@ -92,15 +92,7 @@ class RoutingRuleForm(forms.ModelForm):
             "priority",
             "stop_after_match",
             "is_active",
-            "categories",
-            "reasons",
-            "outcomes",
-            "plans",
-            "offer_kinds",
-            "min_mrr_cents",
-            "min_tenure_days",
-            "max_tenure_days",
-            "min_risk_score",
+            *ROUTING.allowed,
         ]
 
     def clean(self) -> dict[str, Any]:

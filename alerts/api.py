@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from alerts.models import Delivery, DeliveryStatus, EventType, WebhookEndpoint
 from alerts.selectors import deliveries_for_workspace, webhook_endpoints_for_workspace
 from alerts.services import delivery_retry, webhook_endpoint_create, webhook_endpoint_delete
+from config.openapi import error_responses, link, response_links
 from workspaces.authentication import api_workspace
 
 
@@ -46,8 +47,21 @@ class CreatedEndpointOut(EndpointOut):
 class WebhookEndpointListApi(APIView):
     @extend_schema(
         request=EndpointIn,
-        responses={201: CreatedEndpointOut},
+        responses={201: CreatedEndpointOut, **error_responses(422)},
+        examples=[
+            OpenApiExample(
+                "Completed sessions only",
+                value={
+                    "url": "https://hooks.example.com/cancel-flow",
+                    "events": ["session.completed"],
+                },
+                request_only=True,
+            )
+        ],
         summary="Register a webhook endpoint (the secret is shown once)",
+        extensions=response_links(
+            delete=link("v1_webhook_endpoints_destroy", endpoint_id="$response.body#/id")
+        ),
     )
     def post(self, request: Request) -> Response:
         data = EndpointIn(data=request.data)
@@ -122,7 +136,11 @@ class DeliveryListApi(APIView):
 
 
 class DeliveryRetryApi(APIView):
-    @extend_schema(request=None, responses={202: DeliveryOut}, summary="Retry a dead delivery")
+    @extend_schema(
+        request=None,
+        responses={202: DeliveryOut, **error_responses(409)},
+        summary="Retry a dead delivery",
+    )
     def post(self, request: Request, delivery_id: int) -> Response:
         workspace = api_workspace(request)
         delivery_retry(workspace=workspace, delivery_id=delivery_id)

@@ -140,18 +140,31 @@ class EventType(models.TextChoices):
     SESSION_ABANDONED = "session.abandoned", "session.abandoned"
 
 
+# A weekly digest's emails (``analytics.digest``): an event without a session,
+# written already expanded, one delivery per digest channel. Not an event type
+# host endpoints can subscribe to.
+DIGEST_EVENT = "digest.weekly"
+
+
 class OutboxEvent(models.Model):
-    """An outcome to tell the world about, written with the outcome itself.
+    """An outcome to tell the world about, written with the outcome itself, or a
+    weekly digest (``DIGEST_EVENT``, no session) written when its week is claimed.
 
     ``event_id`` is the ``webhook-id`` every delivery of it carries, on every try.
-    ``payload`` is frozen at the moment of the outcome.
+    ``payload`` is frozen at the moment of the outcome (or of the claim).
     """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     session = models.ForeignKey(
-        "surveys.CancelSession", on_delete=models.CASCADE, related_name="outbox_events"
+        "surveys.CancelSession",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="outbox_events",
     )
-    event_type = models.CharField(max_length=40, choices=EventType.choices)
+    event_type = models.CharField(
+        max_length=40, choices=[*EventType.choices, (DIGEST_EVENT, DIGEST_EVENT)]
+    )
     event_id = models.CharField(max_length=40, unique=True, default=new_event_id)
     payload = models.JSONField()
     # The session had an outcome before this one (abandoned, then cancelled).

@@ -134,10 +134,11 @@ def alert_counts(*, workspace: Workspace, since: datetime, until: datetime) -> l
     return sorted(teams.values(), key=lambda t: (-t["raised"], t["team"]))
 
 
-def digest_recipients(*, workspace: Workspace) -> list[tuple[str, list[str]]]:
-    """Who receives the weekly digest, grouped by language: the addresses of the
-    enabled email channels of the teams with ``receives_digest``, each address once
-    (the first team by name decides its language)."""
+def digest_channels(*, workspace: Workspace) -> list[tuple[int, str, list[str]]]:
+    """Where the weekly digest goes, one entry per channel: ``(channel id, its
+    team's language, addresses)`` for the enabled email channels of the teams with
+    ``receives_digest``. Each address once: the first team by name has it, and a
+    channel left with no address of its own is left out."""
     channels = (
         Channel.objects.filter(
             team__workspace=workspace,
@@ -149,14 +150,30 @@ def digest_recipients(*, workspace: Workspace) -> list[tuple[str, list[str]]]:
         .order_by("team__name", "team_id", "id")
     )
     seen: set[str] = set()
-    by_locale: dict[str, list[str]] = {}
+    found: list[tuple[int, str, list[str]]] = []
     for channel in channels:
+        addresses = []
         for address in (part.strip() for part in channel.target.split(",")):
             if not address or address.lower() in seen:
                 continue
             seen.add(address.lower())
-            by_locale.setdefault(channel.team.locale or "en", []).append(address)
+            addresses.append(address)
+        if addresses:
+            found.append((channel.pk, channel.team.locale or "en", addresses))
+    return found
+
+
+def digest_recipients(*, workspace: Workspace) -> list[tuple[str, list[str]]]:
+    """Who receives the weekly digest, grouped by language (``digest_channels``)."""
+    by_locale: dict[str, list[str]] = {}
+    for _channel, locale, addresses in digest_channels(workspace=workspace):
+        by_locale.setdefault(locale, []).extend(addresses)
     return list(by_locale.items())
+
+
+def event_deliveries(*, event_id: int) -> QuerySet[Delivery]:
+    """The deliveries of one outbox event (a digest's, one per channel)."""
+    return Delivery.objects.filter(event_id=event_id).order_by("id")
 
 
 def session_alerts(*, session_ids: list[Any]) -> QuerySet[Alert]:

@@ -29,8 +29,10 @@ from analytics.selectors.trends import trends
 from analytics.selectors.verbatims import verbatims, verbatims_slice
 from analytics.services import SubscriberCountInput, subscriber_counts_record
 from config.db import planned_per_call
-from config.errors import NotFound
+from config.errors import NotFound, ServiceError
 from config.limits import BIGINT_MAX, INT_MAX, datetime_in_range
+from config.openapi import error_responses
+from config.storable import has_unstorable_text
 from surveys.locales import normalize_locale
 from workspaces.authentication import api_workspace
 from workspaces.models import Workspace
@@ -46,10 +48,19 @@ FILTER_PARAMETERS = [
     ),
     OpenApiParameter("locale", str, description="Only this language (en, zh-hans)."),
 ]
+# An unknown survey is 404; dates out of order or a period too long, 422.
+FILTER_ERRORS = error_responses(404, 422)
 
 
 def request_filters(request: Request) -> tuple[Workspace, AnalyticsFilters]:
     workspace = api_workspace(request)
+    unstorable = sorted(k for k, v in request.query_params.items() if has_unstorable_text(v))
+    if unstorable:
+        raise ServiceError(
+            "A filter contains a character that cannot be searched for (NUL).",
+            code="validation_error",
+            fields={name: "contains NUL" for name in unstorable},
+        )
     filters = filters_parse(workspace=workspace, params=request.query_params)
     if (
         filters.survey_id is not None
@@ -72,7 +83,7 @@ def _label_locale(request: Request, workspace: Workspace) -> str:
 class FunnelApi(FiguresView):
     @extend_schema(
         parameters=FILTER_PARAMETERS,
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, **FILTER_ERRORS},
         summary="Funnel and headline figures, with the change against the previous period",
     )
     def get(self, request: Request) -> Response:
@@ -86,7 +97,7 @@ class ReasonsApi(FiguresView):
             *FILTER_PARAMETERS,
             OpenApiParameter("lang", str, description="Language of the labels."),
         ],
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, **FILTER_ERRORS},
         summary="Answers by category and reason: count, share, change, saved",
     )
     def get(self, request: Request) -> Response:
@@ -101,7 +112,7 @@ class TrendsApi(FiguresView):
             *FILTER_PARAMETERS,
             OpenApiParameter("interval", str, enum=["day", "week", "month"], default="week"),
         ],
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, **FILTER_ERRORS},
         summary="Sessions, outcomes and reasons per week, month or day",
     )
     def get(self, request: Request) -> Response:
@@ -113,7 +124,7 @@ class TrendsApi(FiguresView):
 class OffersApi(FiguresView):
     @extend_schema(
         parameters=FILTER_PARAMETERS,
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, **FILTER_ERRORS},
         summary="Per offer: shown, accepted, save rate, MRR saved and discount cost",
     )
     def get(self, request: Request) -> Response:
@@ -127,7 +138,7 @@ class BreakdownApi(FiguresView):
             *FILTER_PARAMETERS,
             OpenApiParameter("by", str, enum=["plan", "locale", "survey"], required=True),
         ],
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, **FILTER_ERRORS},
         summary="Sessions and outcomes per plan, language or survey",
     )
     def get(self, request: Request) -> Response:
@@ -157,7 +168,7 @@ class VerbatimParams(serializers.Serializer):
 class VerbatimsApi(FiguresView):
     @extend_schema(
         parameters=[*FILTER_PARAMETERS, VerbatimParams],
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, **FILTER_ERRORS},
         summary="The customers' words behind the figures, newest first",
     )
     def get(self, request: Request) -> Response:
@@ -206,7 +217,7 @@ class SubscriberCountIn(serializers.Serializer):
 class SubscriberCountsApi(APIView):
     @extend_schema(
         request=SubscriberCountIn,
-        responses={201: OpenApiTypes.OBJECT},
+        responses={201: OpenApiTypes.OBJECT, **error_responses(409, 422)},
         summary="Post the subscriber counts of a day (or a list of days); a day posted again "
         "is replaced",
     )
@@ -226,7 +237,7 @@ class SubscriberCountsApi(APIView):
 class SessionsExportApi(APIView):
     @extend_schema(
         parameters=FILTER_PARAMETERS,
-        responses={(200, "text/csv"): OpenApiTypes.STR},
+        responses={(200, "text/csv"): OpenApiTypes.STR, **FILTER_ERRORS},
         summary="Every session within the filters as CSV (streamed)",
     )
     def get(self, request: Request) -> StreamingHttpResponse:

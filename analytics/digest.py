@@ -4,11 +4,16 @@
   time zone) through ``analytics.selectors``: the top categories and their leading
   reasons with count, share and the change against the week before; the save
   rate and the MRR saved and lost; and a few telling verbatims.
-- ``digest_send`` emails it once per workspace and week: the ``DigestRun`` row is
-  created first, the send happens with that row locked, and ``sent_at`` is set in
-  the same transaction. A repeated or concurrent run finds ``sent_at`` set (or
-  waits for the lock) and sends nothing; a failed send leaves ``sent_at`` empty,
-  so the next run tries again.
+- ``digest_send`` emails it once per workspace and week, as deliveries like an
+  alert's: one short transaction claims the week (the ``DigestRun`` row, unique
+  per workspace and week, gets ``queued_at``) and writes one delivery per digest
+  channel, the email frozen in them (written before the claim, in each team's
+  language). The first tries go out after the commit, never under the row lock;
+  a failed channel is retried alone by the delivery machinery (backoff, recorded
+  attempts, dead after the last, ``GET /api/v1/deliveries?status=dead``). A
+  repeated or concurrent run finds the week claimed and writes nothing;
+  ``sent_at`` is set once every channel has been sent, and the frozen bodies
+  (customers' words) are then dropped, the subjects kept.
 - ``digests_send_due`` (Celery beat, hourly) sends every workspace's digest of the
   last complete week once its local time has reached Monday ``DIGEST_HOUR``.
 
@@ -25,7 +30,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -34,6 +39,9 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from alerts.selectors import digest_channels, event_deliveries
+from alerts.selectors import digest_recipients as recipients
+from alerts.services import deliveries_send, digest_bodies_drop, digest_deliveries_create
 from alerts.transports.mail import header_text
 from analytics.models import DigestRun
 from analytics.selectors.filters import AnalyticsFilters
@@ -184,8 +192,6 @@ def _telling_verbatims(
 
 def digest_recipients(*, workspace: Workspace) -> list[tuple[str, list[str]]]:
     """Who receives the digest, grouped by language (see ``alerts.selectors``)."""
-    from alerts.selectors import digest_recipients as recipients
-
     return recipients(workspace=workspace)
 
 
@@ -340,48 +346,119 @@ def digest_message(
 # --- Services ---------------------------------------------------------------------------
 
 
+def digest_written(*, workspace: Workspace, week_start: date, locale: str) -> dict[str, str]:
+    """The digest email in ``locale`` as the delivery keeps it: subject, text, HTML."""
+    message = digest_message(workspace=workspace, week_start=week_start, locale=locale, to=[])
+    [(html, _mimetype)] = message.alternatives
+    return {"subject": str(message.subject), "text": str(message.body), "html": str(html)}
+
+
+def _settle(run: DigestRun) -> DigestRun:
+    """Set ``sent_at`` once every delivery of a claimed run has been sent (by its
+    first try or a later retry)."""
+    if run.sent_at is not None or run.event_id is None:
+        return run
+    sent = list(event_deliveries(event_id=run.event_id).values_list("status", "sent_at"))
+    if sent and all(status == "sent" and at is not None for status, at in sent):
+        _sent(run, max(at for _status, at in sent if at is not None))
+    return run
+
+
+def _sent(run: DigestRun, at: datetime) -> None:
+    """Every channel has its copy: the run is sent, and the frozen bodies (which
+    quote customers' words) are dropped from the event."""
+    with transaction.atomic():
+        run.sent_at = at
+        run.save(update_fields=["sent_at"])
+        if run.event_id is not None:
+            digest_bodies_drop(event_id=run.event_id)
+
+
+def digest_unsent(run: DigestRun) -> list[tuple[str, str, str]]:
+    """The run's deliveries not sent yet: (addresses, status, last error)."""
+    if run.event_id is None:
+        return []
+    return [
+        (delivery.channel.target if delivery.channel else "", delivery.status, delivery.last_error)
+        for delivery in event_deliveries(event_id=run.event_id).select_related("channel")
+        if delivery.status != "sent"
+    ]
+
+
+def _claimed(run: DigestRun | None) -> bool:
+    return run is not None and (run.queued_at is not None or run.sent_at is not None)
+
+
 def digest_send(
     *, workspace: Workspace, week_start: date, now: datetime | None = None
 ) -> DigestRun | None:
-    """Email the digest of the week of ``week_start`` to the workspace's digest
-    recipients, once.
+    """Send the digest of the week of ``week_start`` to the workspace's digest
+    channels, once: one delivery per channel, like an alert's.
 
-    Returns the ``DigestRun`` (``sent_at`` set when it has been sent, now or
-    before), or None when nobody receives the digest (nothing is recorded then).
-    A failed send raises, and leaves the run without ``sent_at`` for the next try.
+    The week is claimed in one short transaction (the ``DigestRun`` row, locked,
+    gets ``queued_at``) that also writes the deliveries, with the email written
+    beforehand and frozen in them; the first tries are sent after it commits, never
+    with the row locked. A failed channel is retried by the delivery machinery
+    (backoff, every try recorded, dead after the last) and only that channel; a
+    repeated or concurrent run finds the week claimed and writes nothing.
+
+    Returns the ``DigestRun`` (``sent_at`` set once every channel has been sent,
+    now or before), or None when nobody receives the digest (nothing is recorded
+    then). Call it outside any transaction (beat, the command).
     """
+    now = now or timezone.now()
     week_start = week_of(week_start)
-    audiences = digest_recipients(workspace=workspace)
-    if not audiences:
+    run = DigestRun.objects.filter(workspace=workspace, week_start=week_start).first()
+    if _claimed(run):
+        return _settle(run)  # type: ignore[arg-type]
+    channels = digest_channels(workspace=workspace)
+    if not channels:
         return None
-    everyone = [address for _locale, addresses in audiences for address in addresses]
-    # The row first, committed on its own: it outlives a failed send.
-    run, _created = DigestRun.objects.get_or_create(
-        workspace=workspace, week_start=week_start, defaults={"recipients": everyone}
-    )
-    if run.sent_at is not None:
-        return run
-    # Reads before taking the lock, so the lock is held only while sending.
-    messages = [
-        digest_message(workspace=workspace, week_start=week_start, locale=locale, to=addresses)
-        for locale, addresses in audiences
-    ]
+    everyone = [address for _channel, _locale, addresses in channels for address in addresses]
+    # Written before the claim, so the transaction holds its lock only for the inserts.
+    locales = list(dict.fromkeys(locale for _channel, locale, _addresses in channels))
+    messages = {
+        locale: digest_written(workspace=workspace, week_start=week_start, locale=locale)
+        for locale in locales
+    }
     with transaction.atomic():
-        # A concurrent run waits here, then finds sent_at set.
-        run = DigestRun.objects.select_for_update().get(pk=run.pk)
-        if run.sent_at is not None:
-            return run
-        # Raises on failure: the transaction rolls back and sent_at stays empty.
-        get_connection(fail_silently=False).send_messages(messages)
+        run, created = DigestRun.objects.get_or_create(
+            workspace=workspace, week_start=week_start, defaults={"recipients": everyone}
+        )
+        if not created:
+            # A concurrent run waits here, then finds the week claimed.
+            run = DigestRun.objects.select_for_update().get(pk=run.pk)
+            if _claimed(run):
+                return run
+        deliveries = digest_deliveries_create(
+            workspace=workspace,
+            week_start=week_start,
+            messages=messages,
+            channels=channels,
+            now=now,
+        )
         run.recipients = everyone
-        run.sent_at = now or timezone.now()
-        run.save(update_fields=["recipients", "sent_at"])
-    log.info(
-        "Sent the digest of the week of %s for %s to %d recipient(s).",
-        week_start,
-        workspace.slug,
-        len(everyone),
-    )
+        run.queued_at = now
+        run.event_id = deliveries[0].event_id
+        run.save(update_fields=["recipients", "queued_at", "event"])
+    # The first tries, after the claim has committed: what fails is retried alone.
+    statuses = deliveries_send(deliveries=deliveries)
+    if statuses and all(status == "sent" for status in statuses):
+        _sent(run, now)
+        log.info(
+            "Sent the digest of the week of %s for %s to %d recipient(s).",
+            week_start,
+            workspace.slug,
+            len(everyone),
+        )
+    else:
+        log.warning(
+            "The digest of the week of %s for %s is not sent to every channel yet (%s); "
+            "the deliveries retry it.",
+            week_start,
+            workspace.slug,
+            ", ".join(statuses),
+        )
     return run
 
 
@@ -398,7 +475,9 @@ def digest_week_due(*, workspace: Workspace, now: datetime) -> date | None:
 
 def digests_send_due(*, now: datetime | None = None) -> list[DigestRun]:
     """Send every digest that is due and not sent yet (what beat runs hourly).
-    One workspace's failure does not stop the others; it is retried next hour."""
+    Returns the runs sent to every channel by now (a run whose retries finished
+    since the last tick is counted once, when this tick finds it). One workspace's
+    failure to claim does not stop the others; it is tried again next hour."""
     now = now or timezone.now()
     due: list[tuple[Workspace, date]] = []
     for workspace in Workspace.objects.order_by("pk"):
@@ -427,6 +506,6 @@ def digests_send_due(*, now: datetime | None = None) -> list[DigestRun]:
                 workspace.slug,
             )
             continue
-        if run is not None:
+        if run is not None and run.sent_at is not None:
             sent.append(run)
     return sent

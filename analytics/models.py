@@ -198,12 +198,20 @@ class SubscriberCount(models.Model):
 
 
 class DigestRun(models.Model):
-    """A weekly digest sent (or being sent) for one workspace and week: the unique
-    key makes a repeated beat tick or a retried task send it once."""
+    """A weekly digest for one workspace and week: the unique key makes a repeated
+    beat tick or a concurrent run claim the week once. ``queued_at`` is the claim:
+    the transaction that sets it writes the digest's deliveries (``event``, one per
+    channel); ``sent_at`` is set once every one of them has been sent. A run from
+    before deliveries (no ``queued_at``, no ``sent_at``) had failed and is claimed
+    again."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     week_start = models.DateField()
     recipients = models.JSONField(default=list)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    event = models.ForeignKey(
+        "alerts.OutboxEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -213,7 +213,7 @@ REST_FRAMEWORK = {
     # (for throttles) is the address that many entries from its end. 0: REMOTE_ADDR,
     # the header is ignored (a client could write anything in it).
     "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0, minimum=0),
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.openapi.ApiAutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
 # Larger API bodies get 413 before they are read (config/middleware.py).

@@ -14,6 +14,8 @@ from rest_framework.views import APIView
 
 from config.errors import Invalid, NotFound
 from config.limits import BIGINT_MAX, INT_MAX, SMALLINT_MAX
+from config.openapi import error_responses, link, response_links
+from config.storable import has_unstorable_text
 from offers.models import Experiment, Offer, OfferKind, OfferRule
 from offers.selectors import (
     ExperimentResults,
@@ -22,6 +24,7 @@ from offers.selectors import (
     experiments_for_workspace,
 )
 from offers.services import experiment_create, experiment_stop, offer_create, offer_rule_create
+from surveys.rules import TARGETING
 from workspaces.authentication import api_workspace
 
 
@@ -104,7 +107,7 @@ class StopIn(serializers.Serializer):
 class ExperimentStopApi(APIView):
     @extend_schema(
         request=StopIn,
-        responses=ExperimentDetailOut,
+        responses={200: ExperimentDetailOut, **error_responses(409, 422)},
         summary="Stop an experiment, keeping the winner (its rules then show the winner's offer)",
     )
     def post(self, request: Request, experiment_id: int) -> Response:
@@ -150,7 +153,11 @@ class OfferListApi(APIView):
         offers = Offer.objects.filter(workspace=api_workspace(request)).order_by("id")
         return Response(OfferOut(offers, many=True).data)
 
-    @extend_schema(request=OfferIn, responses={201: OfferOut}, summary="Create an offer")
+    @extend_schema(
+        request=OfferIn,
+        responses={201: OfferOut, **error_responses(422)},
+        summary="Create an offer",
+    )
     def post(self, request: Request) -> Response:
         data = OfferIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -195,6 +202,11 @@ class RuleIn(serializers.Serializer):
         required=False, default=100, min_value=0, max_value=SMALLINT_MAX
     )
 
+    def validate_metadata(self, value: dict[str, Any]) -> dict[str, Any]:
+        if has_unstorable_text(value):
+            raise serializers.ValidationError("No NUL characters or lone surrogates.")
+        return value
+
 
 class RuleOut(serializers.ModelSerializer):
     class Meta:
@@ -205,15 +217,7 @@ class RuleOut(serializers.ModelSerializer):
             "priority",
             "offer",
             "experiment",
-            "reasons",
-            "categories",
-            "plans",
-            "locales",
-            "min_mrr_cents",
-            "max_mrr_cents",
-            "min_tenure_days",
-            "max_tenure_days",
-            "metadata",
+            *TARGETING.allowed,
             "is_active",
         ]
 
@@ -228,7 +232,7 @@ class OfferRuleListApi(APIView):
 
     @extend_schema(
         request=RuleIn,
-        responses={201: RuleOut},
+        responses={201: RuleOut, **error_responses(422)},
         summary="Create a targeting rule (contradictory conditions are refused with 422)",
     )
     def post(self, request: Request) -> Response:
@@ -270,8 +274,12 @@ class ExperimentIn(serializers.Serializer):
 class ExperimentCreateApi(ExperimentListApi):
     @extend_schema(
         request=ExperimentIn,
-        responses={201: ExperimentDetailOut},
+        responses={201: ExperimentDetailOut, **error_responses(422)},
         summary="Create a running experiment (point a rule at it to start it)",
+        extensions=response_links(
+            detail=link("v1_experiments_retrieve", experiment_id="$response.body#/id"),
+            stop=link("v1_experiments_stop_create", experiment_id="$response.body#/id"),
+        ),
     )
     def post(self, request: Request) -> Response:
         data = ExperimentIn(data=request.data)

@@ -7,7 +7,13 @@ from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
@@ -17,6 +23,8 @@ from rest_framework.views import APIView
 
 from config.errors import Gone, NotFound, ServiceError
 from config.limits import BIGINT_MAX, SMALLINT_MAX, datetime_in_range
+from config.openapi import error_response, error_responses, link, response_links
+from config.storable import has_unstorable_text
 from config.throttling import FlowTokenThrottle, WidgetThrottle
 from surveys.locales import normalize_locale
 from surveys.models import CancelSession, SessionStatus
@@ -87,6 +95,8 @@ class SessionIn(serializers.Serializer):
     def validate_metadata(self, value: dict[str, Any]) -> dict[str, Any]:
         if len(json.dumps(value, default=str)) > METADATA_MAX_BYTES:
             raise serializers.ValidationError(f"At most {METADATA_MAX_BYTES} bytes of JSON.")
+        if has_unstorable_text(value):
+            raise serializers.ValidationError("No NUL characters or lone surrogates.")
         return value
 
 
@@ -174,15 +184,37 @@ class CreatedSessionOut(serializers.Serializer):
         return session_url(session)
 
 
+class SessionCustomerOut(serializers.Serializer):
+    id = serializers.CharField()
+    email = serializers.CharField()
+    name = serializers.CharField()
+
+
+class SessionSubscriptionOut(serializers.Serializer):
+    id = serializers.CharField()
+    plan = serializers.CharField()
+    mrr_cents = serializers.IntegerField()
+    currency = serializers.CharField()
+
+
+class SessionAnswerOut(serializers.Serializer):
+    reason = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    category = serializers.CharField(allow_null=True)
+    category_source = serializers.CharField()
+    text = serializers.CharField()
+    locale = serializers.CharField()
+
+
 class SessionOut(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.CharField()
-    outcome = serializers.CharField()
+    outcome = serializers.CharField(help_text="saved, cancelled, abandoned, or empty while open.")
     url = serializers.SerializerMethodField()
     expires_at = serializers.DateTimeField(source="token_expires_at")
     created_at = serializers.DateTimeField()
-    answered_at = serializers.DateTimeField()
-    completed_at = serializers.DateTimeField()
+    answered_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
     locale = serializers.CharField()
     customer = serializers.SerializerMethodField()
     subscription = serializers.SerializerMethodField()
@@ -193,6 +225,7 @@ class SessionOut(serializers.Serializer):
     def get_url(self, session: CancelSession) -> str:
         return session_url(session)
 
+    @extend_schema_field(SessionCustomerOut)
     def get_customer(self, session: CancelSession) -> dict[str, str]:
         return {
             "id": session.customer_id,
@@ -200,6 +233,7 @@ class SessionOut(serializers.Serializer):
             "name": session.customer_name,
         }
 
+    @extend_schema_field(SessionSubscriptionOut)
     def get_subscription(self, session: CancelSession) -> dict[str, Any]:
         return {
             "id": session.subscription_id,
@@ -208,6 +242,7 @@ class SessionOut(serializers.Serializer):
             "currency": session.currency,
         }
 
+    @extend_schema_field(SessionAnswerOut(allow_null=True))
     def get_answer(self, session: CancelSession) -> dict[str, Any] | None:
         response = getattr(session, "response", None)
         if response is None:
@@ -255,6 +290,14 @@ class SessionCursor(CursorPagination):
     max_page_size = 200
     page_size_query_param = "limit"
 
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        # The document states the page size's bounds (a larger one is cut to 200).
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update({"minimum": 1, "maximum": self.max_page_size})
+        return parameters
+
 
 class SessionListParams(serializers.Serializer):
     status = serializers.ChoiceField(choices=SessionStatus.choices, required=False)
@@ -286,12 +329,50 @@ def _open(
     )
 
 
+SESSION_LINKS = response_links(
+    session=link("v1_sessions_retrieve", "The session.", session_id="$response.body#/id"),
+    flow=link("v1_flow_retrieve", "The customer's survey.", token="$response.body#/token"),
+    answer=link("v1_flow_answer_create", "Answer the survey.", token="$response.body#/token"),
+    accept=link("v1_flow_accept_create", "Accept the offer.", token="$response.body#/token"),
+    cancel=link("v1_flow_cancel_create", "Cancel.", token="$response.body#/token"),
+)
+
+
 class SessionListCreateApi(APIView):
+    pagination_class = SessionCursor
+
     @extend_schema(
         request=SessionIn,
-        responses={201: CreatedSessionOut, 200: CreatedSessionOut},
+        responses={
+            201: OpenApiResponse(CreatedSessionOut, description="A new session."),
+            200: OpenApiResponse(
+                CreatedSessionOut,
+                description="The session already open for this subscription, or the one "
+                "opened earlier with this Idempotency-Key.",
+            ),
+            **error_responses(409),
+        },
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        examples=[
+            OpenApiExample(
+                "A customer on the Pro plan",
+                value={
+                    "customer": {"id": "cus_123", "email": "ada@example.com", "name": "Ada"},
+                    "subscription": {
+                        "id": "sub_123",
+                        "plan": "Pro",
+                        "mrr_cents": 4900,
+                        "currency": "USD",
+                    },
+                    "locale": "en",
+                    "return_url": "https://app.example.com/account",
+                    "metadata": {"seats": 3},
+                },
+                request_only=True,
+            )
+        ],
         summary="Open a cancel session (or get the one open for this subscription)",
+        extensions=SESSION_LINKS,
     )
     def post(self, request: Request) -> Response:
         serializer = SessionIn(data=request.data)
@@ -305,7 +386,12 @@ class SessionListCreateApi(APIView):
         )
 
     @extend_schema(
-        parameters=[SessionListParams], responses=SessionOut(many=True), summary="List sessions"
+        parameters=[SessionListParams],
+        responses={
+            200: SessionOut(many=True),
+            404: OpenApiResponse(error_response(404).response, description="Invalid cursor."),
+        },
+        summary="List sessions, newest first (cursor paginated: follow `next`)",
     )
     def get(self, request: Request) -> Response:
         params = SessionListParams(data=request.query_params)
@@ -315,7 +401,7 @@ class SessionListCreateApi(APIView):
             status=params.validated_data.get("status"),
             since=params.validated_data.get("since"),
         )
-        paginator = SessionCursor()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(SessionOut(page, many=True).data)
 
@@ -341,10 +427,19 @@ class WidgetSessionCreateApi(APIView):
 
     @extend_schema(
         request=WidgetSessionIn,
-        responses={201: CreatedSessionOut, 200: CreatedSessionOut},
+        responses={
+            201: CreatedSessionOut,
+            200: CreatedSessionOut,
+            401: OpenApiResponse(
+                error_response(401).response,
+                description="The identity signature does not match, is too old or is dated ahead.",
+            ),
+            **error_responses(409, 422),
+        },
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
         auth=[],
         summary="Open a cancel session from the browser widget (signed by the host's server)",
+        extensions=SESSION_LINKS,
     )
     def post(self, request: Request) -> Response:
         outer = WidgetSessionIn(data=request.data)
@@ -372,18 +467,79 @@ class WidgetSessionCreateApi(APIView):
 
 # --- Customer flow, by token --------------------------------------------------------
 
-FlowOut = inline_serializer(
-    "FlowState",
-    {
-        "session": serializers.DictField(),
-        "survey": serializers.DictField(),
-        "answer": serializers.DictField(allow_null=True),
-        "offer": serializers.DictField(allow_null=True),
-    },
-)
-StepOut = inline_serializer(
-    "FlowStep", {"offer": serializers.DictField(allow_null=True), "state": serializers.DictField()}
-)
+
+class FlowSessionOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    locale = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    return_url = serializers.CharField(help_text="Where the customer goes back to; may be empty.")
+    status = serializers.CharField()
+    outcome = serializers.CharField(help_text="saved, cancelled, abandoned, or empty while open.")
+
+
+class FlowReasonOut(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    category = serializers.CharField()
+    follow_up = serializers.CharField()
+    text_mode = serializers.CharField(help_text="none, optional or required.")
+
+
+class FlowSurveyOut(serializers.Serializer):
+    question = serializers.CharField()
+    reasons = FlowReasonOut(many=True)
+
+
+class FlowAnswerOut(serializers.Serializer):
+    reason = serializers.CharField()
+    text = serializers.CharField()
+    category = serializers.CharField()
+
+
+class PauseChoiceOut(serializers.Serializer):
+    months = serializers.IntegerField()
+    until = serializers.DateField()
+    label = serializers.CharField()  # type: ignore[assignment]
+
+
+class FlowOfferOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    title = serializers.CharField()
+    body = serializers.CharField()
+    terms_text = serializers.CharField()
+    summary = serializers.CharField()
+    details = serializers.ListField(child=serializers.CharField())
+    terms = serializers.DictField()
+    pause_choices = PauseChoiceOut(many=True)
+    accept_label = serializers.CharField()
+
+
+class FlowStateOut(serializers.Serializer):
+    status = serializers.CharField()
+    outcome = serializers.CharField()
+
+
+class FlowOut(serializers.Serializer):
+    session = FlowSessionOut()
+    survey = FlowSurveyOut()
+    answer = FlowAnswerOut(allow_null=True)
+    offer = FlowOfferOut(allow_null=True)
+
+
+class StepOut(serializers.Serializer):
+    offer = FlowOfferOut(allow_null=True, help_text="The offer to show, if any (one at most).")
+    state = FlowStateOut()
+
+
+class AcceptedOfferOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    terms = serializers.DictField(help_text="The terms accepted (a pause: with its months).")
+
+
+class AcceptStepOut(serializers.Serializer):
+    offer = AcceptedOfferOut()
+    state = FlowStateOut()
 
 
 def _session_or_404(token: str) -> CancelSession:
@@ -401,7 +557,7 @@ class FlowApi(APIView):
 
 class FlowStateApi(FlowApi):
     @extend_schema(
-        responses=FlowOut,
+        responses={200: FlowOut, **error_responses(410)},
         parameters=[OpenApiParameter("locale", str)],
         auth=[],
         summary="The localised survey and the session's state",
@@ -443,7 +599,19 @@ class FlowStateApi(FlowApi):
 
 
 class FlowAnswerApi(FlowApi):
-    @extend_schema(request=AnswerIn, responses=StepOut, auth=[], summary="Answer the survey")
+    @extend_schema(
+        request=AnswerIn,
+        responses={200: StepOut, **error_responses(409, 410, 422)},
+        examples=[
+            OpenApiExample(
+                "Too expensive",
+                value={"reason": "too_expensive", "text": "Too much for a team of three."},
+                request_only=True,
+            )
+        ],
+        auth=[],
+        summary="Answer the survey",
+    )
     def post(self, request: Request, token: str) -> Response:
         serializer = AnswerIn(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -464,7 +632,7 @@ class FlowAnswerApi(FlowApi):
 class FlowAcceptApi(FlowApi):
     @extend_schema(
         request=AcceptIn,
-        responses=StepOut,
+        responses={200: AcceptStepOut, **error_responses(409, 410, 422)},
         auth=[],
         summary="Accept the offer shown (a pause also takes the months chosen)",
     )
@@ -485,7 +653,12 @@ class FlowAcceptApi(FlowApi):
 
 
 class FlowCancelApi(FlowApi):
-    @extend_schema(request=None, responses=StepOut, auth=[], summary="Cancel the subscription")
+    @extend_schema(
+        request=None,
+        responses={200: StepOut, **error_responses(409, 410)},
+        auth=[],
+        summary="Cancel the subscription",
+    )
     def post(self, request: Request, token: str) -> Response:
         session = session_cancel(token=token)
         return Response({"offer": None, "state": state_out(session)})

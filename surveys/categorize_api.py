@@ -4,12 +4,13 @@ and which competitors customers name. Views validate, call a service, serialise.
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.openapi import error_responses
 from config.throttling import ApiKeyRateThrottle, CategorizeRateThrottle
 from surveys.models import Competitor
 from surveys.selectors import competitor_counts, review_queue
@@ -57,6 +58,13 @@ class CategorizeApi(APIView):
     @extend_schema(
         request=CategorizeIn,
         responses=CategorizationOut(many=True),
+        examples=[
+            OpenApiExample(
+                "English and Chinese",
+                value={"texts": ["Too expensive for us", "功能太复杂了"]},
+                request_only=True,
+            )
+        ],
         summary="Categorise free-text answers (as the cancel flow would)",
     )
     def post(self, request: Request) -> Response:
@@ -108,7 +116,7 @@ class LabelIn(serializers.Serializer):
 class ResponseLabelApi(APIView):
     @extend_schema(
         request=LabelIn,
-        responses=ReviewItemOut,
+        responses={200: ReviewItemOut, **error_responses(422)},
         summary="Set an answer's category by hand (it wins, and the model learns from it)",
     )
     def post(self, request: Request, response_id: int) -> Response:

@@ -6,6 +6,7 @@
 - ``delivery``: claiming, sending, recording attempts, retries, dead letters,
   the sweeper, and the host's webhook endpoints;
 - ``inbox``: members work their alerts;
+- ``digest``: the weekly digest's event and its deliveries, one per channel;
 - ``defaults``: a new workspace's teams and rules;
 - ``erasure``: a customer's personal data erased from the outbound side.
 
@@ -30,6 +31,7 @@ from alerts.services.delivery import (
     webhook_endpoint_delete,
     webhook_url_validate,
 )
+from alerts.services.digest import digest_bodies_drop, digest_deliveries_create
 from alerts.services.erasure import (
     CANCELLED_FOR_ERASURE,
     ERASED_ERROR,
@@ -62,6 +64,8 @@ __all__ = [
     "delivery_attempt",
     "delivery_create",
     "delivery_retry",
+    "digest_bodies_drop",
+    "digest_deliveries_create",
     "outbox_dispatch",
     "retry_delay",
     "routing_defaults_create",

@@ -50,7 +50,8 @@ def session_messages_erase(
             .order_by("pk")
         )
         for event in events:
-            event.payload = _erased_payload(event.payload, event.session)
+            if event.session is not None:  # filtered by session: always
+                event.payload = _erased_payload(event.payload, event.session)
         OutboxEvent.objects.bulk_update(events, ["payload"], batch_size=500)
         alerts = Alert.objects.filter(session_id__in=session_ids)
         alert_count = alerts.count()

@@ -190,6 +190,8 @@ def _events_expand(events: list[OutboxEvent], *, now: datetime) -> list[Delivery
     alerts: list[Alert] = []
     for event in events:
         session = event.session
+        if session is None:  # a digest's event: written expanded, nothing to route
+            continue
         facts = session_facts(session)
         routing = routing_config(workspace=session.workspace)
         own = []

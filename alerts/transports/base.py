@@ -65,7 +65,7 @@ def register(cls: type[Transport]) -> type[Transport]:
 
 def _registered(kind: str) -> type[Transport] | None:
     # Importing the modules registers the built-in kinds.
-    from alerts.transports import email, endpoint, slack, webhook  # noqa: F401
+    from alerts.transports import digest, email, endpoint, slack, webhook  # noqa: F401
 
     return _REGISTRY.get(kind)
 

@@ -3,8 +3,16 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from config.migration_ops import (
+    AddFieldIfMissing,
+    AddUniqueConstraintConcurrently,
+    RemoveConstraintIfPresent,
+)
+
 
 class Migration(migrations.Migration):
+    # The rollups' new key is built concurrently on PostgreSQL.
+    atomic = False
 
     dependencies = [
         ('analytics', '0001_initial'),
@@ -19,21 +27,21 @@ class Migration(migrations.Migration):
                 ('until', models.DateField(blank=True, null=True)),
             ],
         ),
-        migrations.RemoveConstraint(
+        RemoveConstraintIfPresent(
             model_name='sessionrollup',
             name='session_rollup_key',
         ),
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name='sessionrollup',
             name='period',
             field=models.CharField(choices=[('day', 'Day'), ('week', 'Week (Monday first)'), ('month', 'Month')], default='day', max_length=5),
         ),
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name='sessionrollup',
             name='totals',
             field=models.BooleanField(default=False),
         ),
-        migrations.AddConstraint(
+        AddUniqueConstraintConcurrently(
             model_name='sessionrollup',
             constraint=models.UniqueConstraint(fields=('workspace', 'period', 'totals', 'day', 'survey_id', 'plan', 'locale', 'reason_code', 'category_code', 'offer_id', 'outcome', 'shard'), name='session_rollup_key'),
         ),

@@ -2,8 +2,12 @@
 
 from django.db import migrations, models
 
+from config.migration_ops import AddIndexConcurrently
+
 
 class Migration(migrations.Migration):
+    # Built concurrently on PostgreSQL: the rollups go on being written.
+    atomic = False
 
     dependencies = [
         ('analytics', '0003_rollup_grains'),
@@ -11,7 +15,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name='sessionrollup',
             index=models.Index(fields=['workspace', 'period', 'grain', 'plan', 'locale', 'day'], name='session_rollup_by_plan'),
         ),

@@ -2,11 +2,14 @@
 (``grain`` survey_plan, survey_locale, plan_locale), so a read filtered by two of
 them no longer sums the detail rows of every value of the third. The summarised
 days of existing workspaces are added up into them here, from their detail rows,
-so reads find them at once."""
+so reads find them at once: one workspace at a time, each its own short
+transaction (``atomic = False``; see migration 0003)."""
 
 import importlib
 
 from django.db import migrations, models
+
+from config.migration_ops import batched
 
 grains = importlib.import_module("analytics.migrations.0003_rollup_grains")
 
@@ -18,15 +21,19 @@ KEEPS = {
 }
 
 
+@batched
 def add_up_pair_grains(apps, schema_editor):
     grains.add_up(schema_editor, KEEPS)
 
 
+@batched
 def drop_pair_grains(apps, schema_editor):
     grains.drop(schema_editor, KEEPS)
 
 
 class Migration(migrations.Migration):
+    atomic = False
+
     dependencies = [
         ("analytics", "0004_rollup_by_plan"),
     ]

@@ -3,8 +3,12 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from config.migration_ops import AddFieldIfMissing, AddIndexConcurrently, CreateModelIfMissing
+
 
 class Migration(migrations.Migration):
+    # The answers' review index is built concurrently on PostgreSQL.
+    atomic = False
 
     dependencies = [
         ('surveys', '0002_default_categories'),
@@ -12,7 +16,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.CreateModel(
+        CreateModelIfMissing(
             name='CategoryRule',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
@@ -24,7 +28,7 @@ class Migration(migrations.Migration):
                 'ordering': ['workspace', 'category', 'phrase'],
             },
         ),
-        migrations.CreateModel(
+        CreateModelIfMissing(
             name='ClassifierModel',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
@@ -38,7 +42,7 @@ class Migration(migrations.Migration):
                 'ordering': ['workspace', '-version'],
             },
         ),
-        migrations.CreateModel(
+        CreateModelIfMissing(
             name='Competitor',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
@@ -49,14 +53,14 @@ class Migration(migrations.Migration):
                 'ordering': ['workspace', 'name'],
             },
         ),
-        migrations.CreateModel(
+        CreateModelIfMissing(
             name='CompetitorMention',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('created_at', models.DateTimeField()),
             ],
         ),
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name='response',
             name='needs_review',
             field=models.BooleanField(default=False),
@@ -66,41 +70,41 @@ class Migration(migrations.Migration):
             name='category_source',
             field=models.CharField(choices=[('choice', 'Chosen reason'), ('rule', 'Keyword rule'), ('model', 'Classifier'), ('manual', 'Set by a team member'), ('none', 'No match: other, for review')], default='choice', max_length=10),
         ),
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name='response',
             index=models.Index(condition=models.Q(('needs_review', True)), fields=['workspace', 'created_at'], name='response_review_queue'),
         ),
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name='categoryrule',
             name='category',
             field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='surveys.category'),
         ),
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name='categoryrule',
             name='workspace',
             field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='category_rules', to='workspaces.workspace'),
         ),
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name='classifiermodel',
             name='workspace',
             field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='classifiers', to='workspaces.workspace'),
         ),
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name='competitor',
             name='workspace',
             field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='competitors', to='workspaces.workspace'),
         ),
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name='competitormention',
             name='competitor',
             field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mentions', to='surveys.competitor'),
         ),
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name='competitormention',
             name='response',
             field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='competitor_mentions', to='surveys.response'),
         ),
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name='competitormention',
             name='workspace',
             field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace'),

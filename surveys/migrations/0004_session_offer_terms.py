@@ -3,8 +3,13 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from config.migration_ops import AddFieldIfMissing, AddForeignKeyConcurrently, AddIndexConcurrently
+
 
 class Migration(migrations.Migration):
+    # The sessions' new foreign key and index are built concurrently on PostgreSQL.
+    atomic = False
+
     dependencies = [
         ("offers", "0003_rules_and_experiments"),
         ("surveys", "0003_categorization"),
@@ -12,12 +17,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name="cancelsession",
             name="accepted_terms",
             field=models.JSONField(blank=True, default=dict),
         ),
-        migrations.AddField(
+        AddForeignKeyConcurrently(
             model_name="cancelsession",
             name="experiment_variant",
             field=models.ForeignKey(
@@ -28,7 +33,7 @@ class Migration(migrations.Migration):
                 to="offers.experimentvariant",
             ),
         ),
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name="cancelsession",
             index=models.Index(fields=["workspace", "customer_id"], name="session_ws_customer"),
         ),

@@ -2,20 +2,24 @@
 
 from django.db import migrations, models
 
+from config.migration_ops import AddFieldIfMissing, AddIndexConcurrently
+
 
 class Migration(migrations.Migration):
+    # The sessions' index is built concurrently on PostgreSQL.
+    atomic = False
 
     dependencies = [
         ('surveys', '0009_session_idempotency_key'),
     ]
 
     operations = [
-        migrations.AddField(
+        AddFieldIfMissing(
             model_name='cancelsession',
             name='personal_data_erased_at',
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name='cancelsession',
             index=models.Index(condition=models.Q(('completed_at__isnull', False), ('personal_data_erased_at__isnull', True)), fields=['completed_at'], name='session_personal_data_held'),
         ),

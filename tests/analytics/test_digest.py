@@ -37,8 +37,8 @@ from django.core.management import call_command
 from django.utils import translation
 from django.utils.translation import gettext
 
-from alerts.models import Channel, Team
-from alerts.services import routing_defaults_create
+from alerts.models import Channel, Delivery, Team
+from alerts.services import deliveries_sweep, delivery_attempt, routing_defaults_create
 from analytics.digest import digest_content, digest_recipients, digest_send, digests_send_due
 from analytics.models import DigestRun
 from analytics.tasks import digests_send_due as digests_send_due_task
@@ -257,8 +257,11 @@ def test_recipients_are_the_digest_teams_enabled_email_channels(history, mailout
 
     assert run is not None
     assert run.recipients == ["product@acme.test", "Lead@acme.test", "research@acme.test"]
-    [email] = mailoutbox
-    assert email.to == ["product@acme.test", "Lead@acme.test", "research@acme.test"]
+    # One email per channel; an address on two teams' channels gets one copy.
+    assert sorted(m.to for m in mailoutbox) == [
+        ["product@acme.test", "Lead@acme.test"],
+        ["research@acme.test"],
+    ]
 
 
 def test_nobody_to_tell_sends_and_records_nothing(history, mailoutbox) -> None:
@@ -309,18 +312,27 @@ def test_a_failed_send_is_tried_again(history, mailoutbox, monkeypatch) -> None:
 
     with monkeypatch.context() as patch:
         patch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", refuse)
-        with pytest.raises(smtplib.SMTPServerDisconnected):
-            digest_send(workspace=workspace, week_start=WEEK)
+        run = digest_send(workspace=workspace, week_start=WEEK)
 
-    run = DigestRun.objects.get()
-    assert run.sent_at is None
+    assert run is not None and run.sent_at is None
     assert mailoutbox == []
+    [delivery] = Delivery.objects.filter(kind="digest")
+    assert (delivery.status, delivery.attempts) == ("retry", 1)
+    assert delivery.last_error == "SMTP: SMTPServerDisconnected: gone"
+    assert delivery.attempt_log.get().ok is False
 
+    # Another run finds the week claimed: its delivery, not a new one, tries again.
     digest_send(workspace=workspace, week_start=WEEK, now=at("2026-11-23T17:00"))
+    assert mailoutbox == []
+    assert Delivery.objects.count() == 1
 
+    assert delivery_attempt(delivery_id=delivery.pk, now=delivery.next_attempt_at) == "sent"
     assert len(mailoutbox) == 1
-    run.refresh_from_db()
-    assert run.sent_at == at("2026-11-23T17:00")
+    assert mailoutbox[0].subject == "Why customers left: week of 2026-11-16 (Acme)"
+    run = digest_send(workspace=workspace, week_start=WEEK)
+    delivery.refresh_from_db()
+    assert run is not None and run.sent_at == delivery.sent_at
+    assert [a.ok for a in delivery.attempt_log.all()] == [False, True]
 
 
 def test_a_run_without_sent_at_is_sent(history, mailoutbox) -> None:
@@ -379,10 +391,15 @@ def test_a_digest_missed_on_monday_goes_out_later_that_week(
     def refuse(self: Any, messages: Any) -> int:
         raise OSError("connection refused")
 
+    monkeypatch.setattr("django.utils.timezone.now", lambda: at("2026-11-23T16:00"))
     with monkeypatch.context() as patch:
         patch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", refuse)
         assert digests_send_due(now=at("2026-11-23T16:00")) == []  # logged, not raised
 
+    # Tuesday: the delivery's retry is long due; the sweeper sends it, and the
+    # beat tick finds the digest sent.
+    monkeypatch.setattr("django.utils.timezone.now", lambda: at("2026-11-24T16:00"))
+    deliveries_sweep()
     [run] = digests_send_due(now=at("2026-11-24T16:00"))  # Tuesday
     assert run.week_start == WEEK
     assert len(mailoutbox) == 1

@@ -21,12 +21,31 @@ each_index = pytest.mark.parametrize(
 )
 
 
+class NoIndexYet:
+    """A cursor on a database without the index (the migration looks first for one
+    a failed concurrent build left invalid)."""
+
+    def __enter__(self) -> NoIndexYet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        pass
+
+    def fetchall(self) -> list[Any]:
+        return []
+
+
 class Editor:
     """A schema editor on a PostgreSQL connection whose statements are recorded;
     ``refuse`` makes a statement starting so fail as the server would."""
 
     def __init__(self, refuse: str = "") -> None:
-        self.connection = SimpleNamespace(vendor="postgresql", alias=connection.alias)
+        self.connection = SimpleNamespace(
+            vendor="postgresql", alias=connection.alias, in_atomic_block=False, cursor=NoIndexYet
+        )
         self.refuse = refuse
         self.executed: list[str] = []
 

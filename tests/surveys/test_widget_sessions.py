@@ -311,3 +311,22 @@ def test_the_readme_python_snippet_signs_what_the_endpoint_accepts(
 
     assert response.status_code == 201, response.json()
     assert CancelSession.objects.get().customer_email == "ada@example.com"
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [{"note": "a\u0000b"}, {"note": "\ud800"}, {"a\u0000": 1}],
+    ids=["nul", "surrogate", "key"],
+)
+def test_text_postgresql_cannot_store_inside_the_payload_is_a_400(
+    anon_api: APIClient, workspace: Any, metadata: dict[str, Any]
+) -> None:
+    """The payload is decoded here, not by the API's JSON parser: its refusal of
+    NUL and lone surrogates must hold inside it too."""
+    # Escaped as a host's JSON library writes them (a lone surrogate has no UTF-8).
+    body = json.dumps({**BODY, "metadata": metadata, "timestamp": int(time.time())})
+    payload = base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
+    response = anon_api.post(URL, _signed_payload(workspace, payload), format="json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()["error"]["fields"]) == ["payload.metadata"]
+    assert CancelSession.objects.count() == 0

@@ -8,15 +8,22 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analytics.digest import digest_message, digest_recipients, digest_send, week_of
+from analytics.digest import (
+    digest_message,
+    digest_recipients,
+    digest_send,
+    digest_unsent,
+    week_of,
+)
 from analytics.selectors.filters import workspace_today
 from workspaces.models import Workspace
 
 
 class Command(BaseCommand):
     help = (
-        "Send a workspace's weekly digest (once per week: a digest already sent is not sent "
-        "again), or print it with --dry-run. The week defaults to the last complete one."
+        "Send a workspace's weekly digest (once per week: a digest already sent or queued is "
+        "not sent again; a channel that failed is retried by the deliveries), or print it "
+        "with --dry-run. The week defaults to the last complete one."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -71,6 +78,16 @@ class Command(BaseCommand):
             raise CommandError(
                 "Nobody receives the digest: tick 'receives digest' on a team with an "
                 "enabled email channel (admin → Teams)."
+            )
+        if run.sent_at is None:
+            unsent = "; ".join(
+                f"{target}: {status}{f' ({error})' if error else ''}"
+                for target, status, error in digest_unsent(run)
+            )
+            raise CommandError(
+                f"The digest of the week of {week} is not sent to every channel yet: "
+                f"{unsent or 'in progress'}. The deliveries retry it with backoff; see "
+                "GET /api/v1/deliveries (a dead one can be retried there)."
             )
         self.stdout.write(
             f"The digest of the week of {week} was sent at {run.sent_at:%Y-%m-%d %H:%M %Z} "

@@ -1,0 +1,579 @@
+"""Migration operations that keep large tables writable while they change.
+
+On PostgreSQL a plain ``CREATE INDEX`` holds a lock that blocks every write to
+its table until the index is built, ``SET NOT NULL`` scans the table under an
+exclusive lock, and a data migration in one transaction keeps its locks (and
+those of every earlier operation of its migration) until it ends. The operations
+here do the same jobs without that:
+
+- ``AddIndexConcurrently`` / ``RemoveIndexConcurrently``: ``CREATE``/``DROP INDEX
+  CONCURRENTLY`` on PostgreSQL, a plain index elsewhere (SQLite);
+- ``AddForeignKeyConcurrently``: a foreign key column whose index is built
+  concurrently and whose constraint is added ``NOT VALID`` and then validated;
+- ``AddUniqueConstraintConcurrently``: the unique index built concurrently, then
+  attached as the constraint;
+- ``SetNotNullAfterCheck``: ``CHECK (col IS NOT NULL) NOT VALID``, ``VALIDATE``,
+  ``SET NOT NULL`` (PostgreSQL 12+ trusts the check and skips its scan), drop the
+  check;
+- ``AddFieldIfMissing``, ``RemoveFieldIfPresent``, ``RemoveConstraintIfPresent``,
+  ``CreateModelIfMissing``: the plain operations, skipped where already done, for
+  the quick steps before a long one in a non-atomic migration;
+- ``run_in_batches``: a data change by primary-key ranges, each range its own
+  short transaction, with progress; functions that use it are marked
+  ``@batched`` for ``config.migration_safety``.
+
+The schema they leave is the one the plain operations leave, and Django's state
+is the same (each subclasses the plain operation). The concurrent ones run only
+in migrations with ``atomic = False``, and every step can be run again: a
+migration stopped half-way (a lost connection, an invalid index left by a failed
+concurrent build) is finished by running ``migrate`` again.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from django.db import NotSupportedError, transaction
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.operations import (
+    AddConstraint,
+    AddField,
+    AddIndex,
+    AlterField,
+    CreateModel,
+    RemoveConstraint,
+    RemoveField,
+    RemoveIndex,
+)
+from django.db.migrations.operations.base import Operation
+from django.db.migrations.state import ProjectState
+from django.db.models import UniqueConstraint
+
+Function = TypeVar("Function", bound=Callable[..., Any])
+
+BATCH_SIZE = 5000
+PROGRESS_EVERY_SECONDS = 5.0
+
+
+def batched(function: Function) -> Function:
+    """Mark a data migration function as working in short batches (it calls
+    ``run_in_batches`` or does the same); ``config.migration_safety`` lets only
+    such functions touch large tables, and only in non-atomic migrations."""
+    function.batched = True  # type: ignore[attr-defined]
+    return function
+
+
+def pg_editor(schema_editor: BaseDatabaseSchemaEditor) -> Any:
+    """The PostgreSQL schema editor, with the arguments and helpers the base
+    class's stubs do not list (``concurrently``, ``_create_index_sql``…)."""
+    return schema_editor
+
+
+def is_postgres(schema_editor: BaseDatabaseSchemaEditor) -> bool:
+    return schema_editor.connection.vendor == "postgresql"
+
+
+def _outside_transaction(schema_editor: BaseDatabaseSchemaEditor, what: str) -> None:
+    if schema_editor.connection.in_atomic_block:
+        raise NotSupportedError(
+            f"{what} cannot run inside a transaction: give its migration `atomic = False` "
+            "and do not wrap `migrate` in a transaction."
+        )
+
+
+def _fetch(schema_editor: BaseDatabaseSchemaEditor, sql: str, params: Sequence[Any]) -> list:
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def pg_index_valid(schema_editor: BaseDatabaseSchemaEditor, name: str) -> bool | None:
+    """True/False for an index of that name (valid or left invalid by a failed
+    concurrent build), None if there is none."""
+    rows = _fetch(
+        schema_editor,
+        "SELECT i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid "
+        "WHERE c.relname = %s AND pg_table_is_visible(c.oid)",
+        [name],
+    )
+    return rows[0][0] if rows else None
+
+
+def pg_create_index_concurrently(
+    schema_editor: BaseDatabaseSchemaEditor, name: str, create: Callable[[], None]
+) -> None:
+    """Run ``create`` (a ``CREATE INDEX CONCURRENTLY name …``) unless a valid index
+    of that name is there; an invalid one (a build that failed) is dropped first."""
+    _outside_transaction(schema_editor, f"CREATE INDEX CONCURRENTLY {name}")
+    valid = pg_index_valid(schema_editor, name)
+    if valid:
+        return
+    if valid is False:
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(name)}")
+    create()
+
+
+class _SkipIfDone:
+    """The database side of an operation is skipped when its effect is already
+    there, so a non-atomic migration stopped after it can run again."""
+
+    def already_done(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> bool:
+        raise NotImplementedError
+
+    def database_forwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        if not self.already_done(app_label, schema_editor, from_state, to_state):
+            super().database_forwards(  # type: ignore[misc]
+                app_label, schema_editor, from_state, to_state
+            )
+
+
+def _columns(schema_editor: BaseDatabaseSchemaEditor, table: str) -> set[str]:
+    connection = schema_editor.connection
+    with connection.cursor() as cursor:
+        return {c.name for c in connection.introspection.get_table_description(cursor, table)}
+
+
+def _constraints(schema_editor: BaseDatabaseSchemaEditor, table: str) -> set[str]:
+    connection = schema_editor.connection
+    with connection.cursor() as cursor:
+        return set(connection.introspection.get_constraints(cursor, table))
+
+
+class AddFieldIfMissing(_SkipIfDone, AddField):
+    """``AddField``, skipped where the column is already there."""
+
+    def already_done(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> bool:
+        model = to_state.apps.get_model(app_label, self.model_name)
+        column = model._meta.get_field(self.name).column
+        return column in _columns(schema_editor, model._meta.db_table)
+
+
+class RemoveFieldIfPresent(_SkipIfDone, RemoveField):
+    """``RemoveField``, skipped where the column is gone already."""
+
+    def already_done(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> bool:
+        model = from_state.apps.get_model(app_label, self.model_name)
+        column = model._meta.get_field(self.name).column
+        return column not in _columns(schema_editor, model._meta.db_table)
+
+
+class RemoveConstraintIfPresent(_SkipIfDone, RemoveConstraint):
+    """``RemoveConstraint``, skipped where the constraint is gone already."""
+
+    def already_done(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> bool:
+        model = from_state.apps.get_model(app_label, self.model_name)
+        return self.name not in _constraints(schema_editor, model._meta.db_table)
+
+
+class CreateModelIfMissing(_SkipIfDone, CreateModel):
+    """``CreateModel``, skipped where the table is there already."""
+
+    def already_done(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> bool:
+        model = to_state.apps.get_model(app_label, self.name)
+        with schema_editor.connection.cursor() as cursor:
+            tables = schema_editor.connection.introspection.table_names(cursor)
+        return model._meta.db_table in tables
+
+
+class AddIndexConcurrently(AddIndex):
+    """``AddIndex``, built with ``CREATE INDEX CONCURRENTLY`` on PostgreSQL: writes
+    go on while it builds. Needs ``atomic = False`` there."""
+
+    def describe(self) -> str:
+        return f"Concurrently create index {self.index.name} on {self.model_name}"
+
+    def database_forwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        if not is_postgres(schema_editor):
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+            return
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        pg_create_index_concurrently(
+            schema_editor,
+            self.index.name,
+            lambda: pg_editor(schema_editor).add_index(model, self.index, concurrently=True),
+        )
+
+    def database_backwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        if not is_postgres(schema_editor):
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+            return
+        _outside_transaction(schema_editor, f"DROP INDEX CONCURRENTLY {self.index.name}")
+        model = from_state.apps.get_model(app_label, self.model_name)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            pg_editor(schema_editor).remove_index(model, self.index, concurrently=True)
+
+
+class RemoveIndexConcurrently(RemoveIndex):
+    """``RemoveIndex`` with ``DROP INDEX CONCURRENTLY`` on PostgreSQL (and the index
+    rebuilt concurrently when undone). Needs ``atomic = False`` there."""
+
+    def describe(self) -> str:
+        return f"Concurrently remove index {self.name} from {self.model_name}"
+
+    def database_forwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        if not is_postgres(schema_editor):
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+            return
+        _outside_transaction(schema_editor, f"DROP INDEX CONCURRENTLY {self.name}")
+        model = from_state.apps.get_model(app_label, self.model_name)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            index = from_state.models[app_label, self.model_name_lower].get_index_by_name(self.name)
+            pg_editor(schema_editor).remove_index(model, index, concurrently=True)
+
+    def database_backwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        if not is_postgres(schema_editor):
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+            return
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            index = to_state.models[app_label, self.model_name_lower].get_index_by_name(self.name)
+            pg_create_index_concurrently(
+                schema_editor,
+                index.name,
+                lambda: pg_editor(schema_editor).add_index(model, index, concurrently=True),
+            )
+
+
+class AddForeignKeyConcurrently(AddField):
+    """``AddField`` of a nullable foreign key: on PostgreSQL the column comes
+    first (no scan), then its index concurrently, then the constraint ``NOT
+    VALID`` and its ``VALIDATE`` (which lets writes go on). Needs ``atomic =
+    False`` there; the constraint and index have Django's usual names."""
+
+    def database_forwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        if not is_postgres(schema_editor):
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+            return
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        field = model._meta.get_field(self.name)
+        if not field.null or not field.remote_field:
+            raise ValueError(f"{self.name}: only a nullable foreign key is added this way")
+        _outside_transaction(schema_editor, f"Adding the foreign key {self.name}")
+        qn = schema_editor.quote_name
+        table = model._meta.db_table
+        with schema_editor.connection.cursor() as cursor:
+            description = schema_editor.connection.introspection.get_table_description(
+                cursor, table
+            )
+        if field.column not in {column.name for column in description}:
+            schema_editor.execute(
+                f"ALTER TABLE {qn(table)} ADD COLUMN {qn(field.column)} "
+                f"{field.db_type(schema_editor.connection)} NULL"
+            )
+        if field.db_index:
+            index_sql = pg_editor(schema_editor)._create_index_sql(
+                model, fields=[field], concurrently=True
+            )
+            name = str(index_sql.parts["name"]).strip('"')
+            pg_create_index_concurrently(
+                schema_editor, name, lambda: schema_editor.execute(index_sql)
+            )
+        if field.db_constraint:
+            fk_sql = pg_editor(schema_editor)._create_fk_sql(
+                model, field, "_fk_%(to_table)s_%(to_column)s"
+            )
+            name = str(fk_sql.parts["name"]).strip('"')
+            exists = _fetch(
+                schema_editor,
+                "SELECT convalidated FROM pg_constraint WHERE conname = %s "
+                "AND conrelid = %s::regclass",
+                [name, table],
+            )
+            if not exists:
+                schema_editor.execute(f"{fk_sql} NOT VALID")
+            if not exists or not exists[0][0]:
+                schema_editor.execute(f"ALTER TABLE {qn(table)} VALIDATE CONSTRAINT {qn(name)}")
+
+
+class AddUniqueConstraintConcurrently(AddConstraint):
+    """``AddConstraint`` of a plain unique constraint (fields only): on PostgreSQL
+    its index is built concurrently under a spare name, then attached as the
+    constraint (``ADD CONSTRAINT … UNIQUE USING INDEX``, a moment's lock, which
+    renames the index to the constraint's name). Needs ``atomic = False``."""
+
+    def __init__(self, model_name: str, constraint: UniqueConstraint) -> None:
+        if not isinstance(constraint, UniqueConstraint) or (
+            constraint.condition or constraint.expressions or getattr(constraint, "include", ())
+        ):
+            raise ValueError("only a unique constraint on plain fields is added this way")
+        super().__init__(model_name, constraint)
+
+    def database_forwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        if not is_postgres(schema_editor):
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+            return
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        qn = schema_editor.quote_name
+        table = model._meta.db_table
+        constraint: Any = self.constraint
+        name = constraint.name
+        spare = f"{name}_building"[:63]
+        columns = ", ".join(qn(model._meta.get_field(f).column) for f in constraint.fields)
+        if _fetch(
+            schema_editor,
+            "SELECT 1 FROM pg_constraint WHERE conname = %s AND conrelid = %s::regclass",
+            [name, table],
+        ):
+            return
+        pg_create_index_concurrently(
+            schema_editor,
+            spare,
+            lambda: schema_editor.execute(
+                f"CREATE UNIQUE INDEX CONCURRENTLY {qn(spare)} ON {qn(table)} ({columns})"
+            ),
+        )
+        schema_editor.execute(
+            f"ALTER TABLE {qn(table)} ADD CONSTRAINT {qn(name)} UNIQUE USING INDEX {qn(spare)}"
+        )
+
+
+class SetNotNullAfterCheck(AlterField):
+    """``AlterField`` from ``null=True`` to ``null=False`` (nothing else changed).
+    On PostgreSQL: ``ADD CONSTRAINT … CHECK (col IS NOT NULL) NOT VALID`` (a
+    moment's lock), ``VALIDATE CONSTRAINT`` (scans, but lets reads and writes go
+    on), ``SET NOT NULL`` (PostgreSQL 12+ proves it from the valid check, no scan),
+    then the check is dropped. Each step commits on its own in a migration with
+    ``atomic = False``.
+
+    ``fill(apps, schema_editor)``, if given, runs once the check is in place and
+    before it is validated: it fills the rows written without the column between
+    the migration's copy and the check (by a version that does not know it)."""
+
+    def __init__(self, *args: Any, fill: Callable[..., Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fill = fill
+
+    def deconstruct(self) -> tuple[str, Sequence[Any], dict[str, Any]]:
+        name, args, kwargs = super().deconstruct()
+        if self.fill is not None:
+            kwargs["fill"] = self.fill
+        return name, args, kwargs
+
+    def database_forwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        if not is_postgres(schema_editor):
+            if self.fill is not None:
+                self.fill(from_state.apps, schema_editor)
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+            return
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        old = from_state.apps.get_model(app_label, self.model_name)._meta.get_field(self.name)
+        new = model._meta.get_field(self.name)
+        old_kwargs, new_kwargs = old.deconstruct()[3], new.deconstruct()[3]
+        old_kwargs.pop("null", None)
+        new_kwargs.pop("null", None)
+        if not old.null or new.null or old_kwargs != new_kwargs:
+            raise ValueError(f"{self.name}: SetNotNullAfterCheck only makes a column NOT NULL")
+        qn = schema_editor.quote_name
+        table = model._meta.db_table
+        check = f"{table}_{new.column}_not_null"[:63]
+        found = _fetch(
+            schema_editor,
+            "SELECT convalidated FROM pg_constraint WHERE conname = %s AND conrelid = %s::regclass",
+            [check, table],
+        )
+        if not found:
+            schema_editor.execute(
+                f"ALTER TABLE {qn(table)} ADD CONSTRAINT {qn(check)} "
+                f"CHECK ({qn(new.column)} IS NOT NULL) NOT VALID"
+            )
+        if self.fill is not None:
+            self.fill(from_state.apps, schema_editor)
+        schema_editor.execute(f"ALTER TABLE {qn(table)} VALIDATE CONSTRAINT {qn(check)}")
+        schema_editor.execute(f"ALTER TABLE {qn(table)} ALTER COLUMN {qn(new.column)} SET NOT NULL")
+        schema_editor.execute(f"ALTER TABLE {qn(table)} DROP CONSTRAINT IF EXISTS {qn(check)}")
+
+    def database_backwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        # AlterField undoes itself by running forwards between the swapped states;
+        # dropping NOT NULL is instant, so the plain way it is.
+        super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+
+class RunDeferredSQL(Operation):
+    """Run now the statements Django keeps for the end of a migration (the
+    foreign keys and indexes of tables created earlier in it), so that they are
+    made while those tables are still empty, not over the rows a later batched
+    data migration puts in (a foreign key checked over millions of rows holds a
+    lock on the table it points to that blocks its writes)."""
+
+    reduces_to_sql = False
+    reversible = True
+
+    def state_forwards(self, app_label: str, state: ProjectState) -> None:
+        pass
+
+    def database_forwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        while schema_editor.deferred_sql:
+            schema_editor.execute(schema_editor.deferred_sql.pop(0))
+
+    def database_backwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        pass
+
+    def describe(self) -> str:
+        return "Create the deferred foreign keys and indexes now"
+
+
+@contextmanager
+def progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    """Print ``label: done/total`` at most every few seconds while a long job runs."""
+    started = last = time.monotonic()
+    done = 0
+    if total > BATCH_SIZE:
+        print(file=sys.stdout)  # off the line of `migrate`'s "Applying …"
+
+    def advance(rows: int) -> None:
+        nonlocal done, last
+        done += rows
+        now = time.monotonic()
+        if total > BATCH_SIZE and now - last >= PROGRESS_EVERY_SECONDS:
+            last = now
+            share = min(done / total, 1.0) if total else 1.0
+            print(f"  {label}: {done:,} of ~{total:,} rows ({share:.0%})", file=sys.stdout)
+            sys.stdout.flush()
+
+    yield advance
+    if total > BATCH_SIZE:
+        print(f"  {label}: {done:,} rows in {time.monotonic() - started:.0f} s", file=sys.stdout)
+
+
+def run_in_batches(
+    schema_editor: BaseDatabaseSchemaEditor,
+    *,
+    table: str,
+    statement: str,
+    label: str,
+    batch_size: int = BATCH_SIZE,
+) -> int:
+    """Run ``statement`` once per range of ``table``'s integer primary key ``id``,
+    each range in its own short transaction; ``statement`` takes the range as two
+    parameters (``%s``: from, inclusive, and to, exclusive). Rows added while it
+    runs (above the highest id seen at the start) are done too. Returns the rows
+    changed."""
+    qn = schema_editor.quote_name
+    alias = schema_editor.connection.alias
+    low, high = _fetch(schema_editor, f"SELECT MIN(id), MAX(id) FROM {qn(table)}", [])[0]
+    if low is None:
+        return 0
+    changed = 0
+    with progress(label, high - low + 1) as advance:
+        start = low
+        while True:
+            while start <= high:
+                end = start + batch_size
+                with transaction.atomic(using=alias), schema_editor.connection.cursor() as cursor:
+                    cursor.execute(statement, [start, end])
+                    changed += max(cursor.rowcount, 0)
+                advance(min(end, high + 1) - start)
+                start = end
+            # Rows written meanwhile.
+            newest = _fetch(schema_editor, f"SELECT MAX(id) FROM {qn(table)}", [])[0][0]
+            if newest is None or newest <= high:
+                return changed
+            high = newest
