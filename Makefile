@@ -34,11 +34,13 @@ run: $(STAMP) $(LOCAL_SECRET_KEY)
 	@if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \
 		echo "PostgreSQL + Redis: web, Celery worker and beat (honcho)"; \
 		DEMO_HOST_PAGE=$${DEMO_HOST_PAGE:-true} HOST=$(HOST) PORT=$(PORT) \
+		PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
 		ALLOW_PRIVATE_WEBHOOK_TARGETS=$${ALLOW_PRIVATE_WEBHOOK_TARGETS:-true} \
 			$(VENV)/bin/honcho -f Procfile start; \
 	else \
 		echo "Embedded mode: SQLite, tasks run in-process. Serving http://$(HOST):$(PORT)/"; \
 		DEMO_HOST_PAGE=$${DEMO_HOST_PAGE:-true} HOST=$(HOST) PORT=$(PORT) \
+		PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
 		ALLOW_PRIVATE_WEBHOOK_TARGETS=$${ALLOW_PRIVATE_WEBHOOK_TARGETS:-true} \
 			$(VENV)/bin/honcho -f Procfile start web; \
 	fi
