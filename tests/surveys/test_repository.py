@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from django.db import connection, transaction
 from django.db.models import Model
 from django.test.utils import CaptureQueriesContext
@@ -95,32 +94,3 @@ def test_the_locked_read_locks_only_the_session_row(workspace) -> None:
         assert sql.endswith("FOR UPDATE OF s")
     else:
         assert "FOR UPDATE" not in sql
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_locked_read_blocks_a_second_locker_on_postgresql() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks are PostgreSQL's")
-    import threading
-
-    from tests.factories import make_workspace
-
-    session = make_session(make_workspace())
-    order: list[str] = []
-
-    def other() -> None:
-        from django.db import connections
-
-        with transaction.atomic():
-            session_row(token=session.token, locked=True)
-            order.append("other")
-        connections.close_all()
-
-    with transaction.atomic():
-        session_row(token=session.token, locked=True)
-        thread = threading.Thread(target=other)
-        thread.start()
-        thread.join(0.3)
-        order.append("first")
-    thread.join(5)
-    assert order == ["first", "other"]
