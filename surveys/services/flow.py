@@ -302,20 +302,9 @@ def session_accept(
                 code="offer_not_shown",
                 fields={"offer": "not the offer shown"},
             )
-        before = SessionSnapshot.of(session)
-        session.status = SessionStatus.COMPLETED
-        session.outcome = Outcome.SAVED
-        session.completed_at = now
         # The subscribers set the terms as applied (refusing a pause length
         # outside the offer's bounds, which rolls this back).
-        session_event_publish(
-            name=SESSION_COMPLETED,
-            session=session,
-            before=before,
-            now=now,
-            fields=["status", "outcome", "completed_at"],
-            data={"months": months},
-        )
+        _complete(session, outcome=Outcome.SAVED, now=now, data={"months": months})
     return session
 
 
@@ -336,18 +325,27 @@ def session_cancel(*, token: str, now: datetime | None = None) -> CancelSession:
             )
         if session.token_expires_at <= now:
             raise Gone("This cancel link has expired. Please start again.", code="session_expired")
-        before = SessionSnapshot.of(session)
-        session.status = SessionStatus.COMPLETED
-        session.outcome = Outcome.CANCELLED
-        session.completed_at = now
-        session_event_publish(
-            name=SESSION_COMPLETED,
-            session=session,
-            before=before,
-            now=now,
-            fields=["status", "outcome", "completed_at"],
-        )
+        _complete(session, outcome=Outcome.CANCELLED, now=now)
     return session
+
+
+def _complete(
+    session: CancelSession, *, outcome: str, now: datetime, data: dict[str, Any] | None = None
+) -> None:
+    """End the session with ``outcome`` and publish ``session.completed``, in the
+    caller's transaction (the session is locked)."""
+    before = SessionSnapshot.of(session)
+    session.status = SessionStatus.COMPLETED
+    session.outcome = outcome
+    session.completed_at = now
+    session_event_publish(
+        name=SESSION_COMPLETED,
+        session=session,
+        before=before,
+        now=now,
+        fields=["status", "outcome", "completed_at"],
+        data=data,
+    )
 
 
 def mark_abandoned(session: CancelSession, *, now: datetime) -> None:
