@@ -41,6 +41,27 @@ def offer_terms(session: CancelSession) -> dict[str, Any] | None:
     }
 
 
+def session_customer(session: CancelSession) -> dict[str, Any]:
+    """The customer as the host sent it (webhook payloads, a customer's export)."""
+    return {
+        "id": session.customer_id,
+        "email": session.customer_email,
+        "name": session.customer_name,
+    }
+
+
+def session_subscription(session: CancelSession) -> dict[str, Any]:
+    """The subscription as the host sent it (webhook payloads, a customer's export)."""
+    return {
+        "id": session.subscription_id,
+        "plan": session.plan,
+        "mrr_cents": session.mrr_cents,
+        "currency": session.currency,
+        "started_at": _iso(session.subscription_started_at),
+        "current_period_end": _iso(session.current_period_end),
+    }
+
+
 def session_event_payload(session: CancelSession, *, event_type: str) -> dict[str, Any]:
     response = getattr(session, "response", None)
     answer = None
@@ -61,19 +82,8 @@ def session_event_payload(session: CancelSession, *, event_type: str) -> dict[st
             "outcome": session.outcome,
             "source": session.source,
             "locale": session.locale,
-            "customer": {
-                "id": session.customer_id,
-                "email": session.customer_email,
-                "name": session.customer_name,
-            },
-            "subscription": {
-                "id": session.subscription_id,
-                "plan": session.plan,
-                "mrr_cents": session.mrr_cents,
-                "currency": session.currency,
-                "started_at": _iso(session.subscription_started_at),
-                "current_period_end": _iso(session.current_period_end),
-            },
+            "customer": session_customer(session),
+            "subscription": session_subscription(session),
             "answer": answer,
             "offer": offer_terms(session),
             "metadata": session.metadata,

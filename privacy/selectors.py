@@ -7,6 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from alerts.events import session_customer, session_subscription
 from alerts.models import Alert, Delivery, OutboxEvent
 from alerts.selectors import session_alerts, session_outbox_events
 from surveys.models import CancelSession
@@ -66,19 +67,8 @@ def _session(
         "status": session.status,
         "outcome": session.outcome,
         "source": session.source,
-        "customer": {
-            "id": session.customer_id,
-            "email": session.customer_email,
-            "name": session.customer_name,
-        },
-        "subscription": {
-            "id": session.subscription_id,
-            "plan": session.plan,
-            "mrr_cents": session.mrr_cents,
-            "currency": session.currency,
-            "started_at": _iso(session.subscription_started_at),
-            "current_period_end": _iso(session.current_period_end),
-        },
+        "customer": session_customer(session),
+        "subscription": session_subscription(session),
         "locale": session.locale,
         "return_url": session.return_url,
         "metadata": session.metadata,
