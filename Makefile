@@ -58,10 +58,10 @@ format: $(STAMP) $(LOCAL_SECRET_KEY)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-## messages: refresh and compile the Chinese catalogue (needs GNU gettext)
+## messages: refresh and compile the Chinese and German catalogues (needs GNU gettext)
 messages: $(STAMP) $(LOCAL_SECRET_KEY)
-	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=tests --ignore=bench
-	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
+	$(PY) manage.py makemessages -l zh_Hans -l de --ignore=.venv --ignore=tests --ignore=bench
+	$(PY) manage.py compilemessages -l zh_Hans -l de --ignore=.venv
 
 bench-flow: $(STAMP) $(LOCAL_SECRET_KEY)
 	$(PY) bench/flow.py

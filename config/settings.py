@@ -153,7 +153,7 @@ LOGOUT_REDIRECT_URL = "login"
 
 # --- Internationalisation -----------------------------------------------------
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
+LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese")), ("de", _("German"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True

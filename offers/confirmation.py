@@ -21,15 +21,18 @@ from alerts.transports.base import Transport, TransportError, register
 from alerts.transports.mail import email_address, email_send, header_text
 from offers.presentation import accepted_text
 from offers.services import CONFIRMATION_KIND
+from surveys.formatting import customer_date
 
 
 def _date(value: str | None) -> str:
+    """An ISO date or moment from the payload, as a day in the active language."""
     if not value:
         return ""
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).date().isoformat()
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return ""
+    return customer_date(moment)
 
 
 def confirmation_context(payload: dict[str, Any], *, workspace_name: str, compliance: bool) -> dict:

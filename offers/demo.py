@@ -18,6 +18,10 @@ DEMO_OFFERS: dict[str, dict[str, Any]] = {
         "copy": {
             "en": {"title": "Stay for less", "body": "We'd rather keep you at a lower price."},
             "zh-hans": {"title": "优惠价继续使用", "body": "我们希望以更低的价格留住您。"},
+            "de": {
+                "title": "Günstiger bleiben",
+                "body": "Wir behalten Sie lieber zu einem niedrigeren Preis.",
+            },
         },
         "max_uses_per_customer": 1,
     },
@@ -28,6 +32,10 @@ DEMO_OFFERS: dict[str, dict[str, Any]] = {
         "copy": {
             "en": {"title": "Stay for less", "body": "We'd rather keep you at a lower price."},
             "zh-hans": {"title": "优惠价继续使用", "body": "我们希望以更低的价格留住您。"},
+            "de": {
+                "title": "Günstiger bleiben",
+                "body": "Wir behalten Sie lieber zu einem niedrigeren Preis.",
+            },
         },
         "max_uses_per_customer": 1,
     },
@@ -38,6 +46,10 @@ DEMO_OFFERS: dict[str, dict[str, Any]] = {
         "copy": {
             "en": {"title": "Take a break instead", "body": "Keep your data and settings."},
             "zh-hans": {"title": "暂停订阅", "body": "您的数据和设置都会保留。"},
+            "de": {
+                "title": "Lieber eine Pause",
+                "body": "Ihre Daten und Einstellungen bleiben erhalten.",
+            },
         },
     },
     "downgrade": {
@@ -47,6 +59,10 @@ DEMO_OFFERS: dict[str, dict[str, Any]] = {
         "copy": {
             "en": {"title": "Keep it simple", "body": "Starter has the essentials, nothing more."},
             "zh-hans": {"title": "换个简单的套餐", "body": "入门版只保留核心功能。"},
+            "de": {
+                "title": "Einfach halten",
+                "body": "Starter hat das Wesentliche, nicht mehr.",
+            },
         },
     },
     "support": {
@@ -59,6 +75,10 @@ DEMO_OFFERS: dict[str, dict[str, Any]] = {
                 "body": "A specialist will call you back within a day.",
             },
             "zh-hans": {"title": "让我们来解决", "body": "专员会在一天内给您回电。"},
+            "de": {
+                "title": "Lassen Sie es uns lösen",
+                "body": "Eine Fachkraft ruft Sie innerhalb eines Tages zurück.",
+            },
         },
     },
 }

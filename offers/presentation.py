@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from offers.models import Offer, OfferKind, pause_bounds
+from surveys.formatting import customer_date, customer_price
 
 if TYPE_CHECKING:
     from surveys.models import CancelSession
@@ -25,17 +26,16 @@ SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CNY": "¥", "JPY": "¥"}
 
 
 def format_money(cents: int, currency: str) -> str:
-    """Short form for figures: "$49", "$49.50"."""
+    """Short form for a team's figures: "$49", "$49.50" (customers' prices are
+    ``surveys.formatting.customer_price``)."""
     amount = f"{cents / 100:,.2f}".removesuffix(".00")
     symbol = SYMBOLS.get(currency.upper())
     return f"{symbol}{amount}" if symbol else f"{amount} {currency.upper()}"
 
 
 def format_price(cents: int, currency: str) -> str:
-    """A price a customer will pay, always with its cents: "$49.00"."""
-    amount = f"{cents / 100:,.2f}"
-    symbol = SYMBOLS.get((currency or "USD").upper())
-    return f"{symbol}{amount}" if symbol else f"{amount} {(currency or 'USD').upper()}"
+    """A price a customer will pay, in the active language: "$49.00", "49,00 €"."""
+    return customer_price(cents, currency)
 
 
 def add_months(day: date, months: int) -> date:
@@ -60,35 +60,38 @@ def _discounted(mrr_cents: int, terms: dict[str, Any], kind: str) -> int:
 
 def terms_text(offer: Offer, *, currency: str) -> str:
     """The offer's terms in one line, in the active language."""
-    terms = offer.terms
-    if offer.kind == OfferKind.DISCOUNT_PERCENT:
+    return _terms_line(offer.kind, offer.terms, currency=currency)
+
+
+def _terms_line(kind: str, terms: dict[str, Any], *, currency: str) -> str:
+    if kind == OfferKind.DISCOUNT_PERCENT:
         return ngettext(
             "%(percent)s%% off your next month",
             "%(percent)s%% off your next %(months)s months",
             terms["months"],
         ) % {"percent": terms["percent"], "months": terms["months"]}
-    if offer.kind == OfferKind.DISCOUNT_AMOUNT:
+    if kind == OfferKind.DISCOUNT_AMOUNT:
         return ngettext(
             "%(amount)s off your next month",
             "%(amount)s off each of your next %(months)s months",
             terms["months"],
         ) % {"amount": format_price(terms["amount_cents"], currency), "months": terms["months"]}
-    if offer.kind == OfferKind.PAUSE:
+    if kind == OfferKind.PAUSE:
         return ngettext(
             "Pause your subscription for up to %(months)s month, with no charge",
             "Pause your subscription for up to %(months)s months, with no charge",
             terms["max_months"],
         ) % {"months": terms["max_months"]}
-    if offer.kind == OfferKind.DOWNGRADE:
+    if kind == OfferKind.DOWNGRADE:
         return _("Move to the %(plan)s plan at %(price)s a month") % {
             "plan": terms["plan"],
             "price": format_price(terms["price_cents"], currency),
         }
-    if offer.kind == OfferKind.EXTENSION:
+    if kind == OfferKind.EXTENSION:
         return ngettext("%(days)s extra day free", "%(days)s extra days free", terms["days"]) % {
             "days": terms["days"]
         }
-    if offer.kind == OfferKind.TRIAL_EXTENSION:
+    if kind == OfferKind.TRIAL_EXTENSION:
         return ngettext(
             "Your trial extended by %(days)s day",
             "Your trial extended by %(days)s days",
@@ -147,15 +150,15 @@ def _explain(
                 % {
                     "discounted": format_price(_discounted(mrr_cents, terms, offer.kind), currency),
                     "price": price,
-                    "start": start.isoformat(),
+                    "start": customer_date(start),
                 }
             )
         details.append(
             _("The discount ends on %(end)s; from then on you pay %(price)s a month.")
-            % {"end": ends.isoformat(), "price": price}
+            % {"end": customer_date(ends), "price": price}
             if mrr_cents
             else _("The discount ends on %(end)s; from then on you pay the usual price.")
-            % {"end": ends.isoformat()}
+            % {"end": customer_date(ends)}
         )
         return summary, details, []
     if offer.kind == OfferKind.PAUSE:
@@ -172,11 +175,11 @@ def _explain(
                         "%(months)s months: pause until %(date)s",
                         months,
                     )
-                    % {"months": months, "date": until.isoformat()},
+                    % {"months": months, "date": customer_date(until)},
                 )
             )
         details = [
-            _("Nothing is charged while paused, from %(start)s.") % {"start": start.isoformat()},
+            _("Nothing is charged while paused, from %(start)s.") % {"start": customer_date(start)},
             _("It resumes on its own at %(price)s a month; you can still cancel at any time.")
             % {"price": price}
             if mrr_cents
@@ -193,7 +196,7 @@ def _explain(
         )
         details = [
             _("The %(plan)s plan starts on %(start)s.")
-            % {"plan": terms["plan"], "start": start.isoformat()}
+            % {"plan": terms["plan"], "start": customer_date(start)}
         ]
         return summary, details, []
     if offer.kind in (OfferKind.EXTENSION, OfferKind.TRIAL_EXTENSION):
@@ -202,7 +205,7 @@ def _explain(
             line = _("Your next payment moves from %(start)s to %(until)s.")
         else:
             line = _("Your trial now ends on %(until)s instead of %(start)s.")
-        return headline, [line % {"start": start.isoformat(), "until": until.isoformat()}], []
+        return headline, [line % {"start": customer_date(start), "until": customer_date(until)}], []
     return (
         headline,
         [_("Your subscription stays as it is until then; you can still cancel afterwards.")],
@@ -252,25 +255,50 @@ def offer_view(
 
 
 def accepted_text(accepted_terms: dict[str, Any], *, locale: str, currency: str) -> str:
-    """What the customer accepted, for the done page and the email: the dates
-    that follow from it ("Paused until 2027-02-22")."""
+    """What the customer accepted, as applied, for the done page, the email and
+    the team's alert: the months they chose and the dates that follow ("Paused
+    for 2 months, until March 22, 2027"), never the offer's bounds."""
     kind = accepted_terms.get("kind", "")
+    currency = accepted_terms.get("currency") or currency
     with translation.override(locale):
         if kind == OfferKind.PAUSE and accepted_terms.get("resumes_on"):
-            return _("Pause until %(date)s") % {"date": accepted_terms["resumes_on"]}
-        if kind in (OfferKind.DISCOUNT_PERCENT, OfferKind.DISCOUNT_AMOUNT) and accepted_terms.get(
-            "ends_on"
+            months = int(accepted_terms.get("months") or 0)
+            date_text = customer_date(accepted_terms["resumes_on"])
+            if months < 1:
+                return _("Paused until %(date)s") % {"date": date_text}
+            return ngettext(
+                "Paused for %(months)s month, until %(date)s",
+                "Paused for %(months)s months, until %(date)s",
+                months,
+            ) % {"months": months, "date": date_text}
+        if kind in (
+            OfferKind.DISCOUNT_PERCENT,
+            OfferKind.DISCOUNT_AMOUNT,
+            OfferKind.EXTENSION,
+            OfferKind.TRIAL_EXTENSION,
         ):
-            return _("Discounted until %(date)s") % {"date": accepted_terms["ends_on"]}
+            until = accepted_terms.get("ends_on") or accepted_terms.get("extended_until")
+            try:
+                terms = _terms_line(kind, accepted_terms, currency=currency)
+            except (KeyError, TypeError, ValueError):
+                terms = ""
+            if terms and until:
+                return _("%(terms)s, until %(date)s") % {
+                    "terms": terms,
+                    "date": customer_date(until),
+                }
+            return terms
         if kind == OfferKind.DOWNGRADE and accepted_terms.get("starts_on"):
-            return _("On the %(plan)s plan from %(date)s") % {
+            values = {
                 "plan": accepted_terms.get("plan", ""),
-                "date": accepted_terms["starts_on"],
+                "date": customer_date(accepted_terms["starts_on"]),
             }
-        if kind in (OfferKind.EXTENSION, OfferKind.TRIAL_EXTENSION) and accepted_terms.get(
-            "extended_until"
-        ):
-            return _("Extended until %(date)s") % {"date": accepted_terms["extended_until"]}
+            if accepted_terms.get("price_cents") is not None:
+                return _("On the %(plan)s plan at %(price)s a month, from %(date)s") % {
+                    **values,
+                    "price": format_price(int(accepted_terms["price_cents"]), currency),
+                }
+            return _("On the %(plan)s plan from %(date)s") % values
         if kind == OfferKind.SUPPORT:
-            return _("We will contact you soon")
+            return _("Our team will get in touch with you soon")
     return ""

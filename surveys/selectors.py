@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from surveys.locales import localized, normalize_locale
+from surveys.locales import locale_from_accept_language, localized
 from surveys.models import CancelSession, Reason, Response
 from surveys.presenters import offer_view
 from surveys.repository import session_row
@@ -56,7 +56,7 @@ def session_locale(session: CancelSession, accept_language: str | None = None) -
     """The session's own locale, else the browser's, else the workspace's."""
     return (
         session.locale
-        or normalize_locale(accept_language)
+        or locale_from_accept_language(accept_language)
         or session.workspace.default_locale
         or "en"
     )

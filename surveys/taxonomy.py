@@ -40,36 +40,68 @@ def category_label(code: str) -> Promise | str:
     return CATEGORY_LABELS.get(code, code)
 
 
-DEFAULT_QUESTION = {"en": "Why are you cancelling?", "zh-hans": "您为什么要取消订阅?"}
+DEFAULT_QUESTION = {
+    "en": "Why are you cancelling?",
+    "zh-hans": "您为什么要取消订阅？",
+    "de": "Warum möchten Sie kündigen?",
+}
 
 # (code, category, label per locale, follow-up prompt per locale, text mode)
 DEFAULT_REASONS: list[tuple[str, str, dict[str, str], dict[str, str], str]] = [
     (
         "too_expensive",
         "price",
-        {"en": "It's too expensive", "zh-hans": "价格太贵了"},
-        {"en": "What price would have felt fair?", "zh-hans": "什么价格您会觉得合适?"},
+        {"en": "It's too expensive", "zh-hans": "价格太贵了", "de": "Es ist mir zu teuer"},
+        {
+            "en": "What price would have felt fair?",
+            "zh-hans": "什么价格您会觉得合适？",
+            "de": "Welcher Preis wäre für Sie fair gewesen?",
+        },
         "optional",
     ),
     (
         "not_using",
         "not_needed",
-        {"en": "I'm not using it enough right now", "zh-hans": "最近用得不多"},
-        {"en": "What changed for you?", "zh-hans": "是什么发生了变化?"},
+        {
+            "en": "I'm not using it enough right now",
+            "zh-hans": "最近用得不多",
+            "de": "Ich nutze es derzeit zu wenig",
+        },
+        {
+            "en": "What changed for you?",
+            "zh-hans": "是什么发生了变化？",
+            "de": "Was hat sich bei Ihnen geändert?",
+        },
         "optional",
     ),
     (
         "switching",
         "competitor",
-        {"en": "I'm switching to another product", "zh-hans": "我要换用其他产品"},
-        {"en": "Which one, and what made you choose it?", "zh-hans": "换成哪个产品?为什么选择它?"},
+        {
+            "en": "I'm switching to another product",
+            "zh-hans": "我要换用其他产品",
+            "de": "Ich wechsle zu einem anderen Produkt",
+        },
+        {
+            "en": "Which one, and what made you choose it?",
+            "zh-hans": "换成哪个产品？为什么选择它？",
+            "de": "Zu welchem, und warum haben Sie es gewählt?",
+        },
         "optional",
     ),
     (
         "missing_feature",
         "missing_features",
-        {"en": "It's missing something I need", "zh-hans": "缺少我需要的功能"},
-        {"en": "What were you missing?", "zh-hans": "您需要什么功能?"},
+        {
+            "en": "It's missing something I need",
+            "zh-hans": "缺少我需要的功能",
+            "de": "Mir fehlt etwas, das ich brauche",
+        },
+        {
+            "en": "What were you missing?",
+            "zh-hans": "您需要什么功能？",
+            "de": "Was hat Ihnen gefehlt?",
+        },
         "optional",
     ),
     (
@@ -77,37 +109,58 @@ DEFAULT_REASONS: list[tuple[str, str, dict[str, str], dict[str, str], str]] = [
         "product_quality",
         {
             "en": "It doesn't work well enough (bugs, slowness)",
-            "zh-hans": "产品不好用(有故障、太慢)",
+            "zh-hans": "产品不好用（有故障、太慢）",
+            "de": "Es funktioniert nicht gut genug (Fehler, Langsamkeit)",
         },
-        {"en": "What went wrong?", "zh-hans": "遇到了什么问题?"},
+        {"en": "What went wrong?", "zh-hans": "遇到了什么问题？", "de": "Was ist schiefgelaufen?"},
         "optional",
     ),
     (
         "too_complex",
         "too_complex",
-        {"en": "It's too hard to use", "zh-hans": "用起来太复杂"},
-        {"en": "Where did you get stuck?", "zh-hans": "您在哪里遇到了困难?"},
+        {"en": "It's too hard to use", "zh-hans": "用起来太复杂", "de": "Es ist zu kompliziert"},
+        {
+            "en": "Where did you get stuck?",
+            "zh-hans": "您在哪里遇到了困难？",
+            "de": "Wo sind Sie nicht weitergekommen?",
+        },
         "optional",
     ),
     (
         "support",
         "customer_service",
-        {"en": "I had a bad experience with support", "zh-hans": "客服体验不好"},
-        {"en": "What happened?", "zh-hans": "发生了什么?"},
+        {
+            "en": "I had a bad experience with support",
+            "zh-hans": "客服体验不好",
+            "de": "Ich hatte eine schlechte Erfahrung mit dem Support",
+        },
+        {"en": "What happened?", "zh-hans": "发生了什么？", "de": "Was ist passiert?"},
         "optional",
     ),
     (
         "values",
         "values",
-        {"en": "I don't agree with the company's direction", "zh-hans": "我不认同公司的理念或方向"},
-        {"en": "Would you tell us more?", "zh-hans": "可以多说一些吗?"},
+        {
+            "en": "I don't agree with the company's direction",
+            "zh-hans": "我不认同公司的理念或方向",
+            "de": "Ich bin mit der Ausrichtung des Unternehmens nicht einverstanden",
+        },
+        {
+            "en": "Would you tell us more?",
+            "zh-hans": "可以多说一些吗？",
+            "de": "Möchten Sie uns mehr erzählen?",
+        },
         "optional",
     ),
     (
         "other",
         "other",
-        {"en": "Something else", "zh-hans": "其他原因"},
-        {"en": "Please tell us why", "zh-hans": "请告诉我们原因"},
+        {"en": "Something else", "zh-hans": "其他原因", "de": "Etwas anderes"},
+        {
+            "en": "Please tell us why",
+            "zh-hans": "请告诉我们原因",
+            "de": "Bitte sagen Sie uns, warum",
+        },
         "optional",
     ),
 ]

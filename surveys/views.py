@@ -8,6 +8,7 @@ CSRF defence: the pages set no cookie and work inside a host's frame or webview.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from config.errors import Conflict, Gone, Invalid, NotFound, ServiceError
 from config.throttling import FlowTokenThrottle, page_throttle
+from surveys.locales import locale_from_accept_language
 from surveys.models import CancelSession, Outcome, SessionStatus
 from surveys.presenters import accepted_text
 from surveys.selectors import flow_state, session_by_token, session_locale
@@ -40,8 +42,13 @@ def _to(name: str, session: CancelSession) -> HttpResponseRedirect:
 
 
 def _error_page(
-    request: HttpRequest, error: ServiceError, locale: str | None = None
+    request: HttpRequest,
+    error: ServiceError,
+    locale: str | None = None,
+    session: CancelSession | None = None,
 ) -> HttpResponse:
+    """A friendly page for a link that is unknown, expired or a step no longer
+    open; with the session known, a way back to the customer's account."""
     with translation.override(locale or translation.get_language() or "en"):
         if isinstance(error, NotFound):
             title, body = (
@@ -61,7 +68,11 @@ def _error_page(
         return render(
             request,
             "surveys/error.html",
-            {"title": title, "body": body},
+            {
+                "title": title,
+                "body": body,
+                "return_url": session.return_url if session is not None else "",
+            },
             status=error.status_code,
         )
 
@@ -77,7 +88,8 @@ def _load(request: HttpRequest, token: str) -> tuple[CancelSession, str]:
 
 
 def _flow_view(handler: Any) -> Any:
-    """Turn service errors into friendly pages; a finished session goes to 'done'."""
+    """Turn service errors into friendly pages; a finished session goes to 'done',
+    and a step posted from a stale tab after it ended says what had happened."""
 
     def wrapped(request: HttpRequest, token: str) -> HttpResponse:
         throttled = page_throttle(request, FlowTokenThrottle)  # POSTs, per token
@@ -88,10 +100,15 @@ def _flow_view(handler: Any) -> Any:
         except Conflict:
             session = session_by_token(token=token)
             if session is not None and session.status == SessionStatus.COMPLETED:
+                if request.method == "POST":
+                    return _ended_page(request, session)
                 return _to("flow-done", session)
-            return _error_page(request, Conflict(_("This step is no longer available.")))
+            return _error_page(
+                request, Conflict(_("This step is no longer available.")), session=session
+            )
         except ServiceError as error:
-            return _error_page(request, error)
+            session = None if isinstance(error, NotFound) else session_by_token(token=token)
+            return _error_page(request, error, session=session)
 
     wrapped.__name__ = handler.__name__
     wrapped.__doc__ = handler.__doc__
@@ -122,6 +139,8 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
     """Step 1: why are you leaving? (and a one-click cancel)."""
     session, locale = _load(request, token)
     if session.status == SessionStatus.COMPLETED:
+        if request.method == "POST":
+            return _done(request, session, locale, stale=True)
         return _to("flow-done", session)
     if request.method == "GET":
         editing = request.GET.get("edit") == "1"
@@ -240,24 +259,50 @@ def language_action(request: HttpRequest, token: str) -> HttpResponse:
 @_flow_view
 @require_GET
 def done_page(request: HttpRequest, token: str) -> HttpResponse:
-    """Step 3: what happens now, and when."""
+    """Step 3: what happened, what happens now, and when."""
     session, locale = _load(request, token)
     if session.status != SessionStatus.COMPLETED:
         return _to("flow-survey", session)
+    return _done(request, session, locale)
+
+
+def _done(
+    request: HttpRequest, session: CancelSession, locale: str, *, stale: bool = False
+) -> HttpResponse:
+    accepted_terms = session.accepted_terms or {}
     return _page(
         request,
         "surveys/done.html",
         session,
         locale,
         saved=session.outcome == Outcome.SAVED,
-        accepted=accepted_text(
-            session.accepted_terms or {}, locale=locale, currency=session.currency
-        ),
+        accepted_kind=accepted_terms.get("kind")
+        or (session.offer.kind if session.offer is not None else ""),
+        accepted=accepted_text(accepted_terms, locale=locale, currency=session.currency),
         compliance=session.workspace.compliance_mode,
+        stale=stale,
+        # Nothing was done with the stale request: 409, with the outcome as it is.
+        status=409 if stale else 200,
     )
 
 
+def _ended_page(request: HttpRequest, session: CancelSession) -> HttpResponse:
+    """A step posted after the session ended (a stale tab): the outcome as it
+    stands and, when the customer was saved, how to still cancel."""
+    locale = session_locale(session, request.headers.get("Accept-Language"))
+    translation.activate(locale)
+    request.LANGUAGE_CODE = locale
+    return _done(request, session, locale, stale=True)
+
+
 # --- Demo host: a pretend product with a cancel button --------------------------------
+
+# Each language named in itself, as a customer looks for it.
+DEMO_LANGUAGES = [
+    ("en", "English", "en"),
+    ("zh-hans", "简体中文", "zh-Hans"),
+    ("de", "Deutsch", "de"),
+]
 
 
 @csrf_exempt
@@ -272,7 +317,13 @@ def demo_host(request: HttpRequest) -> HttpResponse:
     if workspace is None:
         return render(request, "surveys/demo_host.html", {"missing": True}, status=404)
     if request.method == "GET":
-        return render(request, "surveys/demo_host.html", {"workspace": workspace})
+        # The language the browser asks for is the one picked (the customer can change it).
+        chosen = locale_from_accept_language(request.headers.get("Accept-Language")) or "en"
+        return render(
+            request,
+            "surveys/demo_host.html",
+            {"workspace": workspace, "chosen_locale": chosen, "languages": DEMO_LANGUAGES},
+        )
     plan, mrr = {"starter": ("Starter", 1900), "team": ("Team", 9900)}.get(
         request.POST.get("plan", ""), ("Pro", 4900)
     )
@@ -280,7 +331,14 @@ def demo_host(request: HttpRequest) -> HttpResponse:
     opened = session_open(
         workspace=workspace,
         customer=CustomerInput(id=customer_id, email=f"{customer_id}@example.com", name="Demo"),
-        subscription=SubscriptionInput(id="sub_" + customer_id, plan=plan, mrr_cents=mrr),
+        subscription=SubscriptionInput(
+            id="sub_" + customer_id,
+            plan=plan,
+            mrr_cents=mrr,
+            currency=workspace.currency,
+            # A made-up paid period, so the pages show real dates.
+            current_period_end=timezone.now() + timedelta(days=19),
+        ),
         locale=request.POST.get("locale", ""),
         return_url=request.build_absolute_uri(reverse("demo-host")),
         source="demo",

@@ -17,6 +17,7 @@ from surveys.services import session_answer
 from tests.factories import make_offer
 from tests.offers.conftest import open_session
 from tests.queries import max_queries
+from tests.readable import plain
 
 
 @pytest.fixture(autouse=True)
@@ -194,7 +195,9 @@ def test_a_support_acceptance_reaches_the_support_team(
     from alerts.content import alert_context
 
     alert = Alert.objects.get(session=session, team__name="Support")
-    assert alert_context(alert)["offer"] == "Accepted: Call me (We will contact you soon)"
+    assert alert_context(alert)["offer"] == (
+        "Accepted: Call me (Our team will get in touch with you soon)"
+    )
 
 
 def test_confirmation_email_goes_through_deliveries(
@@ -213,7 +216,7 @@ def test_confirmation_email_goes_through_deliveries(
     sent = [m for m in mail.outbox if m.to == ["ada@example.com"]]
     assert len(sent) == 1
     assert "Your cancellation is confirmed" in sent[0].subject
-    assert "Your contract ends on 2026-12-22." in sent[0].body
+    assert "Your contract ends on December 22, 2026." in plain(sent[0].body)
 
 
 def test_no_confirmation_email_unless_enabled(workspace, pause) -> None:
@@ -241,5 +244,6 @@ def test_a_failing_mailbox_is_retried_and_recorded(workspace, monkeypatch, pause
     monkeypatch.undo()
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
     assert delivery_attempt(delivery_id=delivery.pk) == "sent"
-    body = mail.outbox[-1].body
-    assert "You accepted: Pause." in body and "Pause until 2027-03-22" in body
+    body = plain(mail.outbox[-1].body)
+    assert "You accepted: Pause." in body
+    assert "Paused for 3 months, until March 22, 2027" in body and "up to" not in body

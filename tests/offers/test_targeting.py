@@ -118,7 +118,7 @@ def test_an_inactive_offer_is_passed_over(workspace, discount, pause) -> None:
         ({"min_tenure_days": 365, "max_tenure_days": 30}, "max_tenure_days"),
         ({"min_mrr_cents": -1}, "min_mrr_cents"),
         ({"categories": ["cheap"]}, "categories"),
-        ({"locales": ["de"]}, "locales"),
+        ({"locales": ["fr"]}, "locales"),
         ({"metadata": ["tier"]}, "metadata"),
         ({"plans": "Pro"}, "plans"),
     ],

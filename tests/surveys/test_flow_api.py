@@ -29,7 +29,7 @@ def test_state_is_localised(anon_api: APIClient, workspace) -> None:
     session = make_session(workspace, locale="zh-Hans")
     data = anon_api.get(flow(session)).json()
     assert data["session"]["locale"] == "zh-hans"
-    assert data["survey"]["question"] == "您为什么要取消订阅?"
+    assert data["survey"]["question"] == "您为什么要取消订阅？"
     labels = {r["code"]: r["label"] for r in data["survey"]["reasons"]}
     assert labels["too_expensive"] == "价格太贵了"
     assert {r["category"] for r in data["survey"]["reasons"]} >= {"price", "competitor", "other"}

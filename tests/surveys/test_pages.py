@@ -46,7 +46,7 @@ def test_survey_page_in_chinese_from_the_browser(client, workspace) -> None:
     response = client.get(page(session), HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
     html = response.content.decode()
     assert 'lang="zh-Hans"' in html
-    assert "您为什么要取消订阅?" in html
+    assert "您为什么要取消订阅？" in html
     assert "价格太贵了" in html
     assert "取消我的订阅" in html
 
@@ -59,7 +59,7 @@ def test_answer_then_offer_then_accept(client, workspace, offer) -> None:
     offer_html = client.get(page(session, "offer")).content.decode()
     assert "优惠价继续使用" in offer_html
     assert "接下来3个月减免30%" in offer_html
-    assert "不用了,取消我的订阅" in offer_html
+    assert "不用了，取消我的订阅" in offer_html
     assert "接受优惠" in offer_html
     done = client.post(page(session, "accept"), {"offer": offer.pk})
     assert done["Location"] == page(session, "done")
@@ -123,9 +123,13 @@ def test_done_and_offer_pages_follow_the_state(client, workspace) -> None:
     assert client.get(page(session, "offer"))["Location"] == page(session)
     client.post(page(session, "cancel"))
     assert client.get(page(session))["Location"] == page(session, "done")
-    # A late accept on a finished session shows the outcome, not an error.
+    # A late accept on a finished session (a stale tab) shows the outcome; it
+    # changes nothing.
     late = client.post(page(session, "accept"), {"offer": "1"})
-    assert late["Location"] == page(session, "done")
+    assert late.status_code == 409
+    assert "Your subscription is cancelled" in late.content.decode()
+    session.refresh_from_db()
+    assert session.outcome == Outcome.CANCELLED
 
 
 def test_unknown_and_expired_links_are_friendly(client, workspace) -> None:
@@ -149,7 +153,7 @@ def test_language_switch_is_remembered(client, workspace) -> None:
         page(session, "language"), {"language": "zh-hans", "next": "flow-survey"}
     )
     assert response["Location"] == page(session)
-    assert "您为什么要取消订阅?" in client.get(page(session)).content.decode()
+    assert "您为什么要取消订阅？" in client.get(page(session)).content.decode()
     bad = client.post(page(session, "language"), {"language": "xx"})
     assert bad.status_code == 422
 

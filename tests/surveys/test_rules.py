@@ -129,7 +129,12 @@ def test_each_kind_reads_only_the_conditions_it_allows() -> None:
     [
         (TARGETING, {"categories": ["cheap"]}, "categories", "unknown categories: cheap"),
         (ROUTING, {"categories": ["cheap"]}, "categories", "unknown categories: cheap"),
-        (TARGETING, {"locales": ["de"]}, "locales", "unknown languages: de (known: en, zh-hans)"),
+        (
+            TARGETING,
+            {"locales": ["fr"]},
+            "locales",
+            "unknown languages: fr (known: en, zh-hans, de)",
+        ),
         (ROUTING, {"outcomes": ["exploded"]}, "outcomes", "unknown outcomes: exploded"),
         (TARGETING, {"plans": "Pro"}, "plans", "a list of strings"),
         (ROUTING, {"offer_kinds": [1]}, "offer_kinds", "a list of strings"),
@@ -159,7 +164,7 @@ def test_validation_names_the_field(kind, values, field, message) -> None:
 
 def test_validation_checks_only_what_the_kind_allows_and_accepts_good_rules() -> None:
     assert conditions_validate(TARGETING, {"outcomes": ["exploded"]}) == {}
-    assert conditions_validate(ROUTING, {"locales": ["de"], "metadata": []}) == {}
+    assert conditions_validate(ROUTING, {"locales": ["fr"], "metadata": []}) == {}
     good = {
         "categories": ["price"],
         "outcomes": ["cancelled"],
