@@ -20,7 +20,7 @@ def health(request: HttpRequest) -> JsonResponse:
 
 
 @require_GET
-def favicon(request: HttpRequest) -> HttpResponse:
+def favicon(request: HttpRequest) -> FileResponse:
     """/favicon.ico, which browsers ask for on their own (pages link the SVG)."""
     path = finders.find("favicon.ico")
     if not path:

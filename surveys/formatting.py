@@ -71,7 +71,7 @@ def customer_date(value: date | datetime | str | None, *, language: str | None =
     if value in (None, ""):
         return ""
     try:
-        day = _as_date(value)  # type: ignore[arg-type]
+        day = _as_date(value)
     except ValueError:
         return str(value)
     return unbreakable(format_date(day, format="long", locale=_active(language)))

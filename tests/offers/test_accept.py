@@ -247,3 +247,29 @@ def test_a_failing_mailbox_is_retried_and_recorded(workspace, monkeypatch, pause
     body = plain(mail.outbox[-1].body)
     assert "You accepted: Pause." in body
     assert "Paused for 3 months, until March 22, 2027" in body and "up to" not in body
+
+
+@pytest.mark.parametrize(
+    ("locale", "subject", "said"),
+    [
+        ("de", "Schön, dass Sie bleiben", ["Pausiert für 2 Monate, bis zum 22. Februar 2027"]),
+        ("zh-hans", "感谢您继续使用", ["暂停 2 个月，至 2027年2月22日"]),
+    ],
+)
+def test_the_confirmation_email_speaks_the_customers_language(
+    workspace, monkeypatch, pause, django_capture_on_commit_callbacks, locale, subject, said
+) -> None:
+    monkeypatch.undo()
+    workspace.send_confirmation_email = True
+    workspace.save(update_fields=["send_confirmation_email"])
+    session = offered(workspace, email="ada@example.com", locale=locale)
+    with django_capture_on_commit_callbacks(execute=True):
+        APIClient().post(flow(session, "accept"), {"offer": pause.pk, "months": 2}, format="json")
+    [sent] = [m for m in mail.outbox if m.to == ["ada@example.com"]]
+    assert subject in sent.subject
+    body = plain(sent.body)
+    for words in said:
+        assert words in body
+    html = plain(sent.alternatives[0][0])
+    for words in said:
+        assert words in html
