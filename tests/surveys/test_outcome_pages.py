@@ -268,3 +268,12 @@ def test_there_is_a_favicon(client, workspace) -> None:
     icon = client.get("/favicon.ico")
     assert icon.status_code == 200 and icon["Content-Type"] == "image/x-icon"
     assert b"".join(icon.streaming_content)[:4] == b"\x00\x00\x01\x00"  # an ICO file
+
+
+def test_switching_language_on_the_done_page_is_not_a_stale_tab(client, workspace) -> None:
+    session = open_session(workspace, locale="en")
+    client.post(c(session), {"action": "cancel"})
+    switched = client.post(c(session, "language"), {"language": "de", "next": "flow-done"})
+    assert switched.status_code == 302 and switched["Location"] == c(session, "done")
+    html = client.get(c(session, "done")).content.decode()
+    assert "Ihr Abo ist gekündigt" in html and "veraltet" not in html
