@@ -29,7 +29,9 @@ def alert_context(alert: Alert) -> dict[str, Any]:
     offer = data.get("offer")
     with translation.override(alert.team.locale):
         outcome = {
-            "saved": _("Saved by the offer"),
+            "saved": _("Kept the subscription without an offer")
+            if session.kept
+            else _("Saved by the offer"),
             "cancelled": _("Cancelled"),
             "abandoned": _("Left the cancel flow unfinished"),
         }.get(session.outcome, session.outcome)

@@ -30,6 +30,7 @@ from surveys.services import (
     session_accept,
     session_answer,
     session_cancel,
+    session_keep,
     session_open,
     session_set_locale,
 )
@@ -229,6 +230,20 @@ def cancel_action(request: HttpRequest, token: str) -> HttpResponse:
 
 @_flow_view
 @require_POST
+def keep_action(request: HttpRequest, token: str) -> HttpResponse:
+    """"Keep my subscription": the session ends saved, without an offer. Then back
+    to the host's ``return_url`` (checked against the workspace's allowed origins
+    when the session opened), or to a page saying they are staying. A repeat, or
+    a stale tab after another outcome, lands where the session stands."""
+    _load(request, token)
+    session = session_keep(token=token)
+    if session.return_url:
+        return HttpResponseRedirect(session.return_url)
+    return _to("flow-done", session)
+
+
+@_flow_view
+@require_POST
 def language_action(request: HttpRequest, token: str) -> HttpResponse:
     session = session_set_locale(token=token, locale=request.POST.get("language", ""))
     back = request.POST.get("next", "")
@@ -250,6 +265,7 @@ def done_page(request: HttpRequest, token: str) -> HttpResponse:
         session,
         locale,
         saved=session.outcome == Outcome.SAVED,
+        kept=session.kept,
         accepted=accepted_text(
             session.accepted_terms or {}, locale=locale, currency=session.currency
         ),

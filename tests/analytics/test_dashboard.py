@@ -40,7 +40,8 @@ def test_dashboard_shows_the_figures_as_tables_and_chart_data(history) -> None:
     page = response.content.decode()
     assert _cell(page, 'data-step="started"', 1) == "5"
     assert _cell(page, 'data-step="answered"', 2) == "80.0%"
-    assert _cell(page, 'data-step="saved"', 1) == "1"
+    assert _cell(page, 'data-step="saved_by_offer"', 1) == "1"
+    assert _cell(page, 'data-step="kept"', 1) == "0"
     assert _cell(page, 'data-category="price"', 1) == "2"
     assert _cell(page, 'data-category="price"', 2) == "50.0%"
     assert _cell(page, 'data-category="price"', 3) == "\u221250.0 pp"
