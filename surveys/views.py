@@ -231,7 +231,7 @@ def cancel_action(request: HttpRequest, token: str) -> HttpResponse:
 @_flow_view
 @require_POST
 def keep_action(request: HttpRequest, token: str) -> HttpResponse:
-    """"Keep my subscription": the session ends saved, without an offer. Then back
+    """ "Keep my subscription": the session ends saved, without an offer. Then back
     to the host's ``return_url`` (checked against the workspace's allowed origins
     when the session opened), or to a page saying they are staying. A repeat, or
     a stale tab after another outcome, lands where the session stands."""
