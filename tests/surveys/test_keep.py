@@ -315,3 +315,10 @@ def test_get_on_keep_is_not_allowed(browser, workspace) -> None:
     assert browser.get(page(session, "keep")).status_code == 405
     session.refresh_from_db()
     assert session.outcome == ""
+
+
+def test_the_staying_page_reads_in_chinese(browser, workspace) -> None:
+    session = make_session(workspace, locale="zh-hans")
+    browser.post(page(session, "keep"))
+    html = browser.get(page(session, "done")).content.decode()
+    assert "您的订阅保持原样:没有取消,也没有任何变化。" in html
