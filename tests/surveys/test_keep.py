@@ -14,7 +14,9 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from alerts.models import Delivery, EventType, OutboxEvent
+from alerts.content import alert_context
+from alerts.models import Alert, Delivery, EventType, OutboxEvent
+from alerts.services import routing_defaults_create
 from analytics.selectors import AnalyticsFilters, funnel, offer_performance
 from surveys.models import CancelSession, Outcome, SessionStatus
 from surveys.services import (
@@ -322,3 +324,21 @@ def test_the_staying_page_reads_in_chinese(browser, workspace) -> None:
     browser.post(page(session, "keep"))
     html = browser.get(page(session, "done")).content.decode()
     assert "您的订阅保持原样:没有取消,也没有任何变化。" in html
+
+
+def test_a_keep_alerts_like_any_outcome(
+    workspace, offer, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    monkeypatch.undo()  # run the fan-out (in-process) for this test
+    routing_defaults_create(workspace=workspace, email_domain="example.com")
+    session = make_session(workspace, locale="en")
+    session_answer(token=session.token, reason_code="too_expensive")
+    with django_capture_on_commit_callbacks(execute=True):
+        session_keep(token=session.token)
+    # "Left over price" routes every price answer to billing, whatever the outcome.
+    alert = Alert.objects.select_related("session__offer", "team", "workspace", "event").get(
+        session=session, team__name="Billing"
+    )
+    context = alert_context(alert)
+    assert context["outcome"] == "Kept the subscription without an offer"
+    assert context["offer"] == f"Shown, declined: {offer.name}"
