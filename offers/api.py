@@ -104,10 +104,15 @@ class ExperimentDetailOut(ExperimentOut):
     minimum_sample = serializers.IntegerField(
         help_text="Customers an arm and the control each need before either is called better."
     )
+    better = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="The variants with significantly fewer cancellations than the control, "
+        "once the minimum sample is reached; fewest cancellations first.",
+    )
     suggested = serializers.IntegerField(
         allow_null=True,
-        help_text="The variant with significantly fewer cancellations than the control (the "
-        "fewest of those), once the minimum sample is reached; else null.",
+        help_text="The first of `better` when it also has significantly fewer cancellations "
+        "than each of the others; else null.",
     )
 
 
@@ -122,6 +127,7 @@ def _detail(results: ExperimentResults) -> dict[str, Any]:
         for v in results.variants
     ]
     data["minimum_sample"] = results.minimum_sample
+    data["better"] = results.better_ids
     data["suggested"] = results.suggested_id
     return data
 

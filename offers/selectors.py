@@ -315,8 +315,11 @@ class ExperimentResults:
     variants: list[VariantResult]
     control_id: int | None
     minimum_sample: int
-    # The arm with significantly fewer cancellations than the control (the fewest
-    # of those), once every arm compared has the minimum sample; else None.
+    # The arms with significantly fewer cancellations than the control (with the
+    # minimum sample), fewest cancellations first.
+    better_ids: list[int]
+    # The first of those, when it also has significantly fewer cancellations than
+    # each of the others; else None (no winner to suggest yet).
     suggested_id: int | None
 
 
@@ -350,7 +353,9 @@ def experiment_results(*, experiment: Experiment) -> ExperimentResults:
     no-offer control with a two-proportion z-test, and the sample per arm that
     difference needs for 80% power; the accept rate is the second figure. No arm
     is read as better or worse before it and the control have
-    ``EXPERIMENT_MIN_SAMPLE`` customers each."""
+    ``EXPERIMENT_MIN_SAMPLE`` customers each, and a winner is suggested only when
+    one arm has significantly fewer cancellations than the control and than every
+    other such arm."""
     from surveys.models import CancelSession, Outcome
 
     variants = list(
@@ -423,13 +428,25 @@ def experiment_results(*, experiment: Experiment) -> ExperimentResults:
                 reading=reading,
             )
         )
-    better = [r for r in results if r.reading == Reading.FEWER_CANCELLATIONS]
-    suggested = min(better, key=lambda r: (r.cancel_rate or 0.0, r.id)) if better else None
+    better = sorted(
+        (r for r in results if r.reading == Reading.FEWER_CANCELLATIONS),
+        key=lambda r: (r.cancel_rate or 0.0, r.id),
+    )
+    suggested = better[0] if better else None
+    for other in better[1:]:
+        assert suggested is not None
+        apart = two_proportion_z_test(
+            suggested.cancelled, suggested.assigned, other.cancelled, other.assigned
+        )
+        if apart is None or apart.p_value >= SIGNIFICANCE:
+            suggested = None  # better than the control, but not than each other yet
+            break
     return ExperimentResults(
         experiment=experiment,
         variants=results,
         control_id=control.pk if control is not None else None,
         minimum_sample=EXPERIMENT_MIN_SAMPLE,
+        better_ids=[r.id for r in better],
         suggested_id=suggested.id if suggested is not None else None,
     )
 

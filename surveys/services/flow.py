@@ -298,6 +298,8 @@ def session_accept(
                 code="offer_already_accepted",
                 fields={"offer": "the session is already saved with other terms"},
             )
+        if session.status == SessionStatus.COMPLETED:
+            raise Conflict(_ended(session), code="session_completed")
         _require_usable(session, now=now)
         if session.offer is None or session.offer_id != offer_id:
             raise Conflict(

@@ -275,7 +275,7 @@ def test_results_are_judged_on_cancellations(workspace, experiment) -> None:
     assert r20.reading == "too_early"
     assert ctl.reading == "control" and ctl.difference is None and ctl.p_value is None
     assert results.minimum_sample == 100
-    assert results.suggested_id == high.pk
+    assert results.better_ids == [high.pk] and results.suggested_id == high.pk
 
 
 def test_no_winner_is_suggested_before_the_minimum_sample(workspace, experiment) -> None:
@@ -346,6 +346,7 @@ def test_api_lists_shows_and_stops(api, workspace, experiment) -> None:
     detail = api.get(f"/api/v1/experiments/{experiment.pk}").json()
     assert detail["status"] == "running" and detail["winner"] is None
     assert detail["minimum_sample"] == 100 and detail["suggested"] is None
+    assert detail["better"] == []
     by_name = {v["name"]: v for v in detail["variants"]}
     arm, control = by_name["30%"], by_name["Control"]
     assert (arm["assigned"], arm["accepted"], arm["kept"], arm["cancelled"]) == (10, 3, 3, 7)
@@ -437,3 +438,18 @@ def test_web_roles(workspace, other_workspace, experiment) -> None:
     assert analyst.post(page, {"winner": "1"}).status_code == 403
     assert signed_in(workspace, "support").get(page).status_code == 403
     assert analyst.get(f"/app/{other_workspace.slug}/experiments/").status_code == 404
+
+
+def test_two_arms_that_both_beat_the_control_but_tie_suggest_no_winner(
+    workspace, experiment
+) -> None:
+    low, high, control = experiment.variants.order_by("id")
+    bulk_sessions(workspace, high, shown=200, saved=60)  # cancel rate 0.70
+    bulk_sessions(workspace, low, shown=200, saved=56)  # 0.72
+    bulk_sessions(workspace, control, shown=200, saved=0, kept=16)  # 0.92
+    results = experiment_results(experiment=experiment)
+    by_name = {v.name: v for v in results.variants}
+    assert by_name["30%"].reading == by_name["20%"].reading == "fewer_cancellations"
+    assert results.better_ids == [high.pk, low.pk]
+    # 140/200 vs 144/200: p = 0.66, no difference between them: no winner yet.
+    assert results.suggested_id is None
