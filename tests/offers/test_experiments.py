@@ -453,3 +453,15 @@ def test_two_arms_that_both_beat_the_control_but_tie_suggest_no_winner(
     assert results.better_ids == [high.pk, low.pk]
     # 140/200 vs 144/200: p = 0.66, no difference between them: no winner yet.
     assert results.suggested_id is None
+
+
+def test_the_page_reads_a_tiny_p_value_plainly(workspace, experiment) -> None:
+    high = experiment.variants.get(name="30%")
+    control = experiment.variants.get(offer=None)
+    bulk_sessions(workspace, high, shown=200, saved=80)
+    bulk_sessions(workspace, control, shown=200, saved=0)
+    detail = signed_in(workspace, "analyst").get(
+        f"/app/{workspace.slug}/experiments/{experiment.pk}/"
+    )
+    html = detail.content.decode()
+    assert "p &lt; 0.0001)" in html and "p = &lt;" not in html
