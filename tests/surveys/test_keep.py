@@ -4,7 +4,9 @@ and never a second outcome."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import csv
+import io
+from datetime import timedelta
 from io import StringIO
 from typing import Any
 
@@ -240,7 +242,7 @@ def test_the_dashboard_shows_saved_by_an_offer_and_kept_apart(workspace, offer) 
     membership_add(workspace=workspace, user=user, role="analyst")
     client = Client()
     client.force_login(user)
-    day = date.today().isoformat()
+    day = timezone.now().date().isoformat()
     html = client.get(f"/app/{workspace.slug}/?from={day}&to={day}").content.decode()
     assert 'data-step="saved_by_offer"' in html and 'data-step="kept"' in html
     assert "Saved by an offer" in html and "Kept without an offer" in html
@@ -342,3 +344,17 @@ def test_a_keep_alerts_like_any_outcome(
     context = alert_context(alert)
     assert context["outcome"] == "Kept the subscription without an offer"
     assert context["offer"] == f"Shown, declined: {offer.name}"
+
+
+def test_the_sessions_csv_says_who_kept_without_an_offer(workspace, offer) -> None:
+    session = make_session(workspace)
+    session_answer(token=session.token, reason_code="too_expensive")
+    session_keep(token=session.token)
+    user = UserFactory()
+    membership_add(workspace=workspace, user=user, role="analyst")
+    client = Client()
+    client.force_login(user)
+    day = timezone.now().date().isoformat()
+    response = client.get(f"/app/{workspace.slug}/export/sessions.csv?from={day}&to={day}")
+    (row,) = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
+    assert (row["outcome"], row["kept"], row["offer_name"]) == ("saved", "True", offer.name)
