@@ -29,11 +29,16 @@ def alert_context(alert: Alert) -> dict[str, Any]:
     offer = data.get("offer")
     with translation.override(alert.team.locale):
         outcome = {
-            "saved": _("Saved by the offer"),
+            "saved": _("Kept the subscription without an offer")
+            if session.kept
+            else _("Saved by the offer"),
             "cancelled": _("Cancelled"),
             "abandoned": _("Left the cancel flow unfinished"),
         }.get(session.outcome, session.outcome)
-        if offer is None:
+        if offer is None and session.kept and session.offer is not None:
+            # Kept without it: the payload names no offer, the session the one shown.
+            offer_line = _("Shown, declined: %(name)s") % {"name": session.offer.name}
+        elif offer is None:
             offer_line = _("No offer shown")
         elif offer["accepted"]:
             offer_line = _("Accepted: %(name)s") % {"name": offer["name"]}

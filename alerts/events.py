@@ -18,7 +18,8 @@ def _iso(value: Any) -> str | None:
 
 
 def offer_terms(session: CancelSession) -> dict[str, Any] | None:
-    """The offer shown, its machine-readable terms, and whether it was taken.
+    """The offer shown, its machine-readable terms, and whether it was taken;
+    None when none was shown or the customer kept their subscription without it.
 
     When it was taken, ``terms`` are the terms as accepted: the offer's own
     (``{"percent": 30, "months": 3}``) plus what the customer chose and the dates
@@ -26,7 +27,9 @@ def offer_terms(session: CancelSession) -> dict[str, Any] | None:
     ``ends_on``…), so the host's billing applies exactly that.
     """
     offer = session.offer
-    if offer is None:
+    if offer is None or session.kept:
+        # Kept without an offer: outcome ``saved`` with ``offer`` null, so a host
+        # applying the terms of every saved session applies nothing.
         return None
     accepted = session.outcome == Outcome.SAVED
     terms = dict(offer.terms or {})

@@ -154,6 +154,7 @@ def digest_content(
                 "reason_label": reason_labels.get(answer.reason_code, answer.reason_label),
                 "plan": answer.session.plan,
                 "outcome": answer.session.outcome,
+                "kept": answer.session.kept,
                 "day": answer.session.created_at.astimezone(zone).date(),
             }
             for answer in chosen
@@ -219,7 +220,9 @@ def _against_before(now: int, previous: int) -> str:
     }
 
 
-def _outcome_label(outcome: str) -> str:
+def _outcome_label(outcome: str, kept: bool = False) -> str:
+    if outcome == "saved" and kept:
+        return _("Kept without an offer")
     return {
         "saved": _("Saved by the offer"),
         "cancelled": _("Cancelled"),
@@ -262,7 +265,7 @@ def digest_context(content: dict[str, Any]) -> dict[str, Any]:
                     v["category_label"],
                     v["reason_label"],
                     v["plan"],
-                    _outcome_label(v["outcome"]),
+                    _outcome_label(v["outcome"], bool(v.get("kept"))),
                     v["day"].isoformat(),
                 )
                 if part

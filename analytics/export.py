@@ -67,6 +67,8 @@ def figure_rows(
     for name in (
         "save_rate",
         "mrr_saved_cents",
+        "mrr_saved_by_offer_cents",
+        "mrr_kept_cents",
         "mrr_lost_cents",
         "mrr_at_risk_abandoned_cents",
         "discount_cost_cents",

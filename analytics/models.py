@@ -102,7 +102,7 @@ ROLLUP_DIMENSIONS = (
     "outcome",
     "shard",
 )
-ROLLUP_MEASURES = ("sessions", "mrr_cents", "completed_seconds")
+ROLLUP_MEASURES = ("sessions", "mrr_cents", "completed_seconds", "kept", "kept_mrr_cents")
 
 
 class SessionRollup(models.Model):
@@ -117,7 +117,9 @@ class SessionRollup(models.Model):
     ``reason_code``/``category_code`` are empty for sessions not answered yet,
     ``offer_id`` is 0 when no offer was shown, ``outcome`` is empty while the
     session is open. ``completed_seconds`` sums the time from start to a decision
-    (saved or cancelled), for the average time to complete.
+    (saved or cancelled), for the average time to complete. ``kept`` and
+    ``kept_mrr_cents`` count the saved sessions that kept their subscription
+    without taking an offer ("keep my subscription"), and their MRR.
     """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
@@ -135,6 +137,10 @@ class SessionRollup(models.Model):
     sessions = models.BigIntegerField(default=0)
     mrr_cents = models.BigIntegerField(default=0)
     completed_seconds = models.BigIntegerField(default=0)
+    # Of the row's sessions (outcome saved), those kept without taking an offer,
+    # and their MRR: saved by an offer = sessions - kept.
+    kept = models.BigIntegerField(default=0, db_default=0)
+    kept_mrr_cents = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         constraints = [

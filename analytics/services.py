@@ -41,7 +41,9 @@ logger = logging.getLogger(__name__)
 # (period, grain, day, survey_id, plan, locale, reason_code, category_code, offer_id,
 #  outcome, shard)
 RollupKey = tuple[str, str, date, int, str, str, str, str, int, str, int]
-Measures = tuple[int, int, int]  # sessions, mrr_cents, completed_seconds
+# sessions, mrr_cents, completed_seconds, kept, kept_mrr_cents (ROLLUP_MEASURES)
+Measures = tuple[int, ...]
+NO_MEASURES: Measures = (0,) * len(ROLLUP_MEASURES)
 
 DECIDED = ("saved", "cancelled")
 # Days this recent (in the workspace's time zone) are never summarised: the flow
@@ -66,6 +68,7 @@ def _contribution(
     seconds = 0
     if state.outcome in DECIDED and state.completed_at is not None:
         seconds = epoch_seconds(state.completed_at) - epoch_seconds(session.created_at)
+    kept = int(state.outcome == "saved" and state.kept)
     key: RollupKey = (
         RollupPeriod.DAY,
         RollupGrain.DETAIL,
@@ -79,7 +82,7 @@ def _contribution(
         state.outcome,
         session.pk.int % ROLLUP_SHARDS,
     )
-    return key, (1, session.mrr_cents, seconds)
+    return key, (1, session.mrr_cents, seconds, kept, kept * session.mrr_cents)
 
 
 def rollup_keys(day_key: tuple[Any, ...]) -> list[tuple[Any, ...]]:
@@ -147,8 +150,8 @@ def rollup_session_change(
     if before is not None:
         old_key, old_values = _contribution(session, before, workspace=workspace)
         for key in keys_of(old_key):
-            sessions, mrr, seconds = deltas.get(key, (0, 0, 0))
-            deltas[key] = (sessions - old_values[0], mrr - old_values[1], seconds - old_values[2])
+            have = deltas.get(key, NO_MEASURES)
+            deltas[key] = tuple(h - o for h, o in zip(have, old_values, strict=True))
     _upsert(session.workspace_id, deltas)
 
 
@@ -192,7 +195,7 @@ class RebuildReport:
 
 
 def _stored_figures(workspace: Workspace) -> dict[FigureKey, Measures]:
-    totals: dict[FigureKey, list[int]] = defaultdict(lambda: [0, 0, 0])
+    totals: dict[FigureKey, list[int]] = defaultdict(lambda: list(NO_MEASURES))
     rows = SessionRollup.objects.filter(workspace=workspace).values_list(
         *ROLLUP_DIMENSIONS[:-1], *ROLLUP_MEASURES
     )
@@ -201,23 +204,22 @@ def _stored_figures(workspace: Workspace) -> dict[FigureKey, Measures]:
         total = totals[key]
         for i, value in enumerate(row[KEY_LENGTH:]):
             total[i] += value
-    return {k: (v[0], v[1], v[2]) for k, v in totals.items() if any(v)}
+    return {k: tuple(v) for k, v in totals.items() if any(v)}
 
 
 def _recount(workspace: Workspace, until: date | None) -> dict[FigureKey, Measures]:
     """The figures every stored row should hold: the raw sessions counted per day
     and combination, and the days before ``until`` added up into the summaries."""
     dimensions = ROLLUP_DIMENSIONS[2:-1]  # day .. outcome
-    totals: dict[FigureKey, list[int]] = defaultdict(lambda: [0, 0, 0])
+    totals: dict[FigureKey, list[int]] = defaultdict(lambda: list(NO_MEASURES))
     for row in raw_grouped(workspace=workspace, filters=None, group_by=dimensions):
         day_key = (str(RollupPeriod.DAY), str(RollupGrain.DETAIL), *(row[d] for d in dimensions))
         summarised = until is not None and row["day"] < until
         for key in rollup_keys(day_key) if summarised else [day_key]:
             total = totals[key]
-            total[0] += row["sessions"]
-            total[1] += row["mrr_cents"]
-            total[2] += row["completed_seconds"]
-    return {k: (v[0], v[1], v[2]) for k, v in totals.items()}
+            for i, measure in enumerate(ROLLUP_MEASURES):
+                total[i] += row[measure]
+    return {k: tuple(v) for k, v in totals.items()}
 
 
 def rollups_rebuild(*, workspace: Workspace, apply: bool = True) -> RebuildReport:
@@ -243,11 +245,11 @@ def rollups_rebuild(*, workspace: Workspace, apply: bool = True) -> RebuildRepor
     )
     deltas: dict[RollupKey, Measures] = {}
     for key in sorted(set(counted) | set(stored)):
-        want = counted.get(key, (0, 0, 0))
-        have = stored.get(key, (0, 0, 0))
+        want = counted.get(key, NO_MEASURES)
+        have = stored.get(key, NO_MEASURES)
         if want != have:
             report.differences.append((key, want, have))
-            deltas[(*key, 0)] = (want[0] - have[0], want[1] - have[1], want[2] - have[2])
+            deltas[(*key, 0)] = tuple(w - h for w, h in zip(want, have, strict=True))
     if apply and deltas:
         items = list(deltas.items())
         for start in range(0, len(items), 500):
@@ -284,7 +286,7 @@ def rollups_summarize(*, workspace: Workspace, until: date) -> int:
         )
         if since is not None:
             rows = rows.filter(day__gte=since)
-        sums: dict[RollupKey, list[int]] = defaultdict(lambda: [0, 0, 0])
+        sums: dict[RollupKey, list[int]] = defaultdict(lambda: list(NO_MEASURES))
         for row in rows.values_list(*ROLLUP_DIMENSIONS[:-1], *ROLLUP_MEASURES).iterator(
             chunk_size=5000
         ):
@@ -292,7 +294,7 @@ def rollups_summarize(*, workspace: Workspace, until: date) -> int:
                 total = sums[key]
                 for i, value in enumerate(row[KEY_LENGTH:]):
                     total[i] += value
-        items = [(k, (v[0], v[1], v[2])) for k, v in sums.items()]
+        items = [(k, tuple(v)) for k, v in sums.items()]
         for start in range(0, len(items), 500):
             _upsert(workspace.pk, dict(items[start : start + 500]))
         summary.until = until
@@ -330,7 +332,7 @@ def rollups_compact(*, settled_before: date | None = None, batch_days: int = 7) 
                 .values_list("pk", "workspace_id", *ROLLUP_DIMENSIONS[:-1], *ROLLUP_MEASURES)
             )
             by_workspace: dict[int, dict[RollupKey, list[int]]] = defaultdict(
-                lambda: defaultdict(lambda: [0, 0, 0])
+                lambda: defaultdict(lambda: list(NO_MEASURES))
             )
             for row in rows:
                 key: RollupKey = (*row[2 : 2 + KEY_LENGTH], 0)
@@ -338,12 +340,12 @@ def rollups_compact(*, settled_before: date | None = None, batch_days: int = 7) 
                 for i, value in enumerate(row[2 + KEY_LENGTH :]):
                     total[i] += value
             for workspace_id, sums in by_workspace.items():
-                _upsert(workspace_id, {k: (v[0], v[1], v[2]) for k, v in sums.items()})
+                _upsert(workspace_id, {k: tuple(v) for k, v in sums.items()})
             SessionRollup.objects.filter(pk__in=[row[0] for row in rows]).delete()
             removed += len(rows)
     with transaction.atomic():
         empty, _ = SessionRollup.objects.filter(
-            day__lt=settled_before, sessions=0, mrr_cents=0, completed_seconds=0
+            day__lt=settled_before, **{m: 0 for m in ROLLUP_MEASURES}
         ).delete()
     for workspace in Workspace.objects.filter(
         pk__in=SessionRollup.objects.filter(day__lt=settled_before).values("workspace_id")

@@ -240,6 +240,8 @@ def _step_label(step: str) -> str:
         "answered": _("Answered"),
         "offered": _("Offered"),
         "saved": _("Saved"),
+        "saved_by_offer": _("Saved by an offer"),
+        "kept": _("Kept without an offer"),
         "cancelled": _("Cancelled"),
         "abandoned": _("Abandoned"),
     }[step]

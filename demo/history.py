@@ -3,7 +3,10 @@
 The mix follows what exit surveys usually show: price and "not using it" lead,
 cheaper plans leave over price more, bigger plans over missing features and
 competitors; about one session in eight is abandoned; a fitting offer saves
-roughly one customer in four.
+roughly one customer in four, and a few customers who answer keep their
+subscription without an offer (in the experiment's no-offer arm too, so its
+control has a real cancel rate). The workspace's experiments start when the
+history does.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from django.utils import timezone
 
 from analytics.demo import subscriber_counts_demo
 from analytics.services import rollups_rebuild
-from offers.models import Offer, pause_bounds
+from offers.models import Experiment, Offer, pause_bounds
 from offers.selectors import CustomerHistory, offer_pick
 from offers.services import accepted_terms_for
 from surveys.locales import localized
@@ -122,6 +125,12 @@ def _weighted(rng: random.Random, items: list, weights: list[float]) -> object:
     return rng.choices(items, weights=weights, k=1)[0]
 
 
+# Of the customers who answer and take no offer, how many keep their subscription
+# anyway ("keep my subscription"); a few more when no offer was shown at all.
+KEEP_RATE_AFTER_OFFER = 0.04
+KEEP_RATE_WITHOUT_OFFER = 0.08
+
+
 def _save_rate(offer: Offer) -> float:
     """How often each kind of offer saves a customer in the demo history; deeper
     discounts save a little more."""
@@ -217,6 +226,11 @@ def history_rows(
                 session.accepted_terms = accepted_terms_for(
                     offer=shown, session=session, months=months, now=session.completed_at
                 )
+        if session.outcome == Outcome.CANCELLED and rng.random() < (
+            KEEP_RATE_AFTER_OFFER if shown is not None else KEEP_RATE_WITHOUT_OFFER
+        ):
+            session.outcome = Outcome.SAVED
+            session.kept = True
         response = Response(
             session=session,
             workspace=workspace,
@@ -267,12 +281,30 @@ def history_create(
             batch_size=batch_size,
             progress=progress,
         )
+        experiments_start_with_history(workspace=workspace)
         classifier_train(workspace_id=workspace.pk)
         workspace.refresh_from_db()
         responses_recategorize(workspace=workspace)
         rollups_rebuild(workspace=workspace)
         subscriber_counts_demo(workspace=workspace, days=days, seed=seed)
     return result
+
+
+def experiments_start_with_history(*, workspace: Workspace) -> None:
+    """The workspace's experiments started when its history did: their sessions go
+    back that far, so that is when they say they started."""
+    first = (
+        CancelSession.objects.filter(
+            workspace=workspace, customer_id__startswith=HISTORY_CUSTOMER_PREFIX
+        )
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if first is not None:
+        Experiment.objects.filter(workspace=workspace, created_at__gt=first).update(
+            created_at=first
+        )
 
 
 def _history_insert(

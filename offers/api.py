@@ -38,7 +38,9 @@ class ExperimentOut(serializers.Serializer):
 
 
 class ExperimentListOut(ExperimentOut):
-    shown = serializers.IntegerField(help_text="Sessions assigned to a variant and answered.")
+    assigned = serializers.IntegerField(
+        help_text="Customers assigned to a variant (they reached the offer step)."
+    )
 
 
 class VariantResultOut(serializers.Serializer):
@@ -49,28 +51,84 @@ class VariantResultOut(serializers.Serializer):
     weight = serializers.IntegerField()
     is_control = serializers.BooleanField()
     is_winner = serializers.BooleanField()
-    shown = serializers.IntegerField()
-    accepted = serializers.IntegerField()
-    save_rate = serializers.FloatField(allow_null=True)
-    interval = serializers.ListField(
-        child=serializers.FloatField(), allow_null=True, help_text="95% Wilson interval."
+    assigned = serializers.IntegerField(
+        help_text="Customers assigned to this arm: they answered and reached the offer step."
     )
-    difference = serializers.FloatField(allow_null=True, help_text="Save rate minus control's.")
+    accepted = serializers.IntegerField(help_text="Took the arm's offer.")
+    kept = serializers.IntegerField(help_text="Stayed (outcome saved), with or without the offer.")
+    cancelled = serializers.IntegerField()
+    abandoned = serializers.IntegerField()
+    cancel_rate = serializers.FloatField(
+        allow_null=True, help_text="cancelled / assigned: the figure an arm is judged on."
+    )
+    cancel_interval = serializers.ListField(
+        child=serializers.FloatField(),
+        allow_null=True,
+        help_text="95% Wilson interval of the cancel rate.",
+    )
+    difference = serializers.FloatField(
+        allow_null=True, help_text="Cancel rate minus the control's (negative: fewer cancel)."
+    )
     z = serializers.FloatField(allow_null=True)
-    p_value = serializers.FloatField(allow_null=True, help_text="Two-proportion z-test.")
-    mrr_saved_cents = serializers.IntegerField()
+    p_value = serializers.FloatField(
+        allow_null=True, help_text="Two-sided two-proportion z-test of the cancel rates."
+    )
+    sample_needed = serializers.IntegerField(
+        allow_null=True,
+        help_text="Customers each arm needs to find the difference observed with 80% power "
+        "(two-sided, 5%); null without a difference.",
+    )
+    accept_rate = serializers.FloatField(allow_null=True, help_text="accepted / assigned.")
+    accept_interval = serializers.ListField(
+        child=serializers.FloatField(),
+        allow_null=True,
+        help_text="95% Wilson interval of the accept rate.",
+    )
+    mrr_kept_cents = serializers.IntegerField(help_text="MRR of the customers who stayed.")
+    reading = serializers.ChoiceField(
+        choices=[
+            "control",
+            "no_control",
+            "too_early",
+            "fewer_cancellations",
+            "more_cancellations",
+            "no_difference",
+        ],
+        help_text="What the figures say against the control; too_early until this arm and "
+        "the control each have minimum_sample customers.",
+    )
 
 
 class ExperimentDetailOut(ExperimentOut):
     variants = VariantResultOut(many=True)
+    minimum_sample = serializers.IntegerField(
+        help_text="Customers an arm and the control each need before either is called better."
+    )
+    better = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="The variants with significantly fewer cancellations than the control, "
+        "once the minimum sample is reached; fewest cancellations first.",
+    )
+    suggested = serializers.IntegerField(
+        allow_null=True,
+        help_text="The first of `better` when it also has significantly fewer cancellations "
+        "than each of the others; else null.",
+    )
 
 
 def _detail(results: ExperimentResults) -> dict[str, Any]:
     data: dict[str, Any] = dict(ExperimentOut(results.experiment).data)
     data["variants"] = [
-        {**VariantResultOut(v).data, "interval": list(v.interval) if v.interval else None}
+        {
+            **VariantResultOut(v).data,
+            "cancel_interval": list(v.cancel_interval) if v.cancel_interval else None,
+            "accept_interval": list(v.accept_interval) if v.accept_interval else None,
+        }
         for v in results.variants
     ]
+    data["minimum_sample"] = results.minimum_sample
+    data["better"] = results.better_ids
+    data["suggested"] = results.suggested_id
     return data
 
 

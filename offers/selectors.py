@@ -4,7 +4,6 @@ are doing."""
 from __future__ import annotations
 
 import hashlib
-import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +21,12 @@ from offers.models import (
 
 # The facts, the conditions and the matching are the shared rule engine's;
 # ``SessionFacts`` and ``tenure_days`` stay importable from here for the flow.
+from offers.statistics import (
+    ZTest,
+    sample_size_per_arm,
+    two_proportion_z_test,
+    wilson_interval,
+)
 from surveys.rules import TARGETING, Conditions, conditions_match
 from surveys.rules import SessionFacts as SessionFacts
 from surveys.rules import tenure_days as tenure_days
@@ -260,42 +265,21 @@ def offer_cost_cents(*, offer: Offer, saved_sessions: int, saved_mrr_cents: int)
 
 # --- Experiments --------------------------------------------------------------------
 
-Z_95 = 1.959963984540054
+# No arm is called better or worse than the control before it and the control
+# have each been assigned this many customers, however small the p-value.
+EXPERIMENT_MIN_SAMPLE = 100
+SIGNIFICANCE = 0.05
 
 
-def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float, float] | None:
-    """The Wilson score interval of a proportion (95% by default); None for no trials."""
-    if trials <= 0:
-        return None
-    p = successes / trials
-    denominator = 1 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / denominator
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
-    # Rounding leaves a hair above 0 (or below 1) when the proportion is 0 (or 1).
-    low = 0.0 if successes == 0 else max(centre - half, 0.0)
-    high = 1.0 if successes == trials else min(centre + half, 1.0)
-    return low, high
+class Reading:
+    """What an arm's figures say so far, against the control."""
 
-
-@dataclass(frozen=True)
-class ZTest:
-    difference: float  # p1 - p2
-    z: float
-    p_value: float
-
-
-def two_proportion_z_test(x1: int, n1: int, x2: int, n2: int) -> ZTest | None:
-    """Two-sided z-test of p1 = p2 with the pooled standard error. None when a
-    group is empty; p = 1 when neither varies (all or none saved in both)."""
-    if n1 <= 0 or n2 <= 0:
-        return None
-    p1, p2 = x1 / n1, x2 / n2
-    pooled = (x1 + x2) / (n1 + n2)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    if se == 0:
-        return ZTest(difference=p1 - p2, z=0.0, p_value=1.0)
-    z = (p1 - p2) / se
-    return ZTest(difference=p1 - p2, z=z, p_value=math.erfc(abs(z) / math.sqrt(2)))
+    CONTROL = "control"
+    NO_CONTROL = "no_control"  # nothing to compare with
+    TOO_EARLY = "too_early"  # the arm or the control is under EXPERIMENT_MIN_SAMPLE
+    FEWER_CANCELLATIONS = "fewer_cancellations"  # significantly fewer than the control
+    MORE_CANCELLATIONS = "more_cancellations"
+    NO_DIFFERENCE = "no_difference"  # not significant at 5%
 
 
 @dataclass(frozen=True)
@@ -307,14 +291,22 @@ class VariantResult:
     weight: int
     is_control: bool
     is_winner: bool
-    shown: int
-    accepted: int
-    save_rate: float | None
-    interval: tuple[float, float] | None
-    difference: float | None  # save rate minus the control's
+    assigned: int  # reached the offer step in this arm (answered the survey)
+    accepted: int  # took the arm's offer
+    kept: int  # stayed: saved, with or without the offer
+    cancelled: int
+    abandoned: int
+    cancel_rate: float | None  # cancelled / assigned: the primary figure
+    cancel_interval: tuple[float, float] | None
+    difference: float | None  # cancel rate minus the control's
     z: float | None
     p_value: float | None
-    mrr_saved_cents: int
+    # Customers each arm needs for 80% power at the difference observed.
+    sample_needed: int | None
+    accept_rate: float | None  # accepted / assigned: the second figure
+    accept_interval: tuple[float, float] | None
+    mrr_kept_cents: int  # MRR of the customers who stayed
+    reading: str
 
 
 @dataclass(frozen=True)
@@ -322,6 +314,13 @@ class ExperimentResults:
     experiment: Experiment
     variants: list[VariantResult]
     control_id: int | None
+    minimum_sample: int
+    # The arms with significantly fewer cancellations than the control (with the
+    # minimum sample), fewest cancellations first.
+    better_ids: list[int]
+    # The first of those, when it also has significantly fewer cancellations than
+    # each of the others; else None (no winner to suggest yet).
+    suggested_id: int | None
 
 
 def experiments_for_workspace(*, workspace: Workspace) -> list[Experiment]:
@@ -329,7 +328,7 @@ def experiments_for_workspace(*, workspace: Workspace) -> list[Experiment]:
         Experiment.objects.filter(workspace=workspace)
         .select_related("winner")
         .annotate(
-            shown=Count(
+            assigned=Count(
                 "variants__sessions", filter=Q(variants__sessions__answered_at__isnull=False)
             )
         )
@@ -346,10 +345,17 @@ def experiment_get(*, workspace: Workspace, experiment_id: int) -> Experiment | 
 
 
 def experiment_results(*, experiment: Experiment) -> ExperimentResults:
-    """Per variant, from the sessions themselves (two queries): shown (assigned
-    and answered: the variant is assigned at the answer), accepted (saved by the
-    offer), the save rate with its 95% Wilson interval, the difference from the
-    no-offer control with a two-proportion z-test, and the MRR saved."""
+    """Per variant, from the sessions themselves (two queries): the customers
+    assigned (they reached the offer step: the variant is assigned at the answer)
+    and what they did (accepted the offer, kept their subscription with or
+    without it, cancelled, abandoned). The primary figure is the cancel rate
+    (cancelled / assigned) with its 95% Wilson interval, its difference from the
+    no-offer control with a two-proportion z-test, and the sample per arm that
+    difference needs for 80% power; the accept rate is the second figure. No arm
+    is read as better or worse before it and the control have
+    ``EXPERIMENT_MIN_SAMPLE`` customers each, and a winner is suggested only when
+    one arm has significantly fewer cancellations than the control and than every
+    other such arm."""
     from surveys.models import CancelSession, Outcome
 
     variants = list(
@@ -357,6 +363,7 @@ def experiment_results(*, experiment: Experiment) -> ExperimentResults:
         .select_related("offer")
         .order_by("id")
     )
+    saved = Q(outcome=Outcome.SAVED)
     counts: dict[int, dict[str, Any]] = {
         row["experiment_variant_id"]: dict(row)
         for row in CancelSession.objects.filter(
@@ -365,25 +372,36 @@ def experiment_results(*, experiment: Experiment) -> ExperimentResults:
         .order_by()
         .values("experiment_variant_id")
         .annotate(
-            shown=Count("id"),
-            accepted=Count("id", filter=Q(outcome=Outcome.SAVED)),
-            mrr_saved=Sum("mrr_cents", filter=Q(outcome=Outcome.SAVED)),
+            assigned=Count("id"),
+            accepted=Count("id", filter=saved & Q(kept=False)),
+            kept_sessions=Count("id", filter=saved),
+            cancelled=Count("id", filter=Q(outcome=Outcome.CANCELLED)),
+            abandoned=Count("id", filter=Q(outcome=Outcome.ABANDONED)),
+            mrr_kept=Sum("mrr_cents", filter=saved),
         )
     }
     control = next((v for v in variants if v.offer_id is None), None)
     control_row: dict[str, Any] = counts.get(control.pk, {}) if control is not None else {}
+    control_assigned = int(control_row.get("assigned", 0))
+    control_cancelled = int(control_row.get("cancelled", 0))
     results = []
     for variant in variants:
         row: dict[str, Any] = counts.get(variant.pk, {})
-        shown, accepted = int(row.get("shown", 0)), int(row.get("accepted", 0))
-        test = None
-        if control is not None and variant.pk != control.pk:
-            test = two_proportion_z_test(
-                accepted,
-                shown,
-                int(control_row.get("accepted", 0)),
-                int(control_row.get("shown", 0)),
-            )
+        assigned = int(row.get("assigned", 0))
+        accepted = int(row.get("accepted", 0))
+        cancelled = int(row.get("cancelled", 0))
+        test = needed = None
+        if control is None:
+            reading = Reading.NO_CONTROL
+        elif variant.pk == control.pk:
+            reading = Reading.CONTROL
+        else:
+            test = two_proportion_z_test(cancelled, assigned, control_cancelled, control_assigned)
+            if test is not None:
+                needed = sample_size_per_arm(
+                    cancelled / assigned, control_cancelled / control_assigned
+                )
+            reading = _reading(test, min(assigned, control_assigned))
         results.append(
             VariantResult(
                 id=variant.pk,
@@ -393,18 +411,49 @@ def experiment_results(*, experiment: Experiment) -> ExperimentResults:
                 weight=variant.weight,
                 is_control=variant.offer_id is None,
                 is_winner=experiment.winner_id == variant.pk,
-                shown=shown,
+                assigned=assigned,
                 accepted=accepted,
-                save_rate=accepted / shown if shown else None,
-                interval=wilson_interval(accepted, shown),
+                kept=int(row.get("kept_sessions", 0)),
+                cancelled=cancelled,
+                abandoned=int(row.get("abandoned", 0)),
+                cancel_rate=cancelled / assigned if assigned else None,
+                cancel_interval=wilson_interval(cancelled, assigned),
                 difference=test.difference if test else None,
                 z=test.z if test else None,
                 p_value=test.p_value if test else None,
-                mrr_saved_cents=int(row.get("mrr_saved") or 0),
+                sample_needed=needed,
+                accept_rate=accepted / assigned if assigned else None,
+                accept_interval=wilson_interval(accepted, assigned),
+                mrr_kept_cents=int(row.get("mrr_kept") or 0),
+                reading=reading,
             )
         )
+    better = sorted(
+        (r for r in results if r.reading == Reading.FEWER_CANCELLATIONS),
+        key=lambda r: (r.cancel_rate or 0.0, r.id),
+    )
+    suggested = better[0] if better else None
+    for other in better[1:]:
+        assert suggested is not None
+        apart = two_proportion_z_test(
+            suggested.cancelled, suggested.assigned, other.cancelled, other.assigned
+        )
+        if apart is None or apart.p_value >= SIGNIFICANCE:
+            suggested = None  # better than the control, but not than each other yet
+            break
     return ExperimentResults(
         experiment=experiment,
         variants=results,
         control_id=control.pk if control is not None else None,
+        minimum_sample=EXPERIMENT_MIN_SAMPLE,
+        better_ids=[r.id for r in better],
+        suggested_id=suggested.id if suggested is not None else None,
     )
+
+
+def _reading(test: ZTest | None, smallest_arm: int) -> str:
+    if test is None or smallest_arm < EXPERIMENT_MIN_SAMPLE:
+        return Reading.TOO_EARLY
+    if test.p_value >= SIGNIFICANCE:
+        return Reading.NO_DIFFERENCE
+    return Reading.FEWER_CANCELLATIONS if test.difference < 0 else Reading.MORE_CANCELLATIONS

@@ -272,6 +272,7 @@ def outcome_confirmation_queue(*, session: CancelSession, event: OutboxEvent | N
         or not session.workspace.send_confirmation_email
         or not session.customer_email
         or session.outcome not in (Outcome.SAVED, Outcome.CANCELLED)
+        or session.kept  # kept without an offer: nothing changed, nothing to confirm
     ):
         return
     delivery_create(event=event, kind=CONFIRMATION_KIND)
@@ -298,7 +299,8 @@ def outcome_billing_queue(*, session: CancelSession, event: OutboxEvent | None) 
     coupon, a pause, a price change, a later start, a cancellation at period end)
     as a delivery written in the outcome's transaction: sent by a worker, retried
     with backoff, every try recorded, a failure dead and visible, never lost.
-    One query, only when enabled and the outcome changes billing."""
+    One query, only when enabled and the outcome changes billing (a customer who
+    kept their subscription without an offer changes nothing)."""
     from alerts.services import delivery_create
     from surveys.models import Outcome
 
@@ -306,6 +308,7 @@ def outcome_billing_queue(*, session: CancelSession, event: OutboxEvent | None) 
         return
     if session.outcome == Outcome.CANCELLED or (
         session.outcome == Outcome.SAVED
+        and not session.kept
         and session.offer is not None
         and session.offer.kind in BILLED_OFFER_KINDS
     ):

@@ -85,8 +85,8 @@ def offer_choose(event: DomainEvent) -> None:
 
 def accepted_terms_set(event: DomainEvent) -> None:
     session: CancelSession = event.session
-    if session.outcome != Outcome.SAVED or session.offer is None:
-        return
+    if session.outcome != Outcome.SAVED or session.kept or session.offer is None:
+        return  # nothing accepted (cancelled, or kept without taking the offer)
     session.accepted_terms = accepted_terms_for(
         offer=session.offer, session=session, months=event.data.get("months"), now=event.at
     )

@@ -117,6 +117,9 @@ class ExportSessionOut(serializers.Serializer):
     id = serializers.CharField()
     status = serializers.CharField()
     outcome = serializers.CharField(allow_blank=True)
+    kept = serializers.BooleanField(
+        help_text="Saved without an offer: the customer chose to keep their subscription."
+    )
     source = serializers.CharField()  # type: ignore[assignment]
     customer = ExportCustomerOut()
     subscription = ExportSubscriptionOut()

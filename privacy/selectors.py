@@ -66,6 +66,7 @@ def _session(
         "id": str(session.pk),
         "status": session.status,
         "outcome": session.outcome,
+        "kept": session.kept,
         "source": session.source,
         "customer": session_customer(session),
         "subscription": session_subscription(session),
@@ -95,7 +96,7 @@ def _session(
             "kind": offer.kind,
             "terms": offer.terms,
             "shown_at": _iso(session.offered_at),
-            "accepted": session.outcome == "saved",
+            "accepted": session.outcome == "saved" and not session.kept,
             "accepted_terms": session.accepted_terms or None,
         },
         "experiment_variant": session.experiment_variant.name

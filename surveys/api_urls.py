@@ -9,6 +9,7 @@ urlpatterns = [
     path("flow/<str:token>", api.FlowStateApi.as_view(), name="api-flow"),
     path("flow/<str:token>/answer", api.FlowAnswerApi.as_view(), name="api-flow-answer"),
     path("flow/<str:token>/accept", api.FlowAcceptApi.as_view(), name="api-flow-accept"),
+    path("flow/<str:token>/keep", api.FlowKeepApi.as_view(), name="api-flow-keep"),
     path("flow/<str:token>/cancel", api.FlowCancelApi.as_view(), name="api-flow-cancel"),
     path("categorize", categorize_api.CategorizeApi.as_view(), name="api-categorize"),
     path("responses/review", categorize_api.ReviewQueueApi.as_view(), name="api-review-queue"),

@@ -147,6 +147,9 @@ class CancelSession(models.Model):
         max_length=10, choices=SessionStatus.choices, default=SessionStatus.STARTED
     )
     outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
+    # Saved without an offer: the customer chose "keep my subscription" (an offer
+    # shown, if any, was not taken). False for every other outcome.
+    kept = models.BooleanField(default=False, db_default=False)
     offer = models.ForeignKey(
         "offers.Offer", on_delete=models.PROTECT, null=True, blank=True, related_name="sessions"
     )

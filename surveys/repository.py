@@ -85,7 +85,7 @@ def _statement(vendor: str, *, locked: bool, with_history: bool) -> tuple[str, t
         )
         saved = (
             f"FROM {session_table} h WHERE h.workspace_id = s.workspace_id "
-            f"AND h.customer_id = s.customer_id AND h.outcome = %s"
+            f"AND h.customer_id = s.customer_id AND h.outcome = %s AND h.kept = %s"
         )
         history = (
             f", (SELECT h.completed_at {saved} ORDER BY h.completed_at DESC LIMIT 1)"
@@ -114,7 +114,8 @@ def session_row(
     ``history_last_saved_at`` (when they last accepted an offer) and
     ``history_offer_ids`` (the offers they accepted, comma-separated)."""
     sql, parts = _statement(connection.vendor, locked=locked, with_history=with_history)
-    params: list[Any] = [str(Outcome.SAVED.value)] * 2 if with_history else []
+    # Accepted offers only: saved and not kept without one.
+    params: list[Any] = [str(Outcome.SAVED.value), False] * 2 if with_history else []
     params.append(token)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

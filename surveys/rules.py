@@ -65,7 +65,9 @@ def session_facts(session: CancelSession, *, at: datetime | None = None) -> Sess
         session.subscription_started_at, at or session.completed_at or session.created_at
     )
     accepted = (
-        session.offer.kind if session.offer is not None and session.outcome == Outcome.SAVED else ""
+        session.offer.kind
+        if session.offer is not None and session.outcome == Outcome.SAVED and not session.kept
+        else ""
     )
     return SessionFacts(
         category=category or "",

@@ -32,6 +32,7 @@ from surveys.services import (
     session_accept,
     session_answer,
     session_cancel,
+    session_keep,
     session_open,
     session_set_locale,
 )
@@ -248,6 +249,20 @@ def cancel_action(request: HttpRequest, token: str) -> HttpResponse:
 
 @_flow_view
 @require_POST
+def keep_action(request: HttpRequest, token: str) -> HttpResponse:
+    """ "Keep my subscription": the session ends saved, without an offer. Then back
+    to the host's ``return_url`` (checked against the workspace's allowed origins
+    when the session opened), or to a page saying they are staying. A repeat, or
+    a stale tab after another outcome, lands where the session stands."""
+    _load(request, token)
+    session = session_keep(token=token)
+    if session.return_url:
+        return HttpResponseRedirect(session.return_url)
+    return _to("flow-done", session)
+
+
+@_flow_view
+@require_POST
 def language_action(request: HttpRequest, token: str) -> HttpResponse:
     session = session_set_locale(token=token, locale=request.POST.get("language", ""))
     back = request.POST.get("next", "")
@@ -276,7 +291,10 @@ def _done(
         session,
         locale,
         saved=session.outcome == Outcome.SAVED,
-        accepted_kind=accepted_terms.get("kind")
+        kept=session.kept,
+        accepted_kind=""
+        if session.kept
+        else accepted_terms.get("kind")
         or (session.offer.kind if session.offer is not None else ""),
         accepted=accepted_text(accepted_terms, locale=locale, currency=session.currency),
         compliance=session.workspace.compliance_mode,

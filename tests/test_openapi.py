@@ -87,6 +87,9 @@ def test_operations_document_their_own_errors(schema: dict[str, Any]) -> None:
     assert "security" not in widget and "401" in widget["responses"]
     # The customer's flow needs no API key: no 401/403 there.
     assert "401" not in paths["/api/v1/flow/{token}/cancel"]["post"]["responses"]
+    keep = paths["/api/v1/flow/{token}/keep"]["post"]
+    assert {"200", "404", "409", "410", "429"} <= set(keep["responses"])
+    assert "401" not in keep["responses"] and "requestBody" not in keep
 
 
 def test_the_session_list_is_documented_as_the_page_it_answers(
@@ -124,6 +127,7 @@ def test_links_lead_from_a_new_session_to_its_flow(schema: dict[str, Any]) -> No
     operation_ids = {operation["operationId"] for _, _, operation in operations(schema)}
     links = schema["paths"]["/api/v1/sessions"]["post"]["responses"]["201"]["links"]
     assert links["flow"]["parameters"] == {"token": "$response.body#/token"}
+    assert links["keep"]["operationId"] == "v1_flow_keep_create"
     assert links["session"]["parameters"] == {"session_id": "$response.body#/id"}
     for link in links.values():
         assert link["operationId"] in operation_ids

@@ -32,6 +32,8 @@ EXPORT_FIELDS = (
     ("offer_id", "offer_id"),
     ("offer_name", "offer__name"),
     ("offer_kind", "offer__kind"),
+    # Saved without taking an offer (the offer columns then name the one shown).
+    ("kept", "kept"),
 )
 EXPORT_COLUMNS = tuple(column for column, _field in EXPORT_FIELDS)
 

@@ -47,12 +47,16 @@ def funnel(
         counts[outcome] += n
         mrr[outcome] += row["mrr_cents"]
         seconds += row["completed_seconds"]
-        if outcome == "saved" and row["offer_id"]:
-            saved_by_offer[row["offer_id"]][0] += n
-            saved_by_offer[row["offer_id"]][1] += row["mrr_cents"]
+        counts["kept"] += row["kept"]
+        mrr["kept"] += row["kept_mrr_cents"]
+        if outcome == "saved" and row["offer_id"] and n > row["kept"]:
+            saved_by_offer[row["offer_id"]][0] += n - row["kept"]
+            saved_by_offer[row["offer_id"]][1] += row["mrr_cents"] - row["kept_mrr_cents"]
+    # Saved: by an offer accepted, or kept without one ("keep my subscription").
+    counts["saved_by_offer"] = counts["saved"] - counts["kept"]
     finished = counts["saved"] + counts["cancelled"] + counts["abandoned"]
     decided = counts["saved"] + counts["cancelled"]
-    steps = ["started", "answered", "offered", "saved", "cancelled", "abandoned"]
+    steps = ["started", "answered", "offered", "saved_by_offer", "kept", "cancelled", "abandoned"]
     return {
         "from": filters.date_from,
         "to": filters.date_to,
@@ -60,6 +64,8 @@ def funnel(
         "answered": counts["answered"],
         "offered": counts["offered"],
         "saved": counts["saved"],
+        "saved_by_offer": counts["saved_by_offer"],
+        "kept": counts["kept"],
         "cancelled": counts["cancelled"],
         "abandoned": counts["abandoned"],
         "open": counts["open"],
@@ -67,10 +73,13 @@ def funnel(
         "conversion": {
             "answered_of_started": _rate(counts["answered"], counts["started"]),
             "offered_of_answered": _rate(counts["offered"], counts["answered"]),
-            "saved_of_offered": _rate(counts["saved"], counts["offered"]),
+            # Accepted offers of the offers shown (a kept customer declined theirs).
+            "saved_of_offered": _rate(counts["saved_by_offer"], counts["offered"]),
         },
         "save_rate": _rate(counts["saved"], finished),
         "mrr_saved_cents": mrr["saved"],
+        "mrr_saved_by_offer_cents": mrr["saved"] - mrr["kept"],
+        "mrr_kept_cents": mrr["kept"],
         "mrr_lost_cents": mrr["cancelled"],
         "mrr_at_risk_abandoned_cents": mrr["abandoned"],
         "discount_cost_cents": _offer_costs(

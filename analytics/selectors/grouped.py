@@ -103,10 +103,14 @@ def raw_grouped(
     if where is not None:
         sessions = sessions.filter(_prefix(where, aliases))
     decided = Q(outcome__in=("saved", "cancelled"), completed_at__isnull=False)
+    kept = Q(outcome="saved", kept=True)
     rows = (
         sessions.order_by()
         .values(*[aliases[name] for name in group_by])
         .annotate(
+            # First: after the ``mrr_cents`` sum below, that name means the sum.
+            kept_sessions=Count("pk", filter=kept),
+            kept_mrr=Coalesce(Sum("mrr_cents", filter=kept), 0),
             sessions=Count("pk"),
             mrr_cents=Coalesce(Sum("mrr_cents"), 0),
             completed_seconds=Coalesce(
@@ -130,6 +134,8 @@ def raw_grouped(
             "sessions": row["sessions"],
             "mrr_cents": int(row["mrr_cents"]),
             "completed_seconds": int(row["completed_seconds"]),
+            "kept": row["kept_sessions"],
+            "kept_mrr_cents": int(row["kept_mrr"]),
         }
 
 

@@ -1,4 +1,5 @@
-"""How each offer did: shown, accepted, save rate, MRR saved and its cost."""
+"""How each offer did: shown, accepted, kept without it, save rate, MRR saved
+and its cost."""
 
 from __future__ import annotations
 
@@ -26,14 +27,23 @@ def offer_performance(
         source=source,
     )
     stats: dict[int, dict[str, int]] = defaultdict(
-        lambda: {"shown": 0, "accepted": 0, "declined": 0, "abandoned": 0, "mrr_saved_cents": 0}
+        lambda: {
+            "shown": 0,
+            "accepted": 0,
+            "kept": 0,
+            "declined": 0,
+            "abandoned": 0,
+            "mrr_saved_cents": 0,
+        }
     )
     for row in rows:
         s = stats[row["offer_id"]]
         s["shown"] += row["sessions"]
         if row["outcome"] == "saved":
-            s["accepted"] += row["sessions"]
-            s["mrr_saved_cents"] += row["mrr_cents"]
+            # Kept: declined the offer but kept the subscription anyway.
+            s["accepted"] += row["sessions"] - row["kept"]
+            s["kept"] += row["kept"]
+            s["mrr_saved_cents"] += row["mrr_cents"] - row["kept_mrr_cents"]
         elif row["outcome"] == "cancelled":
             s["declined"] += row["sessions"]
         elif row["outcome"] == "abandoned":

@@ -27,3 +27,11 @@ def p_value(value: float | None) -> str:
     if value is None:
         return "—"
     return "< 0.0001" if value < 0.0001 else f"{value:.4f}"
+
+
+@register.filter
+def p_phrase(value: float | None) -> str:
+    """ "p = 0.1025", or "p < 0.0001" rather than "p = < 0.0001"."""
+    if value is None:
+        return "—"
+    return "p < 0.0001" if value < 0.0001 else f"p = {value:.4f}"

@@ -2,7 +2,13 @@
 ``widget`` (sessions the host's server signed for the browser) and ``flow``
 (the customer's steps, by token)."""
 
-from surveys.api.flow import FlowAcceptApi, FlowAnswerApi, FlowCancelApi, FlowStateApi
+from surveys.api.flow import (
+    FlowAcceptApi,
+    FlowAnswerApi,
+    FlowCancelApi,
+    FlowKeepApi,
+    FlowStateApi,
+)
 from surveys.api.sessions import SessionDetailApi, SessionListCreateApi, session_url
 from surveys.api.widget import WidgetSessionCreateApi
 
@@ -10,6 +16,7 @@ __all__ = [
     "FlowAcceptApi",
     "FlowAnswerApi",
     "FlowCancelApi",
+    "FlowKeepApi",
     "FlowStateApi",
     "SessionDetailApi",
     "SessionListCreateApi",

@@ -1,5 +1,6 @@
 """The customer's flow API, by token: the survey and state, answer, accept an
-offer, cancel. Views validate, call a service, serialise."""
+offer, keep the subscription without one, cancel. Views validate, call a
+service, serialise."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from surveys.services import (
     session_accept,
     session_answer,
     session_cancel,
+    session_keep,
 )
 
 
@@ -71,7 +73,7 @@ def offer_out(offer_view: Any) -> dict[str, Any] | None:
 
 
 def state_out(session: CancelSession) -> dict[str, Any]:
-    return {"status": session.status, "outcome": session.outcome}
+    return {"status": session.status, "outcome": session.outcome, "kept": session.kept}
 
 
 # --- Customer flow, by token --------------------------------------------------------
@@ -84,6 +86,7 @@ class FlowSessionOut(serializers.Serializer):
     return_url = serializers.CharField(help_text="Where the customer goes back to; may be empty.")
     status = serializers.CharField()
     outcome = serializers.CharField(help_text="saved, cancelled, abandoned, or empty while open.")
+    kept = serializers.BooleanField(help_text="Saved without an offer (kept the subscription).")
 
 
 class FlowReasonOut(serializers.Serializer):
@@ -127,6 +130,7 @@ class FlowOfferOut(serializers.Serializer):
 class FlowStateOut(serializers.Serializer):
     status = serializers.CharField()
     outcome = serializers.CharField()
+    kept = serializers.BooleanField(help_text="Saved without an offer (kept the subscription).")
 
 
 class FlowOut(serializers.Serializer):
@@ -270,4 +274,22 @@ class FlowCancelApi(FlowApi):
     )
     def post(self, request: Request, token: str) -> Response:
         session = session_cancel(token=token)
+        return Response({"offer": None, "state": state_out(session)})
+
+
+class FlowKeepApi(FlowApi):
+    @extend_schema(
+        request=None,
+        responses={200: StepOut, **error_responses(409, 410)},
+        auth=[],
+        summary="Keep the subscription without taking an offer (outcome saved, no offer)",
+        description=(
+            "The customer stays without an offer: the session ends with outcome "
+            "`saved` and `offer` null in its `session.completed` webhook. Repeating it "
+            "answers the same; after the session ended otherwise (cancelled, or an "
+            "offer accepted) it is `409 session_completed`."
+        ),
+    )
+    def post(self, request: Request, token: str) -> Response:
+        session = session_keep(token=token)
         return Response({"offer": None, "state": state_out(session)})

@@ -128,6 +128,9 @@ class SessionOut(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.CharField()
     outcome = serializers.CharField(help_text="saved, cancelled, abandoned, or empty while open.")
+    kept = serializers.BooleanField(
+        help_text="Saved without taking an offer: the customer chose to keep their subscription."
+    )
     url = serializers.SerializerMethodField()
     expires_at = serializers.DateTimeField(source="token_expires_at")
     created_at = serializers.DateTimeField()
@@ -137,7 +140,7 @@ class SessionOut(serializers.Serializer):
     customer = serializers.SerializerMethodField()
     subscription = serializers.SerializerMethodField()
     answer = serializers.SerializerMethodField()
-    offer_id = serializers.IntegerField(allow_null=True)
+    offer_id = serializers.IntegerField(allow_null=True, help_text="The offer shown, if any.")
     metadata = serializers.DictField()
 
     def get_url(self, session: CancelSession) -> str:
@@ -228,6 +231,11 @@ SESSION_LINKS = response_links(
     flow=link("v1_flow_retrieve", "The customer's survey.", token="$response.body#/token"),
     answer=link("v1_flow_answer_create", "Answer the survey.", token="$response.body#/token"),
     accept=link("v1_flow_accept_create", "Accept the offer.", token="$response.body#/token"),
+    keep=link(
+        "v1_flow_keep_create",
+        "Keep the subscription without an offer.",
+        token="$response.body#/token",
+    ),
     cancel=link("v1_flow_cancel_create", "Cancel.", token="$response.body#/token"),
 )
 

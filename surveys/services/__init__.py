@@ -31,6 +31,7 @@ from surveys.services.flow import (
     session_answer,
     session_cancel,
     session_event_publish,
+    session_keep,
     session_set_locale,
     sessions_abandon_stale,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "session_answer",
     "session_cancel",
     "session_event_publish",
+    "session_keep",
     "session_open",
     "session_set_locale",
     "sessions_abandon_stale",

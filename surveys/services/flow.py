@@ -4,6 +4,7 @@ The flow is a small state machine::
 
     started -> answered -> offered -> completed (saved | cancelled)
          \\________\\___________\\_____> completed (cancelled)   [cancel at any step]
+         \\________\\___________\\_____> completed (saved, kept) [keep at any step]
     open sessions left too long -> abandoned
 
 Each transition below locks the session row, checks the state, writes, and is
@@ -72,6 +73,7 @@ class SessionSnapshot:
 
     status: str
     outcome: str
+    kept: bool
     locale: str
     reason_code: str
     category_code: str
@@ -85,6 +87,7 @@ class SessionSnapshot:
         return cls(
             status=session.status,
             outcome=session.outcome,
+            kept=session.kept,
             locale=session.locale,
             reason_code=response.reason_code if response is not None else "",
             category_code=response.category_id if response is not None else "",
@@ -285,7 +288,7 @@ def session_accept(
     now = now or timezone.now()
     with transaction.atomic():
         session = _locked_session(token, now=now)
-        if session.outcome == Outcome.SAVED:
+        if session.outcome == Outcome.SAVED and not session.kept:
             if session.offer_id == offer_id and (
                 months is None or (session.accepted_terms or {}).get("months") == months
             ):
@@ -295,6 +298,8 @@ def session_accept(
                 code="offer_already_accepted",
                 fields={"offer": "the session is already saved with other terms"},
             )
+        if session.status == SessionStatus.COMPLETED:
+            raise Conflict(_ended(session), code="session_completed")
         _require_usable(session, now=now)
         if session.offer is None or session.offer_id != offer_id:
             raise Conflict(
@@ -320,30 +325,66 @@ def session_cancel(*, token: str, now: datetime | None = None) -> CancelSession:
         if session.outcome == Outcome.CANCELLED:
             return session  # a repeat
         if session.status == SessionStatus.COMPLETED:
-            raise Conflict(
-                "This session already ended with the offer accepted.", code="session_completed"
-            )
+            raise Conflict(_ended(session), code="session_completed")
         if session.token_expires_at <= now:
             raise Gone("This cancel link has expired. Please start again.", code="session_expired")
         _complete(session, outcome=Outcome.CANCELLED, now=now)
     return session
 
 
+def session_keep(*, token: str, now: datetime | None = None) -> CancelSession:
+    """The customer keeps their subscription without taking an offer ("keep my
+    subscription"): outcome ``saved``, ``kept``, no offer accepted. Possible from
+    every step, like cancelling, and from a session marked abandoned while its
+    link is valid (the customer came back).
+
+    Repeating it returns the session; after another outcome (cancelled, or an
+    offer accepted) it is a conflict that names that outcome.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = _locked_session(token, now=now)
+        if session.outcome == Outcome.SAVED and session.kept:
+            return session  # a repeat
+        if session.status == SessionStatus.COMPLETED:
+            raise Conflict(_ended(session), code="session_completed")
+        if session.token_expires_at <= now:
+            raise Gone("This cancel link has expired. Please start again.", code="session_expired")
+        _complete(session, outcome=Outcome.SAVED, now=now, kept=True)
+    return session
+
+
+def _ended(session: CancelSession) -> str:
+    """How a finished session ended, for the conflict a later transition gets."""
+    if session.outcome == Outcome.CANCELLED:
+        return "This session already ended with the subscription cancelled."
+    if session.kept:
+        return "This session already ended with the subscription kept."
+    return "This session already ended with the offer accepted."
+
+
 def _complete(
-    session: CancelSession, *, outcome: str, now: datetime, data: dict[str, Any] | None = None
+    session: CancelSession,
+    *,
+    outcome: str,
+    now: datetime,
+    kept: bool = False,
+    data: dict[str, Any] | None = None,
 ) -> None:
-    """End the session with ``outcome`` and publish ``session.completed``, in the
-    caller's transaction (the session is locked)."""
+    """End the session with ``outcome`` (``kept``: saved without an offer) and
+    publish ``session.completed``, in the caller's transaction (the session is
+    locked)."""
     before = SessionSnapshot.of(session)
     session.status = SessionStatus.COMPLETED
     session.outcome = outcome
+    session.kept = kept
     session.completed_at = now
     session_event_publish(
         name=SESSION_COMPLETED,
         session=session,
         before=before,
         now=now,
-        fields=["status", "outcome", "completed_at"],
+        fields=["status", "outcome", "kept", "completed_at"],
         data=data,
     )
 

@@ -23,7 +23,7 @@ def api(history) -> APIClient:
 
 def test_funnel_api(api) -> None:
     body = api.get("/api/v1/analytics/funnel", period()).json()
-    assert [s["sessions"] for s in body["steps"]] == [5, 4, 2, 1, 2, 1]
+    assert [s["sessions"] for s in body["steps"]] == [5, 4, 2, 1, 0, 2, 1]
     assert body["save_rate"] == 0.25
     assert body["from"] == "2026-03-01" and body["to"] == "2026-03-03"
     assert body["churn"]["churn_rate"] == 2.5

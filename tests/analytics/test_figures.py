@@ -34,7 +34,8 @@ def test_funnel_and_headline(history, source) -> None:
         ("started", 5),
         ("answered", 4),
         ("offered", 2),
-        ("saved", 1),
+        ("saved_by_offer", 1),
+        ("kept", 0),
         ("cancelled", 2),
         ("abandoned", 1),
     ]

@@ -20,6 +20,7 @@ from surveys.services import (
     session_accept,
     session_answer,
     session_cancel,
+    session_keep,
     session_set_locale,
     sessions_abandon_stale,
 )
@@ -44,6 +45,7 @@ event = st.one_of(
     ),
     st.tuples(st.just("accept"), st.integers(0, 3)),
     st.tuples(st.just("cancel"), st.integers(0, 3)),
+    st.tuples(st.just("keep"), st.integers(0, 3)),
     st.tuples(st.just("locale"), st.integers(0, 3), st.sampled_from(["en", "zh-hans"])),
     st.tuples(st.just("relabel"), st.integers(0, 3), st.sampled_from(CATEGORIES)),
     st.tuples(st.just("wait"), st.integers(1, 30 * 60)),  # minutes
@@ -81,6 +83,8 @@ def _run(workspace: Any, events: list[tuple[Any, ...]]) -> None:
                 session_accept(token=session.token, offer_id=session.offer_id or -1, now=now)
             elif kind == "cancel":
                 session_cancel(token=session.token, now=now)
+            elif kind == "keep":
+                session_keep(token=session.token, now=now)
             elif kind == "locale":
                 session_set_locale(token=session.token, locale=args[1])
             elif kind == "relabel":

@@ -53,7 +53,7 @@ def test_pause_with_chosen_months_is_stored_and_sent(anon_api: APIClient, worksp
         )
     assert response.status_code == 200, response.json()
     body = response.json()
-    assert body["state"] == {"status": "completed", "outcome": "saved"}
+    assert body["state"] == {"status": "completed", "outcome": "saved", "kept": False}
     assert body["offer"]["terms"]["resumes_on"] == "2027-02-22"
     session.refresh_from_db()
     assert session.accepted_terms == {

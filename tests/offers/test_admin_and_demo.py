@@ -77,8 +77,21 @@ def test_the_demo_runs_an_experiment_with_consistent_history(db: None) -> None:
     assert experiment.status == "running"
     results = {v.name: v for v in experiment_results(experiment=experiment).variants}
     assert set(results) == {"20% off", "30% off", "No offer (control)"}
-    assert all(v.shown > 10 for v in results.values())
+    assert all(v.assigned > 10 for v in results.values())
     assert results["30% off"].accepted > 0 and results["No offer (control)"].accepted == 0
+    # The control arm has a real cancel rate: some of its customers kept their
+    # subscription without an offer.
+    control = results["No offer (control)"]
+    assert 0 < control.kept < control.assigned and control.cancel_rate < 1
+    # The experiment started when its history did, not when the demo was seeded.
+    history_start = (
+        CancelSession.objects.filter(customer_id__startswith="cus_hist_")
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    experiment.refresh_from_db()
+    assert experiment.created_at == history_start
     history = CancelSession.objects.filter(customer_id__startswith="cus_hist_")
     in_experiment = history.filter(experiment_variant__isnull=False).select_related(
         "experiment_variant"
@@ -87,7 +100,11 @@ def test_the_demo_runs_an_experiment_with_consistent_history(db: None) -> None:
         assert session.offer_id == session.experiment_variant.offer_id
         assert session.plan in ("Starter", "Pro")
     saved = history.filter(outcome=Outcome.SAVED)
-    assert saved.exists() and not saved.filter(accepted_terms={}).exists()
+    accepted = saved.filter(kept=False)
+    assert accepted.exists() and not accepted.filter(accepted_terms={}).exists()
+    # Kept without an offer: nothing accepted, no terms.
+    kept = saved.filter(kept=True)
+    assert kept.exists() and not kept.exclude(accepted_terms={}).exists()
     kinds = set(saved.values_list("offer__kind", flat=True))
     assert {"discount_percent", "pause", "support"} <= kinds
     pause = saved.filter(offer__kind="pause").first()

@@ -4,7 +4,6 @@ keeps the winner; the API and the web pages."""
 
 from __future__ import annotations
 
-import math
 import secrets
 from collections import Counter
 from datetime import timedelta
@@ -18,11 +17,10 @@ from offers.models import ExperimentStatus, ExperimentVariant
 from offers.selectors import (
     VariantConfig,
     experiment_results,
-    two_proportion_z_test,
     variant_for,
-    wilson_interval,
 )
 from offers.services import experiment_create, experiment_stop, offer_rule_create
+from offers.statistics import sample_size_per_arm, two_proportion_z_test, wilson_interval
 from surveys.models import CancelSession, Outcome, SessionStatus
 from surveys.services import session_answer
 from tests.factories import UserFactory, make_api_key, make_offer
@@ -70,6 +68,24 @@ def test_two_proportion_z_test_by_hand() -> None:
     same = two_proportion_z_test(0, 10, 0, 10)
     assert same is not None and same.p_value == 1.0 and same.z == 0.0
     assert two_proportion_z_test(1, 0, 1, 10) is None
+
+
+def test_wilson_interval_of_10_in_100() -> None:
+    # centre (0.1 + 0.0192073) / 1.0384146 = 0.114797,
+    # half 1.959964 * sqrt(0.0009 + 0.0000960365) / 1.0384146 = 0.059568.
+    low, high = wilson_interval(10, 100)
+    assert low == pytest.approx(0.055229, abs=1e-5)
+    assert high == pytest.approx(0.174366, abs=1e-5)
+
+
+def test_sample_size_for_80_percent_power_by_hand() -> None:
+    # 0.3 vs 0.2: (1.959964 sqrt(2 * 0.25 * 0.75) + 0.841621 sqrt(0.21 + 0.16))² / 0.01
+    # = (1.200227 + 0.511939)² / 0.01 = 293.15 -> 294 per arm (the textbook figure).
+    assert sample_size_per_arm(0.3, 0.2) == 294
+    assert sample_size_per_arm(0.2, 0.3) == 294
+    # A smaller difference needs far more: 0.5 vs 0.45 -> 1565.
+    assert sample_size_per_arm(0.5, 0.45) == 1565
+    assert sample_size_per_arm(0.4, 0.4) is None
 
 
 # --- assignment ----------------------------------------------------------------------
@@ -148,11 +164,30 @@ def test_a_control_customer_stays_without_an_offer_when_the_answer_changes(
     pytest.fail("no customer landed in the control arm")
 
 
-def bulk_sessions(workspace, variant, *, shown: int, saved: int, mrr: int = 4900) -> None:
+def bulk_sessions(
+    workspace,
+    variant,
+    *,
+    shown: int,
+    saved: int,
+    kept: int = 0,
+    abandoned: int = 0,
+    mrr: int = 4900,
+) -> None:
+    """``shown`` customers assigned to ``variant``: ``saved`` of them took its offer,
+    ``kept`` kept their subscription without it, ``abandoned`` left, the rest
+    cancelled; and one assigned who never answered (not counted)."""
     now = timezone.now()
     survey = workspace.surveys.get(is_default=True)
     rows = []
     for i in range(shown):
+        outcome, is_kept = Outcome.CANCELLED, False
+        if i < saved:
+            outcome = Outcome.SAVED
+        elif i < saved + kept:
+            outcome, is_kept = Outcome.SAVED, True
+        elif i < saved + kept + abandoned:
+            outcome = Outcome.ABANDONED
         rows.append(
             CancelSession(
                 workspace=workspace,
@@ -166,13 +201,16 @@ def bulk_sessions(workspace, variant, *, shown: int, saved: int, mrr: int = 4900
                 created_at=now,
                 answered_at=now,
                 completed_at=now,
-                status=SessionStatus.COMPLETED,
-                outcome=Outcome.SAVED if i < saved else Outcome.CANCELLED,
+                status=SessionStatus.ABANDONED
+                if outcome == Outcome.ABANDONED
+                else SessionStatus.COMPLETED,
+                outcome=outcome,
+                kept=is_kept,
                 offer_id=variant.offer_id,
                 experiment_variant=variant,
             )
         )
-    # Assigned but never answered: not "shown".
+    # Assigned but never answered: never reached the offer step, not counted.
     rows.append(
         CancelSession(
             workspace=workspace,
@@ -189,24 +227,81 @@ def bulk_sessions(workspace, variant, *, shown: int, saved: int, mrr: int = 4900
     CancelSession.objects.bulk_create(rows)
 
 
-def test_results_per_variant(workspace, experiment) -> None:
+def test_results_are_judged_on_cancellations(workspace, experiment) -> None:
     low, high, control = experiment.variants.order_by("id")
-    bulk_sessions(workspace, low, shown=100, saved=20)
-    bulk_sessions(workspace, high, shown=100, saved=30, mrr=9900)
-    bulk_sessions(workspace, control, shown=150, saved=0)
-    results = {v.name: v for v in experiment_results(experiment=experiment).variants}
-    r30, r20, ctl = results["30%"], results["20%"], results["Control"]
-    assert (r30.shown, r30.accepted, r30.save_rate) == (100, 30, 0.3)
-    assert r30.interval == pytest.approx((0.21895, 0.39585), abs=1e-4)
-    assert r30.mrr_saved_cents == 30 * 9900
-    assert r20.mrr_saved_cents == 20 * 4900
-    # 30/100 vs 0/150: pooled 0.12, se = sqrt(0.12 * 0.88 * (1/100 + 1/150)) = 0.041952,
-    # z = 0.3 / 0.041952 = 7.1511.
-    assert r30.difference == pytest.approx(0.3)
-    assert r30.z == pytest.approx(7.1511, abs=1e-3)
-    assert r30.p_value == pytest.approx(math.erfc(7.1511 / math.sqrt(2)), rel=1e-2)
-    assert ctl.is_control and ctl.shown == 150 and ctl.save_rate == 0.0
-    assert ctl.difference is None and ctl.p_value is None
+    # 30%: 200 assigned, 50 accepted, 10 kept without it, 30 abandoned, 110 cancelled.
+    bulk_sessions(workspace, high, shown=200, saved=50, kept=10, abandoned=30, mrr=9900)
+    # Control: 200 assigned, none accepted (no offer), 20 kept, 30 abandoned, 150 cancelled.
+    bulk_sessions(workspace, control, shown=200, saved=0, kept=20, abandoned=30)
+    # 20%: only 40 so far, with fewer cancellations than the control.
+    bulk_sessions(workspace, low, shown=40, saved=20, kept=2)
+    results = experiment_results(experiment=experiment)
+    by_name = {v.name: v for v in results.variants}
+    r30, r20, ctl = by_name["30%"], by_name["20%"], by_name["Control"]
+
+    assert (r30.assigned, r30.accepted, r30.kept, r30.cancelled, r30.abandoned) == (
+        200,
+        50,
+        60,
+        110,
+        30,
+    )
+    assert (ctl.assigned, ctl.accepted, ctl.kept, ctl.cancelled, ctl.abandoned) == (
+        200,
+        0,
+        20,
+        150,
+        30,
+    )
+    # The control has a real rate: 150 / 200.
+    assert ctl.cancel_rate == 0.75 and r30.cancel_rate == 0.55
+    # Wilson, 110 of 200: centre (0.55 + 1.92073 / 200) / 1.019207 = 0.549059,
+    # half 1.959964 * sqrt(0.2475 / 200 + 3.841459 / 160000) / 1.019207 = 0.068302.
+    assert r30.cancel_interval == pytest.approx((0.480756, 0.617360), abs=1e-5)
+    # 110/200 vs 150/200: pooled 0.65, se = sqrt(0.65 * 0.35 * (2 / 200)) = 0.0476970,
+    # z = -0.2 / 0.0476970 = -4.19314, p = erfc(4.19314 / sqrt 2) = 0.0000275.
+    assert r30.difference == pytest.approx(-0.2)
+    assert r30.z == pytest.approx(-4.19313, abs=1e-4)
+    assert r30.p_value == pytest.approx(2.752e-5, rel=1e-2)
+    # 80% power at 0.55 vs 0.75: (1.959964 sqrt(2 * 0.65 * 0.35)
+    # + 0.841621 sqrt(0.55 * 0.45 + 0.75 * 0.25))² / 0.2² = 88.09 -> 89 per arm.
+    assert r30.sample_needed == 89
+    assert r30.reading == "fewer_cancellations"
+    # The accept rate stays, as the second figure.
+    assert r30.accept_rate == 0.25 and ctl.accept_rate == 0.0
+    assert r30.mrr_kept_cents == 60 * 9900 and ctl.mrr_kept_cents == 20 * 4900
+    # 20%: 18 of 40 cancelled is fewer, but under the minimum sample: no verdict.
+    assert r20.cancel_rate == 0.45 and r20.p_value is not None and r20.p_value < 0.05
+    assert r20.reading == "too_early"
+    assert ctl.reading == "control" and ctl.difference is None and ctl.p_value is None
+    assert results.minimum_sample == 100
+    assert results.better_ids == [high.pk] and results.suggested_id == high.pk
+
+
+def test_no_winner_is_suggested_before_the_minimum_sample(workspace, experiment) -> None:
+    low, high, control = experiment.variants.order_by("id")
+    # Big differences, but 60 customers an arm: nothing is called better yet.
+    bulk_sessions(workspace, high, shown=60, saved=40)
+    bulk_sessions(workspace, low, shown=60, saved=30)
+    bulk_sessions(workspace, control, shown=60, saved=0, kept=3)
+    results = experiment_results(experiment=experiment)
+    assert results.suggested_id is None
+    assert {v.reading for v in results.variants if not v.is_control} == {"too_early"}
+    assert all(v.p_value is not None and v.p_value < 0.001 for v in results.variants[:2])
+
+
+def test_no_difference_is_not_a_winner(workspace, experiment) -> None:
+    low, high, control = experiment.variants.order_by("id")
+    bulk_sessions(workspace, high, shown=150, saved=30)
+    bulk_sessions(workspace, low, shown=150, saved=27)
+    bulk_sessions(workspace, control, shown=150, saved=0, kept=25)
+    results = experiment_results(experiment=experiment)
+    by_name = {v.name: v for v in results.variants}
+    # 120/150 vs 125/150: pooled 245/300, se = sqrt(0.816667 * 0.183333 * 2 / 150)
+    # = 0.0446800, z = -0.033333 / 0.0446800 = -0.74605.
+    assert by_name["30%"].z == pytest.approx(-0.74605, abs=1e-4)
+    assert by_name["30%"].reading == "no_difference"
+    assert results.suggested_id is None
 
 
 # --- stopping -------------------------------------------------------------------------
@@ -244,15 +339,24 @@ def api(workspace) -> APIClient:
 def test_api_lists_shows_and_stops(api, workspace, experiment) -> None:
     low, high, _control = experiment.variants.order_by("id")
     bulk_sessions(workspace, high, shown=10, saved=3)
+    bulk_sessions(workspace, _control, shown=10, saved=0, kept=1, abandoned=1)
     listed = api.get("/api/v1/experiments")
     assert listed.status_code == 200
-    assert listed.json()[0]["name"] == "Discount depth" and listed.json()[0]["shown"] == 10
+    assert listed.json()[0]["name"] == "Discount depth" and listed.json()[0]["assigned"] == 20
     detail = api.get(f"/api/v1/experiments/{experiment.pk}").json()
     assert detail["status"] == "running" and detail["winner"] is None
+    assert detail["minimum_sample"] == 100 and detail["suggested"] is None
+    assert detail["better"] == []
     by_name = {v["name"]: v for v in detail["variants"]}
-    assert by_name["30%"]["accepted"] == 3 and by_name["30%"]["save_rate"] == 0.3
-    assert len(by_name["30%"]["interval"]) == 2
-    assert by_name["Control"]["is_control"] is True
+    arm, control = by_name["30%"], by_name["Control"]
+    assert (arm["assigned"], arm["accepted"], arm["kept"], arm["cancelled"]) == (10, 3, 3, 7)
+    assert arm["cancel_rate"] == 0.7 and arm["accept_rate"] == 0.3
+    assert len(arm["cancel_interval"]) == 2 and len(arm["accept_interval"]) == 2
+    # 7/10 vs 8/10.
+    assert arm["difference"] == pytest.approx(-0.1) and arm["reading"] == "too_early"
+    assert arm["sample_needed"] == sample_size_per_arm(0.7, 0.8)
+    assert control["is_control"] is True and control["cancel_rate"] == 0.8
+    assert (control["kept"], control["abandoned"], control["reading"]) == (1, 1, "control")
 
     stopped = api.post(
         f"/api/v1/experiments/{experiment.pk}/stop", {"winner": high.pk}, format="json"
@@ -303,14 +407,20 @@ def signed_in(workspace, role: str) -> Client:
 
 def test_web_pages_show_results_and_let_admins_stop(workspace, experiment) -> None:
     high = experiment.variants.get(name="30%")
-    bulk_sessions(workspace, high, shown=40, saved=10)
+    control = experiment.variants.get(offer=None)
+    bulk_sessions(workspace, high, shown=120, saved=30, kept=6)
+    bulk_sessions(workspace, control, shown=120, saved=0, kept=12)
     admin = signed_in(workspace, "admin")
     listing = admin.get(f"/app/{workspace.slug}/experiments/")
     assert listing.status_code == 200
     html = listing.content.decode()
     assert "Discount depth" in html and f"/app/{workspace.slug}/experiments/" in html
     detail = admin.get(f"/app/{workspace.slug}/experiments/{experiment.pk}/").content.decode()
-    assert "25.0%" in detail  # 10 of 40
+    # The cancel rates (84 of 120; 108 of 120) and the accept rate (30 of 120).
+    assert "70.0%" in detail and "90.0%" in detail and "25.0%" in detail
+    assert "\u221220.0 pp" in detail or "-20.0 pp" in detail  # a minus sign, or a hyphen
+    assert 'data-reading="fewer_cancellations"' in detail
+    assert f'data-suggested="{high.pk}"' in detail
     assert "Stop the experiment" in detail
     response = admin.post(
         f"/app/{workspace.slug}/experiments/{experiment.pk}/", {"winner": str(high.pk)}
@@ -328,3 +438,30 @@ def test_web_roles(workspace, other_workspace, experiment) -> None:
     assert analyst.post(page, {"winner": "1"}).status_code == 403
     assert signed_in(workspace, "support").get(page).status_code == 403
     assert analyst.get(f"/app/{other_workspace.slug}/experiments/").status_code == 404
+
+
+def test_two_arms_that_both_beat_the_control_but_tie_suggest_no_winner(
+    workspace, experiment
+) -> None:
+    low, high, control = experiment.variants.order_by("id")
+    bulk_sessions(workspace, high, shown=200, saved=60)  # cancel rate 0.70
+    bulk_sessions(workspace, low, shown=200, saved=56)  # 0.72
+    bulk_sessions(workspace, control, shown=200, saved=0, kept=16)  # 0.92
+    results = experiment_results(experiment=experiment)
+    by_name = {v.name: v for v in results.variants}
+    assert by_name["30%"].reading == by_name["20%"].reading == "fewer_cancellations"
+    assert results.better_ids == [high.pk, low.pk]
+    # 140/200 vs 144/200: p = 0.66, no difference between them: no winner yet.
+    assert results.suggested_id is None
+
+
+def test_the_page_reads_a_tiny_p_value_plainly(workspace, experiment) -> None:
+    high = experiment.variants.get(name="30%")
+    control = experiment.variants.get(offer=None)
+    bulk_sessions(workspace, high, shown=200, saved=80)
+    bulk_sessions(workspace, control, shown=200, saved=0)
+    detail = signed_in(workspace, "analyst").get(
+        f"/app/{workspace.slug}/experiments/{experiment.pk}/"
+    )
+    html = detail.content.decode()
+    assert "p &lt; 0.0001)" in html and "p = &lt;" not in html

@@ -49,7 +49,7 @@ def test_price_answer_gets_the_discount_and_accepting_saves(anon_api, session, o
     )
     assert answered.status_code == 200, answered.json()
     body = answered.json()
-    assert body["state"] == {"status": "offered", "outcome": ""}
+    assert body["state"] == {"status": "offered", "outcome": "", "kept": False}
     assert body["offer"]["id"] == offer.pk
     assert body["offer"]["terms"] == {"percent": 30, "months": 3}
     assert body["offer"]["terms_text"] == "30% off your next 3 months"
@@ -57,7 +57,7 @@ def test_price_answer_gets_the_discount_and_accepting_saves(anon_api, session, o
 
     accepted = anon_api.post(flow(session, "accept"), {"offer": offer.pk}, format="json")
     assert accepted.status_code == 200
-    assert accepted.json()["state"] == {"status": "completed", "outcome": "saved"}
+    assert accepted.json()["state"] == {"status": "completed", "outcome": "saved", "kept": False}
     again = anon_api.post(flow(session, "accept"), {"offer": offer.pk}, format="json")
     assert again.status_code == 200
     session.refresh_from_db()
@@ -71,7 +71,7 @@ def test_price_answer_gets_the_discount_and_accepting_saves(anon_api, session, o
 
 def test_no_offer_for_other_categories(anon_api, session, offer) -> None:
     body = anon_api.post(flow(session, "answer"), {"reason": "switching"}, format="json").json()
-    assert body == {"offer": None, "state": {"status": "answered", "outcome": ""}}
+    assert body == {"offer": None, "state": {"status": "answered", "outcome": "", "kept": False}}
     refused = anon_api.post(flow(session, "accept"), {"offer": offer.pk}, format="json")
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "offer_not_shown"
@@ -93,7 +93,7 @@ def test_cancel_without_answering_and_repeat(anon_api, session) -> None:
     first = anon_api.post(flow(session, "cancel"))
     second = anon_api.post(flow(session, "cancel"))
     assert first.status_code == second.status_code == 200
-    assert second.json()["state"] == {"status": "completed", "outcome": "cancelled"}
+    assert second.json()["state"] == {"status": "completed", "outcome": "cancelled", "kept": False}
     session.refresh_from_db()
     assert session.completed_at is not None
     late = anon_api.post(flow(session, "answer"), {"reason": "too_expensive"}, format="json")
