@@ -139,11 +139,27 @@ class Service:
 
 def redis_start(port: int, logs: Path) -> None:
     subprocess.run(
-        ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(port),
-         "--save", "", "--appendonly", "no", "--logfile", str(logs / "redis.log"),
-         "--pidfile", str(logs / "redis.pid"), "--dir", str(logs)],
+        [
+            "redis-server",
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--logfile",
+            str(logs / "redis.log"),
+            "--pidfile",
+            str(logs / "redis.pid"),
+            "--dir",
+            str(logs),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     for _ in range(50):
         if redis_up(port):
             return
@@ -159,19 +175,29 @@ def redis_up(port: int) -> bool:
 
 
 def redis_stop(port: int) -> None:
-    subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True,
-                   check=False)  # fmt: skip
+    subprocess.run(
+        ["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True, check=False
+    )
     for _ in range(50):
         if not redis_up(port):
             return
         time.sleep(0.1)
 
 
-def http(method: str, url: str, body: dict[str, Any] | None = None,
-         headers: dict[str, str] | None = None, timeout: float = 30) -> tuple[int, Any]:  # fmt: skip
+def http(
+    method: str,
+    url: str,
+    body: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30,
+) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={
-        "Content-Type": "application/json", **(headers or {})})  # fmt: skip
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:
             raw = answer.read()
@@ -192,8 +218,12 @@ def main() -> int:
     parser.add_argument("--fail-share", type=float, default=0.10)
     parser.add_argument("--kill-every", type=float, default=120.0, help="seconds")
     parser.add_argument("--restart-after", type=float, default=2.0, help="seconds")
-    parser.add_argument("--redis-restart-at", type=float, default=None,
-                        help="seconds into the run (default: half way)")  # fmt: skip
+    parser.add_argument(
+        "--redis-restart-at",
+        type=float,
+        default=None,
+        help="seconds into the run (default: half way)",
+    )
     parser.add_argument("--redis-down", type=float, default=5.0, help="seconds")
     parser.add_argument("--drain", type=float, default=600.0, help="max seconds to wait after")
     parser.add_argument("--web-workers", type=int, default=2)
@@ -201,8 +231,9 @@ def main() -> int:
     parser.add_argument("--web-port", type=int, default=8172)
     parser.add_argument("--receiver-port", type=int, default=8173)
     parser.add_argument("--redis-port", type=int, default=8174)
-    parser.add_argument("--broker-url", default="",
-                        help="another broker (amqp://…); Redis stays the cache")  # fmt: skip
+    parser.add_argument(
+        "--broker-url", default="", help="another broker (amqp://…); Redis stays the cache"
+    )
     options = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL", "")
@@ -267,17 +298,62 @@ def main() -> int:
     receiver.start()
     ready.wait(10)
 
-    web = Service("web", [str(BIN / "gunicorn"), "config.wsgi:application", "-c",
-                          "config/gunicorn.py", "--bind", f"127.0.0.1:{options.web_port}",
-                          "--workers", str(options.web_workers), "--threads", "4",
-                          "--log-level", "warning"], env, logs)  # fmt: skip
-    worker = Service("worker", [str(BIN / "celery"), "-A", "config", "worker",
-                                "--loglevel", "WARNING", "--concurrency",
-                                str(options.worker_concurrency), "-n", f"soak-{run}@%h",
-                                "--without-gossip", "--without-mingle"], env, logs)  # fmt: skip
-    beats = [Service(f"beat{i}", [str(BIN / "celery"), "-A", "config", "beat", "--loglevel",
-                                  "INFO", "--schedule", str(logs / f"beat{i}-schedule")], env,
-                     logs) for i in (1, 2)]  # fmt: skip
+    web = Service(
+        "web",
+        [
+            str(BIN / "gunicorn"),
+            "config.wsgi:application",
+            "-c",
+            "config/gunicorn.py",
+            "--bind",
+            f"127.0.0.1:{options.web_port}",
+            "--workers",
+            str(options.web_workers),
+            "--threads",
+            "4",
+            "--log-level",
+            "warning",
+        ],
+        env,
+        logs,
+    )
+    worker = Service(
+        "worker",
+        [
+            str(BIN / "celery"),
+            "-A",
+            "config",
+            "worker",
+            "--loglevel",
+            "WARNING",
+            "--concurrency",
+            str(options.worker_concurrency),
+            "-n",
+            f"soak-{run}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        env,
+        logs,
+    )
+    beats = [
+        Service(
+            f"beat{i}",
+            [
+                str(BIN / "celery"),
+                "-A",
+                "config",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(logs / f"beat{i}-schedule"),
+            ],
+            env,
+            logs,
+        )
+        for i in (1, 2)
+    ]
     services = [web, worker, *beats]
     for service in services:
         service.start()
@@ -309,11 +385,20 @@ def main() -> int:
     def cancel_one(n: int) -> None:
         started = time.perf_counter()
         try:
-            status, body = http("POST", f"{base}/api/v1/sessions", {
-                "customer": {"id": f"cus_{run}_{n}", "email": f"c{n}@example.com"},
-                "subscription": {"id": f"sub_{run}_{n}", "plan": "Pro", "mrr_cents": 4900,
-                                 "currency": "USD"},
-            }, auth)  # fmt: skip
+            status, body = http(
+                "POST",
+                f"{base}/api/v1/sessions",
+                {
+                    "customer": {"id": f"cus_{run}_{n}", "email": f"c{n}@example.com"},
+                    "subscription": {
+                        "id": f"sub_{run}_{n}",
+                        "plan": "Pro",
+                        "mrr_cents": 4900,
+                        "currency": "USD",
+                    },
+                },
+                auth,
+            )
             with lock:
                 statuses[f"open {status}"] += 1
             if status not in (200, 201):
@@ -322,7 +407,7 @@ def main() -> int:
             with lock:
                 statuses[f"cancel {status}"] += 1
                 if status == 200:
-                    completed_ok.append(body["state"]["id"] if "id" in body["state"] else "")
+                    completed_ok.append(str(body["state"].get("outcome", "")))
                     latencies.append(time.perf_counter() - started)
         except OSError as exc:
             with lock:
@@ -349,8 +434,9 @@ def main() -> int:
             if not redis_done and now >= redis_restart_at:
                 redis_done = True
                 log(f"fault: Redis shut down (nosave) for {options.redis_down:g} s")
-                faults.append(f"{now:.0f}s Redis shut down without saving, "
-                              f"{options.redis_down:g} s down")  # fmt: skip
+                faults.append(
+                    f"{now:.0f}s Redis shut down without saving, {options.redis_down:g} s down"
+                )
                 redis_stop(options.redis_port)
                 time.sleep(options.redis_down)
                 redis_start(options.redis_port, logs)
@@ -358,8 +444,10 @@ def main() -> int:
             if now >= kill_at:
                 kill_at += options.kill_every
                 log("fault: worker SIGKILLed")
-                faults.append(f"{now:.0f}s worker SIGKILLed (process group), "
-                              f"restarted after {options.restart_after:g} s")  # fmt: skip
+                faults.append(
+                    f"{now:.0f}s worker SIGKILLed (process group), "
+                    f"restarted after {options.restart_after:g} s"
+                )
                 worker.kill(signal.SIGKILL)
                 time.sleep(options.restart_after)
                 worker.start()
@@ -438,9 +526,12 @@ def main() -> int:
     stray = sessions_arrived - completed_ids
     report = rollups_rebuild(workspace=workspace, apply=False)
     five_xx = sum(n for key, n in statuses.items() if key.split()[1].startswith("5"))
-    waiting = Delivery.objects.filter(workspace=workspace).exclude(
-        status=DeliveryStatus.SENT
-    ).values_list("status").order_by()
+    waiting = (
+        Delivery.objects.filter(workspace=workspace)
+        .exclude(status=DeliveryStatus.SENT)
+        .values_list("status")
+        .order_by()
+    )
     undispatched = OutboxEvent.objects.filter(
         Q(workspace=workspace), dispatched_at__isnull=True
     ).count()
@@ -450,30 +541,43 @@ def main() -> int:
         if "Sending due task deliveries-sweep" in service.log.read_text(errors="replace")
     ]
 
-    print(f"\nsoak {run}: {options.minutes:g} min at {options.rate:g}/s target, "
-          f"{options.fail_share:.0%} receiver failures")  # fmt: skip
-    print(f"cancellations started:     {made} in {elapsed:.0f} s = {made / elapsed:.1f}/s "
-          f"(the generator fell behind by at most {behind:.1f} s)")  # fmt: skip
-    print(f"completed (HTTP 200):      {len(completed_ok)}; completed in the database: "
-          f"{len(completed_ids)}")  # fmt: skip
+    print(
+        f"\nsoak {run}: {options.minutes:g} min at {options.rate:g}/s target, "
+        f"{options.fail_share:.0%} receiver failures"
+    )
+    print(
+        f"cancellations started:     {made} in {elapsed:.0f} s = {made / elapsed:.1f}/s "
+        f"(the generator fell behind by at most {behind:.1f} s)"
+    )
+    print(
+        f"completed (HTTP 200):      {len(completed_ok)}; completed in the database: "
+        f"{len(completed_ids)}"
+    )
     if latencies:
-        print(f"open+cancel latency:       p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
-              f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, max "
-              f"{max(latencies) * 1000:.0f} ms")  # fmt: skip
-    print(f"webhooks arrived:          {len(sessions_arrived & completed_ids)} of "
-          f"{len(completed_ids)} completed sessions (by webhook-id: {len(by_webhook)})")  # fmt: skip
+        print(
+            f"open+cancel latency:       p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
+            f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, max "
+            f"{max(latencies) * 1000:.0f} ms"
+        )
+    print(
+        f"webhooks arrived:          {len(sessions_arrived & completed_ids)} of "
+        f"{len(completed_ids)} completed sessions (by webhook-id: {len(by_webhook)})"
+    )
     print(f"duplicates:                {duplicates}")
     print(f"missing:                   {len(missing)} (drained for {drained:.0f} s)")
     if stray:
         print(f"arrived for no completed session: {len(stray)}")
-    print(f"rollups equal a recount:   {report.ok} ({report.keys_checked} keys, "
-          f"{report.sessions_counted} sessions, {len(report.differences)} differences)")  # fmt: skip
+    print(
+        f"rollups equal a recount:   {report.ok} ({report.keys_checked} keys, "
+        f"{report.sessions_counted} sessions, {len(report.differences)} differences)"
+    )
     print(f"customer-facing 5xx:       {five_xx}; connection errors: {dict(errors) or 0}")
     print(f"answers:                   {dict(sorted(statuses.items()))}")
-    print(f"deliveries not sent:       {dict(Counter(s for (s,) in waiting)) or 0}; "
-          f"undispatched events: {undispatched}")  # fmt: skip
-    print(f"worker starts:             {worker.starts}; beats that sent the sweeper: "
-          f"{beat_sweeps}")  # fmt: skip
+    print(
+        f"deliveries not sent:       {dict(Counter(s for (s,) in waiting)) or 0}; "
+        f"undispatched events: {undispatched}"
+    )
+    print(f"worker starts:             {worker.starts}; beats that sent the sweeper: {beat_sweeps}")
     print("faults:")
     for fault in faults:
         print(f"  {fault}")
@@ -482,8 +586,13 @@ def main() -> int:
     for at, status, failing in not_ready:
         print(f"  {at:5.0f}s {status} {','.join(failing)}")
     for line in scraped.decode().splitlines():
-        if line.startswith(("cancelflow_flow_outcomes_total", "cancelflow_deliveries{",
-                            "cancelflow_outbox_pending")):  # fmt: skip
+        if line.startswith(
+            (
+                "cancelflow_flow_outcomes_total",
+                "cancelflow_deliveries{",
+                "cancelflow_outbox_pending",
+            )
+        ):
             print(f"  {line}")
     shutil.rmtree(metrics_dir, ignore_errors=True)
     ok = not missing and not duplicates and not five_xx and report.ok

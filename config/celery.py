@@ -1,3 +1,4 @@
+import logging
 import os
 import time
 from typing import Any
@@ -40,8 +41,10 @@ def _close_old_connections(task: Any = None, **kwargs: Any) -> None:
 # worker sets it for the task's log lines (config.logs.REQUEST_ID). Every task a
 # worker finishes refreshes the worker heartbeat /readyz reads (config.health),
 # as does the beat-scheduled ``config.heartbeat`` when there is no other work;
-# each task's run time goes to cancelflow_task_duration_seconds (config.metrics).
+# each task's run time goes to cancelflow_task_duration_seconds (config.metrics)
+# and to one ``cancelflow.task`` log line (name, state, duration, request id).
 
+_task_log = logging.getLogger("cancelflow.task")
 _HEARTBEAT_EVERY = 1.0
 _last_heartbeat = 0.0
 _started: dict[str, tuple[float, Any]] = {}
@@ -89,7 +92,15 @@ def _task_finished(
     from config.metrics import TASK_SECONDS
 
     if started is not None:
-        TASK_SECONDS.labels(task.name, state or "UNKNOWN").observe(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        TASK_SECONDS.labels(task.name, state or "UNKNOWN").observe(elapsed)
+        if token is not None:  # a worker's task (an eager one is its request's)
+            _task_log.info(
+                "task %s %s",
+                task.name,
+                state,
+                extra={"task": task.name, "state": state, "duration_ms": round(elapsed * 1000, 1)},
+            )
     if token is not None:
         REQUEST_ID.reset(token)
     if not getattr(task.request, "is_eager", False) and time.time() - _last_heartbeat >= (

@@ -27,6 +27,7 @@ This module knows no app: the apps register their checks in ``AppConfig.ready``.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -64,10 +65,8 @@ def embedded() -> bool:
 
 def heartbeat_write(key: str = HEARTBEAT_WORKER, now: float | None = None) -> None:
     """Record that a worker (or beat) is alive now. A cache outage is not fatal."""
-    try:
+    with contextlib.suppress(Exception):  # the cache (Redis) down: readyz will say so
         cache.set(key, now if now is not None else time.time(), _HEARTBEAT_TTL)
-    except Exception:  # the cache (Redis) down: readyz will say so
-        pass
 
 
 def _age_check(key: str, max_age: float) -> Result:

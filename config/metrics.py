@@ -173,4 +173,3 @@ def stale_files_remove(path: str) -> int:
         except PermissionError:
             pass
     return removed
-

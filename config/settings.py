@@ -15,8 +15,6 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from config.logs import formatter_config
-
 from config.env import (
     env_bool,
     env_float,
@@ -29,6 +27,7 @@ from config.env import (
     env_time_zone,
     env_url,
 )
+from config.logs import formatter_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
