@@ -207,7 +207,10 @@ def http(
         return error.code, json.loads(raw) if raw[:1] == b"{" else raw
 
 
-TARGETS = "0 missing, 0 duplicates, 0 customer-facing 5xx, rollups exact"
+# The targets. Duplicates are reported, not a target: delivery is at least
+# once (a worker killed after the receiver answered and before the row was marked
+# sent sends again, with the same webhook-id, which receivers deduplicate on).
+TARGETS = "0 missing, 0 customer-facing 5xx, rollups exact"
 
 
 def main() -> int:
@@ -441,6 +444,15 @@ def main() -> int:
                 time.sleep(options.redis_down)
                 redis_start(options.redis_port, logs)
                 log("fault: Redis back")
+            if worker.process is not None and worker.process.poll() is not None:
+                # As a supervisor (systemd, Kubernetes) would: start it again.
+                log(f"worker exited by itself ({worker.process.returncode}); restarting")
+                faults.append(
+                    f"{now:.0f}s the worker exited by itself (exit {worker.process.returncode}; "
+                    f"see worker.log), restarted after {options.restart_after:g} s"
+                )
+                time.sleep(options.restart_after)
+                worker.start()
             if now >= kill_at:
                 kill_at += options.kill_every
                 log("fault: worker SIGKILLed")
@@ -535,11 +547,13 @@ def main() -> int:
     undispatched = OutboxEvent.objects.filter(
         Q(workspace=workspace), dispatched_at__isnull=True
     ).count()
-    beat_sweeps = [
-        service.name
+    # Which beat led when, from their own lines: never two at once.
+    leadership = sorted(
+        (json.loads(line)["time"][11:19], service.name, json.loads(line)["message"].split()[-1])
         for service in beats
-        if "Sending due task deliveries-sweep" in service.log.read_text(errors="replace")
-    ]
+        for line in service.log.read_text(errors="replace").splitlines()
+        if line.startswith("{") and '"config.beat"' in line
+    )
 
     print(
         f"\nsoak {run}: {options.minutes:g} min at {options.rate:g}/s target, "
@@ -577,7 +591,8 @@ def main() -> int:
         f"deliveries not sent:       {dict(Counter(s for (s,) in waiting)) or 0}; "
         f"undispatched events: {undispatched}"
     )
-    print(f"worker starts:             {worker.starts}; beats that sent the sweeper: {beat_sweeps}")
+    print(f"worker starts:             {worker.starts}")
+    print("beat leadership:           " + "; ".join(" ".join(e) for e in leadership))
     print("faults:")
     for fault in faults:
         print(f"  {fault}")
@@ -595,7 +610,7 @@ def main() -> int:
         ):
             print(f"  {line}")
     shutil.rmtree(metrics_dir, ignore_errors=True)
-    ok = not missing and not duplicates and not five_xx and report.ok
+    ok = not missing and not five_xx and report.ok
     print(f"targets ({TARGETS}): {'met' if ok else 'MISSED'}")
     return 0 if ok else 1
 

@@ -93,6 +93,9 @@ class JsonLineFormatter(JsonFormatter):
         )
         super().__init__("%(levelname)s %(name)s %(message)s %(request_id)s", *args, **kwargs)
 
+    def formatException(self, ei: Any) -> str:
+        return redact(super().formatException(ei))
+
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
