@@ -28,6 +28,7 @@ This module knows no app: the apps register their checks in ``AppConfig.ready``.
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -93,7 +94,8 @@ def check_broker() -> Result:
     from config.celery import app
 
     with app.connection_for_write() as connection:
-        connection.ensure_connection(max_retries=0, timeout=settings.HEALTH_BROKER_TIMEOUT)
+        timeout = max(1, math.ceil(settings.HEALTH_BROKER_TIMEOUT))
+        connection.ensure_connection(max_retries=0, timeout=timeout)
         return {"ok": True, "transport": connection.transport_cls}
 
 

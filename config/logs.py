@@ -94,7 +94,8 @@ class JsonLineFormatter(JsonFormatter):
         super().__init__("%(levelname)s %(name)s %(message)s %(request_id)s", *args, **kwargs)
 
     def formatException(self, ei: Any) -> str:
-        return redact(super().formatException(ei))
+        text = super().formatException(ei)
+        return redact(text if isinstance(text, str) else "\n".join(text))
 
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"

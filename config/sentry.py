@@ -30,7 +30,7 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def scrub(event: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str, Any]:
+def scrub(event: Any, hint: Any = None) -> Any:
     """Drop and redact what could identify a customer or open their session."""
     event.pop("user", None)
     event.pop("server_name", None)
@@ -45,11 +45,11 @@ def scrub(event: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str
     request_id = REQUEST_ID.get()
     if request_id != "-":
         event.setdefault("tags", {})["request_id"] = request_id
-    return _clean(event)  # type: ignore[no-any-return]
+    return _clean(event)
 
 
 def scrub_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str, Any]:
-    return _clean(crumb)  # type: ignore[no-any-return]
+    return _clean(crumb)
 
 
 def sentry_init(dsn: str, *, environment: str, traces: float = 0.0) -> None:
@@ -64,8 +64,8 @@ def sentry_init(dsn: str, *, environment: str, traces: float = 0.0) -> None:
         send_default_pii=False,
         include_local_variables=False,
         max_request_body_size="never",
-        before_send=scrub,  # type: ignore[arg-type]
-        before_breadcrumb=scrub_breadcrumb,  # type: ignore[arg-type]
+        before_send=scrub,
+        before_breadcrumb=scrub_breadcrumb,
         traces_sample_rate=traces,
     )
 
