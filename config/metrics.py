@@ -31,6 +31,7 @@ request carries ``Authorization: Bearer <METRICS_TOKEN>``.
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 import threading
 import time
@@ -70,6 +71,8 @@ TASK_SECONDS = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0, 300.0),
 )
 
+log = logging.getLogger(__name__)
+
 # A source yields (name, help, label names, [(label values, value)]) gauges.
 Gauge = tuple[str, str, list[str], list[tuple[list[str], float]]]
 Source = Callable[[], Iterable[Gauge]]
@@ -89,8 +92,11 @@ def _gauges() -> list[Gauge]:
     with _db_lock:
         if _db_cache is None or now - _db_cache[0] >= settings.METRICS_DB_CACHE_SECONDS:
             gauges: list[Gauge] = []
-            for source in _sources.values():
-                gauges.extend(source())
+            for name, source in _sources.items():
+                try:
+                    gauges.extend(source())
+                except Exception as exc:  # the database down: the counters still answer
+                    log.warning("metrics source %s failed (%s)", name, type(exc).__name__)
             _db_cache = (time.monotonic(), gauges)
         return _db_cache[1]
 
