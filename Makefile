@@ -17,10 +17,9 @@ endif
 # The exact versions (with hashes) every install takes: `make lock` refreshes them
 # from pyproject.toml's ranges; `make run`, `make test` and CI install from it.
 LOCK := requirements-dev.lock
-# gunicorn and Celery processes write their metrics here and /metrics adds them up
-# (config/metrics.py); Celery beat keeps its schedule in STATE_DIR.
-export PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/.state/metrics
-export STATE_DIR ?= $(CURDIR)/.state
+# `make run`'s gunicorn and Celery processes write their metrics here and /metrics
+# adds them up (config/metrics.py); emptied at each start.
+PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/.state/metrics
 
 .PHONY: run test lint lock format messages bench-flow bench-analytics bench-alerts bench-soak clean
 
@@ -43,7 +42,7 @@ $(LOCAL_SECRET_KEY):
 
 ## run: install, migrate, seed the demo and serve on http://$(HOST):$(PORT)
 run: $(STAMP) $(LOCAL_SECRET_KEY)
-	@mkdir -p "$$PROMETHEUS_MULTIPROC_DIR" && rm -f "$$PROMETHEUS_MULTIPROC_DIR"/*.db
+	@mkdir -p "$(PROMETHEUS_MULTIPROC_DIR)" && rm -f "$(PROMETHEUS_MULTIPROC_DIR)"/*.db
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 	DEMO_HOST_PAGE=$${DEMO_HOST_PAGE:-true} PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
@@ -53,12 +52,14 @@ run: $(STAMP) $(LOCAL_SECRET_KEY)
 		DEMO_HOST_PAGE=$${DEMO_HOST_PAGE:-true} HOST=$(HOST) PORT=$(PORT) \
 		PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
 		ALLOW_PRIVATE_WEBHOOK_TARGETS=$${ALLOW_PRIVATE_WEBHOOK_TARGETS:-true} \
+		PROMETHEUS_MULTIPROC_DIR=$(PROMETHEUS_MULTIPROC_DIR) \
 			$(VENV)/bin/honcho -f Procfile start; \
 	else \
 		echo "Embedded mode: SQLite, tasks run in-process. Serving http://$(HOST):$(PORT)/"; \
 		DEMO_HOST_PAGE=$${DEMO_HOST_PAGE:-true} HOST=$(HOST) PORT=$(PORT) \
 		PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
 		ALLOW_PRIVATE_WEBHOOK_TARGETS=$${ALLOW_PRIVATE_WEBHOOK_TARGETS:-true} \
+		PROMETHEUS_MULTIPROC_DIR=$(PROMETHEUS_MULTIPROC_DIR) \
 			$(VENV)/bin/honcho -f Procfile start web; \
 	fi
 

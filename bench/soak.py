@@ -549,7 +549,11 @@ def main() -> int:
     ).count()
     # Which beat led when, from their own lines: never two at once.
     leadership = sorted(
-        (json.loads(line)["time"][11:19], service.name, json.loads(line)["message"].split()[-1])
+        (
+            json.loads(line)["time"][11:19],
+            service.name,
+            json.loads(line)["message"].split(": ", 1)[-1][:40],
+        )
         for service in beats
         for line in service.log.read_text(errors="replace").splitlines()
         if line.startswith("{") and '"config.beat"' in line
