@@ -39,7 +39,7 @@ _TOKEN_IN_PATH = re.compile(r"(/c/|/api/v1/flow/)[^/\s?#\"']+")
 # Credentials by their shape: API keys, webhook and identity secrets, Stripe keys,
 # and whatever follows "Bearer ".
 _SECRET = re.compile(r"\b(?:cfk|whsec|wis|sk|rk|pk)_[A-Za-z0-9_\-]{6,}|(?i:bearer)\s+[^\s\"',;]+")
-_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
 # The request id of the request being served or of the task being run ("-": none).
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")

@@ -125,6 +125,9 @@ def test_redact() -> None:
     assert redact("Authorization: Bearer cfk_x1y2z3w4v5") == "Authorization: [redacted]"
     assert redact("sk_live_abcdef123 rk_test_zzzzzz99") == "[redacted] [redacted]"
     assert redact("GET /api/v1/sessions/42 200") == "GET /api/v1/sessions/42 200"
+    assert redact("<WSGIRequest: GET '/c/tok123/offer/?email=ada@example.com'>") == (
+        "<WSGIRequest: GET '/c/[redacted]/offer/?email=[redacted]'>"
+    )
 
 
 def test_text_format_is_readable() -> None:
