@@ -1,8 +1,8 @@
 """Errors to Sentry, when ``SENTRY_DSN`` is set, without personal data.
 
 ``sentry_init`` (called from the settings) starts ``sentry-sdk`` with Django and
-Celery integrations, ``send_default_pii`` off (no user, no IP address, no
-cookies, no request bodies), and ``scrub`` as ``before_send``: every string left
+Celery integrations, ``send_default_pii`` left off (no user, no IP address,
+no cookies, no request bodies), and ``scrub`` as ``before_send``: every string left
 in an event (messages, exception values, breadcrumbs, the request's URL and
 headers, local variables) has session tokens, credentials and email addresses
 replaced by ``[redacted]`` (``config.logs.redact``), and the request's query
@@ -61,7 +61,8 @@ def sentry_init(dsn: str, *, environment: str, traces: float = 0.0) -> None:
         dsn=dsn,
         environment=environment,
         integrations=[DjangoIntegration(), CeleryIntegration()],
-        send_default_pii=False,
+        # send_default_pii is left at its default, off (newer releases deprecate
+        # naming it): no user, IP address, cookies or bodies.
         include_local_variables=False,
         max_request_body_size="never",
         before_send=scrub,
