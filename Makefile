@@ -14,19 +14,35 @@ ifeq ($(strip $(SECRET_KEY)$(SECRET_KEY_FILE)),)
 export SECRET_KEY_FILE := $(CURDIR)/$(LOCAL_SECRET_KEY)
 endif
 
-.PHONY: run test lint format messages bench-flow bench-analytics bench-alerts clean
+# The exact versions (with hashes) every install takes: `make lock` refreshes them
+# from pyproject.toml's ranges; `make run`, `make test` and CI install from it.
+LOCK := requirements-dev.lock
+# `make run`'s gunicorn and Celery processes write their metrics here and /metrics
+# adds them up (config/metrics.py); emptied at each start.
+PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/.state/metrics
 
-$(STAMP): pyproject.toml
+.PHONY: run test lint lock format messages bench-flow bench-analytics bench-alerts bench-soak clean
+
+$(STAMP): $(LOCK) pyproject.toml
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e ".[dev]"
+	$(VENV)/bin/pip install --quiet --require-hashes -r $(LOCK)
+	$(VENV)/bin/pip install --quiet --no-deps -e .
 	@touch $(STAMP)
+
+## lock: resolve pyproject.toml's dependencies (and the dev extra) again into $(LOCK)
+lock:
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet "uv>=0.5,<1"
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--generate-hashes --quiet -o $(LOCK)
 
 $(LOCAL_SECRET_KEY):
 	@umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
 ## run: install, migrate, seed the demo and serve on http://$(HOST):$(PORT)
 run: $(STAMP) $(LOCAL_SECRET_KEY)
+	@mkdir -p "$(PROMETHEUS_MULTIPROC_DIR)" && rm -f "$(PROMETHEUS_MULTIPROC_DIR)"/*.db
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 	DEMO_HOST_PAGE=$${DEMO_HOST_PAGE:-true} PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
@@ -36,12 +52,14 @@ run: $(STAMP) $(LOCAL_SECRET_KEY)
 		DEMO_HOST_PAGE=$${DEMO_HOST_PAGE:-true} HOST=$(HOST) PORT=$(PORT) \
 		PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
 		ALLOW_PRIVATE_WEBHOOK_TARGETS=$${ALLOW_PRIVATE_WEBHOOK_TARGETS:-true} \
+		PROMETHEUS_MULTIPROC_DIR=$(PROMETHEUS_MULTIPROC_DIR) \
 			$(VENV)/bin/honcho -f Procfile start; \
 	else \
 		echo "Embedded mode: SQLite, tasks run in-process. Serving http://$(HOST):$(PORT)/"; \
 		DEMO_HOST_PAGE=$${DEMO_HOST_PAGE:-true} HOST=$(HOST) PORT=$(PORT) \
 		PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
 		ALLOW_PRIVATE_WEBHOOK_TARGETS=$${ALLOW_PRIVATE_WEBHOOK_TARGETS:-true} \
+		PROMETHEUS_MULTIPROC_DIR=$(PROMETHEUS_MULTIPROC_DIR) \
 			$(VENV)/bin/honcho -f Procfile start web; \
 	fi
 
@@ -72,5 +90,9 @@ bench-analytics: $(STAMP) $(LOCAL_SECRET_KEY)
 bench-alerts: $(STAMP) $(LOCAL_SECRET_KEY)
 	$(PY) bench/alerts.py
 
+## bench-soak: 10 minutes at 20 cancellations/s under faults (DATABASE_URL=postgres://…)
+bench-soak: $(STAMP) $(LOCAL_SECRET_KEY)
+	$(PY) bench/soak.py $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache .mypy_cache .ruff_cache .state

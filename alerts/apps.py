@@ -6,6 +6,8 @@ class AlertsConfig(AppConfig):
     verbose_name = "Alerts and webhooks"
 
     def ready(self) -> None:
+        from alerts import ops
         from alerts.subscribers import register
 
         register()
+        ops.register()

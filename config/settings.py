@@ -27,6 +27,7 @@ from config.env import (
     env_time_zone,
     env_url,
 )
+from config.logs import formatter_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -69,6 +70,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The request id, the request log line and the latency metric (first: it
+    # times and logs everything below, redirects and refusals included).
+    "config.requestlog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.csp.ContentSecurityPolicyMiddleware",
     "config.middleware.RequestGuardMiddleware",
@@ -231,26 +235,49 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery -------------------------------------------------------------------
 REDIS_URL = env_url("REDIS_URL", ("redis", "rediss"))
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# The broker: CELERY_BROKER_URL (redis://… or amqp://… for RabbitMQ) when set,
+# else REDIS_URL. Without either the embedded default runs tasks in-process,
+# right after commit ("memory://localhost/" is only a name then: nothing is sent).
+CELERY_BROKER_URL = (
+    env_url("CELERY_BROKER_URL", ("redis", "rediss", "amqp", "amqps", "pyamqp"))
+    or REDIS_URL
+    or "memory://localhost/"
+)
+BROKER_IS_AMQP = CELERY_BROKER_URL.startswith(("amqp", "pyamqp"))
 CELERY_RESULT_BACKEND = None
-# Without a broker the embedded default runs tasks in-process, right after commit.
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL.startswith("memory://")
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Publishing must not hang a customer's request when Redis is down: fail fast,
-# the sweeper picks the work up from its database row later.
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "socket_connect_timeout": 1,
-    "socket_timeout": 2,
-    "max_retries": 0,
-    "visibility_timeout": 3600,
-}
+# The queue every task goes to: deployments sharing one broker (or one RabbitMQ
+# vhost) each need their own.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
+# Publishing must not hang a customer's request when the broker is down: fail
+# fast, the sweeper picks the work up from its database row later.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"max_retries": 0}
+    if BROKER_IS_AMQP
+    else {
+        "socket_connect_timeout": 1,
+        "socket_timeout": 2,
+        "max_retries": 0,
+        "visibility_timeout": 3600,
+    }
+)
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TIMEZONE = "UTC"
+# Worker logs go through LOGGING below (JSON lines, the request id), not Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_REDIRECT_STDOUTS = False
+# Beat: one leader among any number of beat processes (config/beat.py), its
+# schedule file kept in STATE_DIR, not in the working directory.
+CELERY_BEAT_SCHEDULER = "config.beat:LeaderScheduler"
+# How long a beat leader's lock lasts without being renewed (it renews on every tick).
+BEAT_LOCK_SECONDS = env_int("BEAT_LOCK_SECONDS", 30, minimum=3)
 
 # --- Cache and throttling (config/throttling.py) ---------------------------------
 # Throttle counts live in Django's cache, which every web process must share:
@@ -262,6 +289,8 @@ LOCAL_CACHE = env_str("LOCAL_CACHE", "files")
 if LOCAL_CACHE not in ("files", "memory"):
     raise ImproperlyConfigured(f"LOCAL_CACHE={LOCAL_CACHE!r} must be files or memory.")
 CACHE_DIR = env_str("CACHE_DIR", str(BASE_DIR / ".cache"))
+# Files a process keeps between runs (beat's schedule): gitignored by default.
+STATE_DIR = env_str("STATE_DIR", str(BASE_DIR / ".state"))
 CACHES = {
     "default": (
         {
@@ -403,16 +432,44 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+CELERY_BEAT_SCHEDULE["ops-heartbeat"] = {
+    "task": "config.heartbeat",
+    "schedule": float(env_int("HEALTH_HEARTBEAT_SECONDS", 15, minimum=1)),
+}
+
+# --- Operating it: health, metrics, logs, errors (README "Operating it") -----------
+# /readyz thresholds (config/health.py); the answer is cached this long per process.
+HEALTH_CACHE_SECONDS = env_float("HEALTH_CACHE_SECONDS", 3.0, minimum=0)
+HEALTH_BROKER_TIMEOUT = env_float("HEALTH_BROKER_TIMEOUT", 1.0, minimum=0.1)
+HEALTH_WORKER_MAX_AGE_SECONDS = env_float("HEALTH_WORKER_MAX_AGE_SECONDS", 60.0, minimum=1)
+HEALTH_BEAT_MAX_AGE_SECONDS = env_float("HEALTH_BEAT_MAX_AGE_SECONDS", 60.0, minimum=1)
+HEALTH_OUTBOX_MAX_AGE_SECONDS = env_float("HEALTH_OUTBOX_MAX_AGE_SECONDS", 300.0, minimum=1)
+HEALTH_OUTBOX_MAX_PENDING = env_int("HEALTH_OUTBOX_MAX_PENDING", 10_000, minimum=0)
+HEALTH_DEAD_DELIVERIES_MAX = env_int("HEALTH_DEAD_DELIVERIES_MAX", 100, minimum=0)
+# /metrics (config/metrics.py): 404 without a token, 401 without the right one.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_DB_CACHE_SECONDS = env_float("METRICS_DB_CACHE_SECONDS", 10.0, minimum=0)
+# Errors to Sentry when SENTRY_DSN is set (config/sentry.py), personal data scrubbed.
+SENTRY_DSN = env_str("SENTRY_DSN")
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "production")
+SENTRY_TRACES_SAMPLE_RATE = env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0, minimum=0)
+
+# json (one object a line, the default) or text (readable, for local work).
+LOG_FORMAT = env_str("LOG_FORMAT", "json").lower()
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} must be json or text.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    # Session tokens in paths are written as [redacted] (config/logs.py).
+    "formatters": {"line": formatter_config(LOG_FORMAT)},
+    # Tokens, credentials and emails are written as [redacted]; every line gets the
+    # request id (config/logs.py).
     "filters": {"redact_tokens": {"()": "config.logs.RedactTokensFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": "line",
             "filters": ["redact_tokens"],
         }
     },
@@ -420,3 +477,8 @@ LOGGING = {
     # runserver's request log has a handler of its own in Django's defaults: use ours.
     "loggers": {"django.server": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
+
+if SENTRY_DSN:
+    from config.sentry import sentry_init
+
+    sentry_init(SENTRY_DSN, environment=SENTRY_ENVIRONMENT, traces=SENTRY_TRACES_SAMPLE_RATE)

@@ -1,22 +1,15 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.staticfiles import finders
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import include, path, re_path
 from django.views.decorators.http import require_GET
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.api_errors import api_not_found
-
-
-def health(request: HttpRequest) -> JsonResponse:
-    """Liveness for load balancers: the process answers and the database does too."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"ok": True})
+from config.health import healthz, livez, readyz
+from config.metrics import metrics_view
 
 
 @require_GET
@@ -36,7 +29,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("", home, name="home"),
-    path("healthz", health, name="health"),
+    path("healthz", healthz, name="health"),
+    path("livez", livez, name="livez"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("surveys.api_urls")),

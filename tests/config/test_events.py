@@ -69,10 +69,20 @@ def test_the_apps_subscribe_in_the_stated_order(db: None) -> None:
         "offers.subscribers.confirmation_queue",
         "offers.subscribers.billing_queue",
     ]
+    # surveys counts outcomes and categorisations for /metrics last, after commit.
+    outcomes = ["surveys.subscribers.outcome_count"]
     assert subscribers(SESSION_OPENED) == after
-    assert subscribers(SESSION_ABANDONED) == after
-    assert subscribers(SESSION_ANSWERED) == ["offers.subscribers.offer_choose", *after]
-    assert subscribers(SESSION_COMPLETED) == ["offers.subscribers.accepted_terms_set", *after]
+    assert subscribers(SESSION_ABANDONED) == [*after, *outcomes]
+    assert subscribers(SESSION_ANSWERED) == [
+        "offers.subscribers.offer_choose",
+        *after,
+        "surveys.subscribers.categorization_count",
+    ]
+    assert subscribers(SESSION_COMPLETED) == [
+        "offers.subscribers.accepted_terms_set",
+        *after,
+        *outcomes,
+    ]
     assert subscribers("workspace.created") == ["surveys.subscribers.default_survey_create"]
 
 

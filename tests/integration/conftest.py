@@ -71,10 +71,11 @@ class WorkerProcess:
 
         from config.celery import app as default_app
 
-        broker = (self.env or {}).get("REDIS_URL")
+        env = self.env or {}
+        broker = env.get("CELERY_BROKER_URL") or env.get("REDIS_URL")
         app = (
             Celery(broker=broker, set_as_current=False)
-            if broker and broker != settings.REDIS_URL
+            if broker and broker != settings.CELERY_BROKER_URL
             else default_app
         )
 
