@@ -9,5 +9,7 @@ urlpatterns = [
     path("c/<str:token>/cancel/", views.cancel_action, name="flow-cancel"),
     path("c/<str:token>/language/", views.language_action, name="flow-language"),
     path("c/<str:token>/done/", views.done_page, name="flow-done"),
+    path("widget/v1.js", views.widget_script, name="widget-script"),
     path("demo/", views.demo_host, name="demo-host"),
+    path("demo/identity", views.demo_identity, name="demo-identity"),
 ]
