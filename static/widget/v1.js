@@ -52,7 +52,7 @@
       error.code = body.error && body.error.code;
       throw error;
     }
-    return body.url;
+    return `${SERVICE}/c/${encodeURIComponent(body.token)}/`;
   }
 
   function open(options, callbacks) {
@@ -74,7 +74,7 @@
     const close = el("button", { type: "button", className: "cf-close", textContent: "×" });
     close.setAttribute("aria-label", options.closeLabel || "Close");
     const frame = el("iframe", { className: "cf-frame", title: label });
-    dialog.append(first, close, frame, last);
+    dialog.append(first, close, last);
 
     let url = "";
     let ready = false;
@@ -128,7 +128,6 @@
     };
 
     frame.addEventListener("load", () => {
-      if (!url) return; // the empty frame's load, before the flow's address is known
       toFrame({ type: "hello" });
       // The page answers at once; no answer means the frame was refused (not
       // an allowed origin) or failed: the flow opens as a full page instead.
@@ -168,6 +167,7 @@
         if (closed) return;
         url = href;
         frame.src = href;
+        last.before(frame);
         timer = setTimeout(fallback, options.loadTimeout ? options.loadTimeout * 3 : 10000);
       },
       (error) => {
