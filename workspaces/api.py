@@ -38,8 +38,10 @@ SETTINGS_READ_ONLY = [
 ]
 # What PATCH may change: each is an argument of workspace_update.
 SETTINGS_WRITABLE = ["allowed_origins", "brand"]
-# A logo of LOGO_MAX_BYTES as base64 in JSON, with room for the rest of the body.
-MAX_BODY_BYTES = LOGO_MAX_BYTES * 4 // 3 + 16 * 1024
+# Room for a logo somewhat over LOGO_MAX_BYTES as base64, so one too large is
+# refused saying its size rather than as a too-large body.
+LOGO_MAX_CHARS = LOGO_MAX_BYTES * 2
+MAX_BODY_BYTES = LOGO_MAX_CHARS + 16 * 1024
 
 
 class OriginListField(serializers.ListField):
@@ -84,7 +86,7 @@ class BrandSettings(serializers.Serializer):
     logo = serializers.CharField(
         allow_null=True,
         required=False,
-        max_length=LOGO_MAX_BYTES * 4 // 3 + 100,
+        max_length=LOGO_MAX_CHARS,
         help_text=(
             "Write: a base64 data URL (data:image/png;base64,…) of a PNG, JPEG or WebP "
             "image of at most 200 KB (no SVG), or null to remove it. Read: the logo's URL "
