@@ -71,7 +71,7 @@ def outcome_message(session: CancelSession) -> dict[str, Any] | None:
         return {
             "type": "saved",
             "session": str(session.pk),
-            "offer": {"id": offer.pk, "kind": getattr(offer, "kind", ""), "name": offer.name},  # type: ignore[attr-defined]
+            "offer": {"id": offer.pk, "kind": offer.kind, "name": offer.name},
             "terms": terms,
         }
     if session.outcome == Outcome.SAVED:

@@ -132,7 +132,7 @@ def _framed(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     session = getattr(request, "hosted_session", None)
     if session is not None and response.get("Content-Type", "").startswith("text/html"):
         response[CSP_HEADER] = hosted_frame(session.workspace).header
-        response.xframe_options_exempt = True  # type: ignore[attr-defined]
+        response.xframe_options_exempt = True
     return response
 
 

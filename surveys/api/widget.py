@@ -94,7 +94,7 @@ class WidgetSessionCreateApi(APIView):
         # A browser's preflight is not a request to open a session.
         return [] if self.request.method == "OPTIONS" else super().get_throttles()
 
-    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def options(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         return Response(status=204)
 
     def finalize_response(
