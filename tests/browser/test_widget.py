@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from surveys.models import CancelSession, Outcome, SessionStatus
 from tests.browser.host_site import HostSite, host_site
+from tests.browser.test_csp import RECORD
 from tests.factories import make_offer, make_session, make_workspace
 from workspaces.identity import widget_identity_sign
 from workspaces.services import workspace_update
@@ -39,6 +40,7 @@ def shop(host: HostSite) -> Any:
 
 def _context(chromium: Any, live_server: Any, host: HostSite, **options: Any) -> Any:
     context = chromium.new_context(**options)
+    context.add_init_script(RECORD)  # CSP violations, under the host's strict policy
     local = (live_server.url, host.origin)
     context.route(
         "**/*",
@@ -144,6 +146,7 @@ def test_a_signed_customer_saves_in_the_modal_and_the_host_hears_it(
     assert page.evaluate("() => document.activeElement.id") == "cancel"
     assert cookies == []  # nothing in the flow depends on a cookie
     assert page.errors == []
+    assert page.evaluate("window.cspViolations") == []
 
 
 def test_a_customer_cancels_on_a_phone_in_a_full_screen_modal(
@@ -255,3 +258,30 @@ def test_a_frame_that_cannot_load_becomes_a_full_page_visit(live_server, host, d
     page.click("#cancel")
     page.wait_for_url(re.compile(re.escape(f"{live_server.url}/c/{session.token}/")))
     assert page.locator("h1").inner_text() == "Why are you cancelling?"
+
+
+def test_the_demo_host_page_opens_the_widget(live_server, chromium, settings) -> None:
+    """/demo/ on the service itself, under the service's own strict CSP: its
+    server signs the identity and the page opens the modal."""
+    settings.DEMO_HOST_PAGE = True
+    workspace = make_workspace(name="Demo Cloud", slug="demo")
+    make_offer(workspace)
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    context.add_init_script(RECORD)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server.url}/demo/")
+    page.get_by_role("button", name="Cancel subscription").click()
+    frame_element = page.locator("dialog.cf-dialog iframe")
+    frame_element.wait_for()
+    frame = page.frame_locator("dialog.cf-dialog iframe")
+    frame.get_by_role("button", name="Cancel my subscription").click()
+    page.wait_for_function(
+        "() => document.getElementById('demo-outcome').textContent.includes('cancelled')"
+    )
+    session = CancelSession.objects.get(workspace=workspace)
+    assert (session.source, session.outcome) == ("widget", Outcome.CANCELLED)
+    assert errors == []
+    assert page.evaluate("window.cspViolations") == []  # its styles need no 'unsafe-inline'
+    context.close()
