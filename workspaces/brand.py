@@ -75,22 +75,27 @@ def logo_process(data: bytes) -> ProcessedLogo:
             _("The logo is %(size)d KB; at most %(limit)d KB.")
             % {"size": (len(data) + 1023) // 1024, "limit": LOGO_MAX_BYTES // 1024}
         )
+    not_an_image = _("The logo must be a PNG, JPEG or WebP image (SVG is not accepted).")
     try:
-        with Image.open(io.BytesIO(data), formats=list(LOGO_FORMATS)) as image:
-            kind = image.format or ""
-            width, height = image.size
-            if width < 1 or height < 1 or width * height > LOGO_MAX_PIXELS:
-                raise ValueError(
-                    _("The logo is %(width)dx%(height)d pixels; at most %(side)dx%(side)d.")
-                    % {"width": width, "height": height, "side": 4096}
-                )
+        image = Image.open(io.BytesIO(data), formats=list(LOGO_FORMATS))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise ValueError(not_an_image) from None
+    with image:
+        kind = image.format or ""
+        width, height = image.size
+        if width < 1 or height < 1 or width * height > LOGO_MAX_PIXELS:
+            raise ValueError(
+                _("The logo is %(width)dx%(height)d pixels; at most %(side)dx%(side)d.")
+                % {"width": width, "height": height, "side": 4096}
+            )
+        try:
             image.seek(0)  # the first frame of an animation
             image.load()
             frame = image.copy()
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
-        raise ValueError(
-            _("The logo must be a PNG, JPEG or WebP image (SVG is not accepted).")
-        ) from None
+        # A damaged file fails in the decoder, in whatever way it fails: it is
+        # the uploader's file that is wrong, never a reason for a 500.
+        except Exception:
+            raise ValueError(not_an_image) from None
     content_type, extension = LOGO_FORMATS[kind]
     frame.thumbnail((LOGO_MAX_SIDE, LOGO_MAX_SIDE))
     out = io.BytesIO()

@@ -96,6 +96,7 @@ def test_the_darkest_grey_that_passes_is_accepted(api: APIClient, workspace: Wor
         (data_url(b'<svg xmlns="http://www.w3.org/2000/svg"/>', "image/svg+xml"), "SVG"),
         (data_url(image_bytes("GIF"), "image/gif"), "PNG, JPEG or WebP"),
         (data_url(b"not an image"), "PNG, JPEG or WebP"),
+        (data_url(image_bytes("PNG", (300, 300))[:120]), "PNG, JPEG or WebP"),  # truncated
         ("data:image/png,raw", "base64"),
         ("%%%", "base64"),
         (data_url(image_bytes("PNG", (5000, 5000))), "5000x5000"),
