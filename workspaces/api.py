@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import gettext
+from django.core.validators import EmailValidator
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -93,10 +94,13 @@ class BrandSettings(serializers.Serializer):
             "on this service, or null."
         ),
     )
-    support_email = serializers.EmailField(
+    # A plain string in the schema (an empty one reads back as ""), checked as an address.
+    support_email = serializers.CharField(
+        max_length=254,
         allow_blank=True,
         allow_null=True,
         required=False,
+        validators=[EmailValidator(message=gettext_lazy("Enter a valid email address."))],
         help_text="Where customers can write with questions. Empty: none.",
     )
 
