@@ -130,7 +130,7 @@ def _framed(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """A page of a known session may be framed by its workspace's allowed origins
     (CSP frame-ancestors, no X-Frame-Options); an unknown token's page by nobody."""
     session = getattr(request, "hosted_session", None)
-    if session is not None and response.get("Content-Type", "").startswith("text/html"):
+    if session is not None:  # its redirects too: a step inside the frame is one
         response[CSP_HEADER] = hosted_frame(session.workspace).header
         response.xframe_options_exempt = True
     return response

@@ -82,6 +82,8 @@ def test_the_forms_work_without_any_cookie(workspace: Workspace) -> None:
     assert answered.status_code == 302 and answered.cookies == {}
     cancelled = browser.post(f"/c/{session.token}/cancel/")
     assert cancelled.status_code == 302
+    assert "X-Frame-Options" not in cancelled  # a step inside the frame
+    assert csp(cancelled)["frame-ancestors"] == "https://app.example.com"
     session.refresh_from_db()
     assert session.outcome == Outcome.CANCELLED
 
@@ -178,5 +180,4 @@ def test_a_hosted_page_weighs_at_most_30_kb(client: Client, workspace: Workspace
     weights["offer"] = _weight(client, f"/c/{session.token}/offer/")
     client.post(f"/c/{session.token}/cancel/")
     weights["done"] = _weight(client, f"/c/{session.token}/done/")
-    print("hosted page weights (bytes):", weights)
     assert max(weights.values()) <= PAGE_BUDGET, weights
