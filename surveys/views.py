@@ -115,8 +115,9 @@ def _flow_view(handler: Any) -> Any:
         except Conflict:
             session = session_by_token(token=token)
             if session is not None and session.status == SessionStatus.COMPLETED:
-                return _to("flow-done", session)
-            response = _error_page(request, Conflict(_("This step is no longer available.")))
+                response = _to("flow-done", session)
+            else:
+                response = _error_page(request, Conflict(_("This step is no longer available.")))
         except ServiceError as error:
             response = _error_page(request, error)
         return _framed(request, response)
