@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import EmailValidator
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -68,7 +69,7 @@ class BrandSettings(serializers.Serializer):
     name, colour or address (or ``null``) goes back to the default."""
 
     name = serializers.CharField(
-        max_length=100,
+        max_length=200,
         allow_blank=True,
         allow_null=True,
         required=False,
@@ -94,13 +95,14 @@ class BrandSettings(serializers.Serializer):
             "on this service, or null."
         ),
     )
-    # A plain string in the schema (an empty one reads back as ""), checked as an address.
+    # A plain string in the schema, since an empty one reads back as "" (checked
+    # as an address in validate_support_email, which the schema does not turn
+    # into format: email as it would a field validator).
     support_email = serializers.CharField(
         max_length=254,
         allow_blank=True,
         allow_null=True,
         required=False,
-        validators=[EmailValidator(message=gettext_lazy("Enter a valid email address."))],
         help_text="Where customers can write with questions. Empty: none.",
     )
 
@@ -111,6 +113,15 @@ class BrandSettings(serializers.Serializer):
             return accent_color_normalize(value)
         except ValueError as error:
             raise serializers.ValidationError(str(error)) from None
+
+    def validate_support_email(self, value: str | None) -> str:
+        if not value:
+            return ""
+        try:
+            EmailValidator()(value)
+        except DjangoValidationError:
+            raise serializers.ValidationError(gettext("Enter a valid email address.")) from None
+        return value
 
     def validate_logo(self, value: str | None) -> Any:
         if value is None:

@@ -94,7 +94,7 @@ class Workspace(models.Model):
     # workspace's name, the default accent colour, no support address, no logo.
     brand_name = models.CharField(
         _("brand name"),
-        max_length=100,
+        max_length=200,
         blank=True,
         help_text=_("Shown to customers on the cancel pages and in emails. Empty: the name."),
     )

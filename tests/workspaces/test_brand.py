@@ -88,6 +88,8 @@ def test_the_darkest_grey_that_passes_is_accepted(api: APIClient, workspace: Wor
     response = api.patch(URL, {"brand": {"accent_color": "#767676"}}, format="json")  # 4.54:1
     assert response.status_code == 200
     assert api.patch(URL, {"brand": {"accent_color": "blue"}}, format="json").status_code == 400
+    bad = api.patch(URL, {"brand": {"support_email": "not-an-address"}}, format="json")
+    assert bad.status_code == 400 and "support_email" in bad.json()["error"]["fields"]["brand"]
 
 
 @pytest.mark.parametrize(

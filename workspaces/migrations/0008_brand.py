@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='workspace',
             name='brand_name',
-            field=models.CharField(blank=True, help_text='Shown to customers on the cancel pages and in emails. Empty: the name.', max_length=100, verbose_name='brand name'),
+            field=models.CharField(blank=True, help_text='Shown to customers on the cancel pages and in emails. Empty: the name.', max_length=200, verbose_name='brand name'),
         ),
         migrations.AddField(
             model_name='workspace',
