@@ -36,6 +36,11 @@ lock:
 	$(VENV)/bin/pip install --quiet "uv>=0.5,<1"
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
 		--generate-hashes --quiet -o $(LOCK)
+# axe-core for the browser tests' accessibility checks (npm writes this file on install).
+AXE_STAMP := tests/browser/node_modules/.package-lock.json
+$(AXE_STAMP): tests/browser/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/browser --no-audit --no-fund; \
+	else echo "npm not found: the accessibility tests will be skipped (apt-get install nodejs npm)"; fi
 
 $(LOCAL_SECRET_KEY):
 	@umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
@@ -64,7 +69,7 @@ run: $(STAMP) $(LOCAL_SECRET_KEY)
 	fi
 
 ## test: the whole suite (integration tests need DATABASE_URL and REDIS_URL; see README)
-test: $(STAMP) $(LOCAL_SECRET_KEY)
+test: $(STAMP) $(LOCAL_SECRET_KEY) $(AXE_STAMP)
 	$(PY) -m pytest
 
 lint: $(STAMP) $(LOCAL_SECRET_KEY)

@@ -22,6 +22,7 @@ from alerts.transports.mail import email_address, email_send, header_text
 from offers.presentation import accepted_text
 from offers.services import CONFIRMATION_KIND
 from surveys.formatting import customer_date
+from workspaces.brand import Brand, workspace_brand
 
 
 def _date(value: str | None) -> str:
@@ -35,13 +36,17 @@ def _date(value: str | None) -> str:
     return customer_date(moment)
 
 
-def confirmation_context(payload: dict[str, Any], *, workspace_name: str, compliance: bool) -> dict:
+def confirmation_context(
+    payload: dict[str, Any], *, workspace_name: str, compliance: bool, brand: Brand | None = None
+) -> dict:
     data = payload.get("data", {})
     offer = data.get("offer") or {}
     subscription = data.get("subscription") or {}
     saved = data.get("outcome") == "saved"
     return {
-        "workspace_name": workspace_name,
+        "workspace_name": brand.name if brand else workspace_name,
+        "logo_url": brand.logo_url if brand else "",
+        "support_email": brand.support_email if brand else "",
         "customer_name": (data.get("customer") or {}).get("name", ""),
         "saved": saved,
         "compliance": compliance,
@@ -72,9 +77,13 @@ class CustomerConfirmationTransport(Transport):
         to = email_address(to)
         workspace = delivery.workspace
         locale = data.get("locale") or workspace.default_locale or "en"
+        brand = workspace_brand(workspace)
         with translation.override(locale):
             context = confirmation_context(
-                payload, workspace_name=workspace.name, compliance=workspace.compliance_mode
+                payload,
+                workspace_name=workspace.name,
+                compliance=workspace.compliance_mode,
+                brand=brand,
             )
             subject = (
                 _("You're staying with us")
@@ -82,7 +91,7 @@ class CustomerConfirmationTransport(Transport):
                 else _("Your cancellation is confirmed")
             )
             message = EmailMultiAlternatives(
-                subject=header_text(f"{subject} · {workspace.name}"),
+                subject=header_text(f"{subject} · {brand.name}"),
                 body=render_to_string("offers/email/confirmation.txt", context),
                 to=[to],
             )

@@ -10,5 +10,7 @@ urlpatterns = [
     path("c/<str:token>/keep/", views.keep_action, name="flow-keep"),
     path("c/<str:token>/language/", views.language_action, name="flow-language"),
     path("c/<str:token>/done/", views.done_page, name="flow-done"),
+    path("widget/v1.js", views.widget_script, name="widget-script"),
     path("demo/", views.demo_host, name="demo-host"),
+    path("demo/identity", views.demo_identity, name="demo-identity"),
 ]

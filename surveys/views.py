@@ -3,25 +3,48 @@
 Server-rendered, no JavaScript needed, nothing loaded from other hosts. The
 token in the URL is an unguessable, expiring capability, so it also serves as the
 CSRF defence: the pages set no cookie and work inside a host's frame or webview.
+
+Why that is enough without Django's CSRF cookie (which a browser blocks, or
+sends only SameSite=Lax, inside a cross-site frame): a forged POST has to name
+the session's token in its URL, and whoever knows the token already holds the
+capability the form exercises. A per-session form token would not add to that:
+with no cookie to bind it to, it would be readable by anyone holding the URL,
+as the token is. The link expires, POSTs are throttled per token, Referrer-Policy
+keeps the URL from leaking to other origins, and clickjacking is stopped by
+``frame-ancestors`` (surveys.hosted): only the workspace's allowed origins may
+frame the pages.
 """
 
 from __future__ import annotations
 
+import gzip
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import lru_cache
+from hashlib import sha256
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.contrib.staticfiles import finders
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
+from config.csp import HEADER as CSP_HEADER
 from config.errors import Conflict, Gone, Invalid, NotFound, ServiceError
 from config.throttling import FlowTokenThrottle, page_throttle
+from surveys.hosted import DEMO_WORKSPACE_SLUG, hosted_context, hosted_frame
 from surveys.locales import locale_from_accept_language
 from surveys.models import CancelSession, Outcome, SessionStatus
 from surveys.presenters import accepted_text
@@ -36,6 +59,7 @@ from surveys.services import (
     session_open,
     session_set_locale,
 )
+from workspaces.identity import widget_identity_sign
 
 
 def _to(name: str, session: CancelSession) -> HttpResponseRedirect:
@@ -66,6 +90,8 @@ def _error_page(
             )
         else:
             title, body = _("Something is not right"), error.message
+        session = getattr(request, "hosted_session", None)
+        extra = hosted_context(session) if session is not None else {}
         return render(
             request,
             "surveys/error.html",
@@ -73,6 +99,7 @@ def _error_page(
                 "title": title,
                 "body": body,
                 "return_url": session.return_url if session is not None else "",
+                **extra,
             },
             status=error.status_code,
         )
@@ -85,6 +112,7 @@ def _load(request: HttpRequest, token: str) -> tuple[CancelSession, str]:
     locale = session_locale(session, request.headers.get("Accept-Language"))
     translation.activate(locale)
     request.LANGUAGE_CODE = locale
+    request.hosted_session = session  # type: ignore[attr-defined]
     return session, locale
 
 
@@ -97,23 +125,36 @@ def _flow_view(handler: Any) -> Any:
         if throttled is not None:
             return throttled
         try:
-            return handler(request, token)
+            response = handler(request, token)
         except Conflict:
             session = session_by_token(token=token)
             if session is not None and session.status == SessionStatus.COMPLETED:
                 if request.method == "POST":
-                    return _ended_page(request, session)
-                return _to("flow-done", session)
-            return _error_page(
-                request, Conflict(_("This step is no longer available.")), session=session
-            )
+                    response = _ended_page(request, session)
+                else:
+                    response = _to("flow-done", session)
+            else:
+                response = _error_page(
+                    request, Conflict(_("This step is no longer available.")), session=session
+                )
         except ServiceError as error:
             session = None if isinstance(error, NotFound) else session_by_token(token=token)
-            return _error_page(request, error, session=session)
+            response = _error_page(request, error, session=session)
+        return _framed(request, response)
 
     wrapped.__name__ = handler.__name__
     wrapped.__doc__ = handler.__doc__
     return csrf_exempt(wrapped)
+
+
+def _framed(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """A page of a known session may be framed by its workspace's allowed origins
+    (CSP frame-ancestors, no X-Frame-Options); an unknown token's page by nobody."""
+    session = getattr(request, "hosted_session", None)
+    if session is not None:  # its redirects too: a step inside the frame is one
+        response[CSP_HEADER] = hosted_frame(session.workspace).header
+        response.xframe_options_exempt = True
+    return response
 
 
 def _guard_open(session: CancelSession) -> None:
@@ -127,7 +168,14 @@ def _page(
 ) -> HttpResponse:
     status = extra.pop("status", 200)
     state = flow_state(session=session, locale=locale)
-    context = {"state": state, "session": session, "locale": locale, **extra}
+    done = template == "surveys/done.html"
+    context = {
+        "state": state,
+        "session": session,
+        "locale": locale,
+        **hosted_context(session, done=done),
+        **extra,
+    }
     response = render(request, template, context, status=status)
     response["Cache-Control"] = "no-store"
     response["Content-Language"] = locale
@@ -154,6 +202,7 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
             session,
             locale,
             compliance=session.workspace.compliance_mode,
+            step=1,
         )
 
     reason = request.POST.get("reason", "").strip()
@@ -181,6 +230,7 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
             text=text,
             status=422,
             compliance=session.workspace.compliance_mode,
+            step=1,
         )
     if wants_cancel:
         session_cancel(token=token)
@@ -204,7 +254,7 @@ def offer_page(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _offer_context(session: CancelSession) -> dict[str, Any]:
-    return {"compliance": session.workspace.compliance_mode}
+    return {"compliance": session.workspace.compliance_mode, "step": 2}
 
 
 @_flow_view
@@ -313,6 +363,51 @@ def _ended_page(request: HttpRequest, session: CancelSession) -> HttpResponse:
     return _done(request, session, locale, stale=True)
 
 
+# --- The embeddable widget -------------------------------------------------------------
+
+WIDGET_SCRIPT = "widget/v1.js"
+# A stable URL hosts embed: browsers check it again after an hour (a fixed
+# script reaches every host within that), cheaply, with its ETag.
+WIDGET_MAX_AGE = 3600
+
+
+@lru_cache(maxsize=1)
+def _widget_script() -> tuple[bytes, bytes, str]:
+    """The script, gzipped (fixed mtime, so the same bytes every time), and its ETag."""
+    path = finders.find(WIDGET_SCRIPT)
+    if not path:
+        raise Http404("widget script missing")
+    raw = Path(str(path)).read_bytes()
+    return raw, gzip.compress(raw, compresslevel=9, mtime=0), f'"{sha256(raw).hexdigest()[:32]}"'
+
+
+def _accepts_gzip(request: HttpRequest) -> bool:
+    for part in request.headers.get("Accept-Encoding", "").split(","):
+        name, _sep, params = part.strip().partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+@require_safe
+def widget_script(request: HttpRequest) -> HttpResponse:
+    """``/widget/v1.js``: the script hosts embed (static/widget/v1.js), gzipped
+    when the browser accepts it."""
+    raw, packed, etag = _widget_script()
+    if request.headers.get("If-None-Match") == etag:
+        response = HttpResponse(status=304)
+    elif _accepts_gzip(request):
+        response = HttpResponse(packed, content_type="text/javascript; charset=utf-8")
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = HttpResponse(raw, content_type="text/javascript; charset=utf-8")
+    response["ETag"] = etag
+    response["Vary"] = "Accept-Encoding"
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    patch_cache_control(response, public=True, max_age=WIDGET_MAX_AGE)
+    return response
+
+
 # --- Demo host: a pretend product with a cancel button --------------------------------
 
 # Each language named in itself, as a customer looks for it.
@@ -323,15 +418,45 @@ DEMO_LANGUAGES = [
 ]
 
 
-@csrf_exempt
-@require_http_methods(["GET", "POST"])
-def demo_host(request: HttpRequest) -> HttpResponse:
-    """A stand-in for the host product, so a newcomer can try the flow by hand."""
+def _demo_workspace() -> Any:
     if not settings.DEMO_HOST_PAGE:
         raise Http404
     from workspaces.models import Workspace
 
-    workspace = Workspace.objects.filter(slug="demo").first()
+    return Workspace.objects.filter(slug=DEMO_WORKSPACE_SLUG).first()
+
+
+def _demo_customer(request: HttpRequest, workspace: Any) -> dict[str, Any]:
+    """A made-up customer of the demo, as the POST /api/v1/sessions body."""
+    plan, mrr = {"starter": ("Starter", 1900), "team": ("Team", 9900)}.get(
+        request.POST.get("plan", ""), ("Pro", 4900)
+    )
+    customer_id = "demo_" + secrets.token_hex(4)
+    body: dict[str, Any] = {
+        "customer": {"id": customer_id, "email": f"{customer_id}@example.com", "name": "Demo"},
+        "subscription": {
+            "id": "sub_" + customer_id,
+            "plan": plan,
+            "mrr_cents": mrr,
+            "currency": workspace.currency,
+            # A made-up paid period, so the pages show real dates.
+            "current_period_end": (timezone.now() + timedelta(days=19)).isoformat(),
+        },
+        "return_url": request.build_absolute_uri(reverse("demo-host")),
+    }
+    if request.POST.get("locale"):
+        body["locale"] = request.POST["locale"]
+    return body
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def demo_host(request: HttpRequest) -> HttpResponse:
+    """A stand-in for the host product, so a newcomer can try the flow by hand:
+    with JavaScript the cancel button opens the widget (signed by
+    ``demo_identity``, as a host's server would), without it the form opens a
+    session and goes to the hosted page."""
+    workspace = _demo_workspace()
     if workspace is None:
         return render(request, "surveys/demo_host.html", {"missing": True}, status=404)
     if request.method == "GET":
@@ -342,23 +467,32 @@ def demo_host(request: HttpRequest) -> HttpResponse:
             "surveys/demo_host.html",
             {"workspace": workspace, "chosen_locale": chosen, "languages": DEMO_LANGUAGES},
         )
-    plan, mrr = {"starter": ("Starter", 1900), "team": ("Team", 9900)}.get(
-        request.POST.get("plan", ""), ("Pro", 4900)
-    )
-    customer_id = "demo_" + secrets.token_hex(4)
+    body = _demo_customer(request, workspace)
+    subscription = dict(body["subscription"])
+    subscription["current_period_end"] = datetime.fromisoformat(subscription["current_period_end"])
     opened = session_open(
         workspace=workspace,
-        customer=CustomerInput(id=customer_id, email=f"{customer_id}@example.com", name="Demo"),
-        subscription=SubscriptionInput(
-            id="sub_" + customer_id,
-            plan=plan,
-            mrr_cents=mrr,
-            currency=workspace.currency,
-            # A made-up paid period, so the pages show real dates.
-            current_period_end=timezone.now() + timedelta(days=19),
-        ),
-        locale=request.POST.get("locale", ""),
-        return_url=request.build_absolute_uri(reverse("demo-host")),
+        customer=CustomerInput(**body["customer"]),
+        subscription=SubscriptionInput(**subscription),
+        locale=body.get("locale", ""),
+        return_url=body["return_url"],
         source="demo",
     )
     return _to("flow-survey", opened.session)
+
+
+@csrf_exempt
+@require_POST
+def demo_identity(request: HttpRequest) -> JsonResponse:
+    """What the host's server does for the widget: sign a session body with the
+    workspace's identity secret (workspaces.identity), for the demo's customer."""
+    workspace = _demo_workspace()
+    if workspace is None:
+        raise Http404
+    return JsonResponse(
+        widget_identity_sign(
+            workspace=workspace.public_id,
+            secret=workspace.identity_secret,
+            body=_demo_customer(request, workspace),
+        )
+    )

@@ -12,10 +12,13 @@ from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.auth.models import User
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import ServiceError
 from config.forms import JSON_FORMFIELD_OVERRIDES
+from workspaces.accent import accent_color_normalize
+from workspaces.brand import LOGO_MAX_BYTES, ProcessedLogo, logo_path, logo_process
 from workspaces.models import ApiKey, Membership, Workspace
 from workspaces.selectors import members_of, workspaces_administered
 from workspaces.services import (
@@ -26,6 +29,7 @@ from workspaces.services import (
     membership_set_role,
     workspace_config_bump,
     workspace_delete,
+    workspace_update,
 )
 
 
@@ -248,6 +252,16 @@ class WorkspaceAdminForm(forms.ModelForm):
     stripe_secret_key_remove = forms.BooleanField(
         label=_("Remove the stored Stripe key"), required=False
     )
+    brand_logo_upload = forms.FileField(
+        label=_("Logo"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+        help_text=_(
+            "PNG, JPEG or WebP, at most 200 KB (no SVG). It is checked and encoded "
+            "again, without its metadata, and shown 40 pixels high."
+        ),
+    )
+    brand_logo_remove = forms.BooleanField(label=_("Remove the logo"), required=False)
 
     class Meta:
         model = Workspace
@@ -263,7 +277,33 @@ class WorkspaceAdminForm(forms.ModelForm):
             "stripe_enabled",
             "stripe_secret_key",
             "retain_personal_data_days",
+            "brand_name",
+            "brand_accent_color",
+            "brand_support_email",
         ]
+
+    def clean_brand_accent_color(self) -> str:
+        value = self.cleaned_data.get("brand_accent_color") or ""
+        if not value:
+            return ""
+        try:
+            return accent_color_normalize(value)
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+
+    def clean_brand_logo_upload(self) -> ProcessedLogo | None:
+        upload = self.cleaned_data.get("brand_logo_upload")
+        if not upload:
+            return None
+        if upload.size > LOGO_MAX_BYTES:
+            raise forms.ValidationError(
+                _("The logo is %(size)d KB; at most %(limit)d KB.")
+                % {"size": (upload.size + 1023) // 1024, "limit": LOGO_MAX_BYTES // 1024}
+            )
+        try:
+            return logo_process(upload.read())
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
 
     def clean_stripe_secret_key(self) -> str:
         if self.data.get(self.add_prefix("stripe_secret_key_remove")):
@@ -276,7 +316,13 @@ class WorkspaceAdmin(WorkspaceScopedAdmin):
     workspace_path = "pk"
     form = WorkspaceAdminForm
     list_display = ["name", "slug", "public_id", "time_zone", "default_locale", "currency"]
-    readonly_fields = ["public_id", "identity_secret", "stripe_key", "created_at"]
+    readonly_fields = [
+        "public_id",
+        "identity_secret",
+        "stripe_key",
+        "created_at",
+        "brand_logo_preview",
+    ]
     fieldsets = [
         (
             None,
@@ -297,6 +343,19 @@ class WorkspaceAdmin(WorkspaceScopedAdmin):
             {"fields": ["offer_cooldown_days", "compliance_mode", "send_confirmation_email"]},
         ),
         (_("Widget"), {"fields": ["identity_secret", "allowed_origins"]}),
+        (
+            _("Brand"),
+            {
+                "fields": [
+                    "brand_name",
+                    "brand_accent_color",
+                    "brand_support_email",
+                    "brand_logo_preview",
+                    "brand_logo_upload",
+                    "brand_logo_remove",
+                ]
+            },
+        ),
         (_("Personal data"), {"fields": ["retain_personal_data_days"]}),
         (
             _("Stripe billing"),
@@ -325,12 +384,28 @@ class WorkspaceAdmin(WorkspaceScopedAdmin):
         # A workspace and everything in it goes only by a superuser's hand.
         return request.user.is_superuser
 
+    def save_model(self, request: HttpRequest, obj: Workspace, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        logo = form.cleaned_data.get("brand_logo_upload")
+        if logo is not None or form.cleaned_data.get("brand_logo_remove"):
+            workspace_update(workspace=obj, brand={"logo": logo})
+        elif change:
+            # The pages cache what they read (framing, brand) per config_version.
+            workspace_config_bump(workspace_id=obj.pk)
+
     def delete_model(self, request: HttpRequest, obj: Workspace) -> None:
         workspace_delete(workspace=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Workspace]) -> None:
         for workspace in queryset:
             workspace_delete(workspace=workspace)
+
+    @admin.display(description=_("Current logo"))
+    def brand_logo_preview(self, obj: Workspace) -> str:
+        path = logo_path(obj) if obj.pk else ""
+        if not path:
+            return "—"
+        return format_html('<img src="{}" alt="" height="40">', path)
 
     @admin.display(description=_("Stored Stripe key"))
     def stripe_key(self, obj: Workspace) -> str:

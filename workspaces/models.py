@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from workspaces.accent import accent_color_validate
 from workspaces.origins import OriginsFormField, origins_validate
 
 STRIPE_KEY_PREFIXES = ("sk_", "rk_")
@@ -89,6 +90,32 @@ class Workspace(models.Model):
             "0: keep them."
         ),
     )
+    # The brand on the customer's pages and emails (workspaces.brand). Empty: the
+    # workspace's name, the default accent colour, no support address, no logo.
+    brand_name = models.CharField(
+        _("brand name"),
+        max_length=200,
+        blank=True,
+        help_text=_("Shown to customers on the cancel pages and in emails. Empty: the name."),
+    )
+    brand_accent_color = models.CharField(
+        _("accent colour"),
+        max_length=7,
+        blank=True,
+        validators=[accent_color_validate],
+        help_text=_(
+            "#rrggbb, the colour of the main buttons under white text: it must reach "
+            "WCAG AA contrast (4.5:1). Empty: the default blue."
+        ),
+    )
+    brand_support_email = models.EmailField(
+        _("support email"),
+        blank=True,
+        help_text=_("Where customers can write with questions; shown on the pages and emails."),
+    )
+    # The current logo's key ("<content hash>.<ext>", its URL's last part); the
+    # bytes are in BrandLogo, so loading a workspace never loads them.
+    brand_logo_key = models.CharField(max_length=40, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -116,6 +143,24 @@ class Workspace(models.Model):
             return ""
         kind = key[: key.find("_", 3) + 1] if key.count("_") >= 2 else key[:3]
         return f"{kind}…{key[-4:]}"
+
+
+class BrandLogo(models.Model):
+    """A workspace's logo as served: checked and encoded again by Pillow
+    (workspaces.brand.logo_process), PNG, JPEG or WebP, at most 200 KB."""
+
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, primary_key=True, related_name="brand_logo"
+    )
+    key = models.CharField(max_length=40)
+    content = models.BinaryField()
+    content_type = models.CharField(max_length=20)
+    width = models.PositiveSmallIntegerField()
+    height = models.PositiveSmallIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id}: {self.key}"
 
 
 class Role(models.TextChoices):

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
-from workspaces.models import ApiKey, Membership, Role, Workspace
+from workspaces.models import ApiKey, BrandLogo, Membership, Role, Workspace
 from workspaces.services import hash_api_key
 
 
@@ -75,3 +75,8 @@ def workspace_roles(*, user: User | AnonymousUser) -> list[tuple[Workspace, str]
         .filter(user_id=user.pk)
         .order_by("workspace__name")
     ]
+
+
+def brand_logo_of(*, public_id: str) -> BrandLogo | None:
+    """The logo of the workspace with ``public_id`` (one query), or None."""
+    return BrandLogo.objects.filter(workspace__public_id=public_id).first()

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
@@ -15,9 +16,11 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from config.errors import ServiceError
+from config.errors import Invalid, ServiceError
 from config.events import DomainEvent, publish
-from workspaces.models import ApiKey, Membership, Role, Workspace
+from workspaces.accent import accent_color_normalize
+from workspaces.brand import ProcessedLogo
+from workspaces.models import ApiKey, BrandLogo, Membership, Role, Workspace
 from workspaces.origins import origins_normalize
 
 API_KEY_PREFIX = "cfk_"
@@ -201,22 +204,84 @@ def workspace_config_bump(*, workspace_id: int) -> None:
     Workspace.objects.filter(pk=workspace_id).update(config_version=F("config_version") + 1)
 
 
+# A brand change: only the keys given change. "logo" is a ProcessedLogo
+# (workspaces.brand.logo_process), or None to remove the logo.
+BRAND_KEYS = ("name", "accent_color", "support_email", "logo")
+
+
 def workspace_update(
-    *, workspace: Workspace, allowed_origins: list[str] | None = None
+    *,
+    workspace: Workspace,
+    allowed_origins: list[str] | None = None,
+    brand: dict[str, Any] | None = None,
 ) -> Workspace:
     """Change a workspace's settings; ``None`` leaves a setting as it is.
 
     ``allowed_origins`` is normalised (workspaces.origins); InvalidOrigins names
-    each entry that is not an origin.
+    each entry that is not an origin. ``brand`` holds the brand's keys to change
+    (``BRAND_KEYS``); an accent colour too light for white text is refused
+    (``Invalid``, naming ``brand.accent_color`` and the contrast ratio).
     """
     changed: list[str] = []
+    logo_change = False
     if allowed_origins is not None:
         workspace.allowed_origins = origins_normalize(allowed_origins)
         changed.append("allowed_origins")
-    if changed:
+    if brand is not None:
+        unknown = sorted(set(brand) - set(BRAND_KEYS))
+        if unknown:
+            raise Invalid(
+                _("Unknown brand setting: %(keys)s.") % {"keys": ", ".join(unknown)},
+                code="validation_error",
+                fields={f"brand.{key}": _("Unknown setting.") for key in unknown},
+            )
+        if "name" in brand:
+            workspace.brand_name = (brand["name"] or "").strip()
+            changed.append("brand_name")
+        if "accent_color" in brand:
+            color = brand["accent_color"] or ""
+            if color:
+                try:
+                    color = accent_color_normalize(color)
+                except ValueError as error:
+                    raise Invalid(
+                        str(error),
+                        code="accent_color_contrast",
+                        fields={"brand.accent_color": str(error)},
+                    ) from None
+            workspace.brand_accent_color = color
+            changed.append("brand_accent_color")
+        if "support_email" in brand:
+            workspace.brand_support_email = (brand["support_email"] or "").strip()
+            changed.append("brand_support_email")
+        logo_change = "logo" in brand
+    if changed or logo_change:
         with transaction.atomic():
+            if logo_change:
+                workspace.brand_logo_key = _brand_logo_store(
+                    workspace=workspace, logo=brand["logo"] if brand else None
+                )
+                changed.append("brand_logo_key")
             workspace.save(update_fields=changed)
-            # The hosted pages read these too (framing), through config caches.
+            # The hosted pages read these too (framing, brand), through config caches.
             workspace_config_bump(workspace_id=workspace.pk)
         workspace.refresh_from_db(fields=["config_version"])
     return workspace
+
+
+def _brand_logo_store(*, workspace: Workspace, logo: ProcessedLogo | None) -> str:
+    """Store (or with None, delete) the workspace's logo; the new logo key."""
+    if logo is None:
+        BrandLogo.objects.filter(workspace=workspace).delete()
+        return ""
+    BrandLogo.objects.update_or_create(
+        workspace=workspace,
+        defaults={
+            "key": logo.key,
+            "content": logo.content,
+            "content_type": logo.content_type,
+            "width": logo.width,
+            "height": logo.height,
+        },
+    )
+    return logo.key

@@ -12,4 +12,5 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("app/", views.app_home, name="app-home"),
     path("app/<slug:workspace>/connect/", views.workspace_overview, name="app-workspace-connect"),
+    path("brand/<str:public_id>/<str:key>", views.brand_logo, name="brand-logo"),
 ]

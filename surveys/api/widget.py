@@ -82,9 +82,31 @@ def _dotted(prefix: str, detail: Any) -> dict[str, Any]:
 
 
 class WidgetSessionCreateApi(APIView):
+    """Called by the widget script from the host's page, so answered to any origin
+    (CORS ``*``): the request carries no cookie and no key, and what it may do is
+    decided by the signature alone."""
+
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [WidgetThrottle]  # per IP, then per workspace
+
+    def get_throttles(self) -> list[Any]:
+        # A browser's preflight is not a request to open a session.
+        return [] if self.request.method == "OPTIONS" else super().get_throttles()
+
+    def options(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        return Response(status=204)
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Access-Control-Allow-Origin"] = "*"
+        if request.method == "OPTIONS":
+            response["Access-Control-Allow-Methods"] = "POST"
+            response["Access-Control-Allow-Headers"] = "Content-Type, Idempotency-Key"
+            response["Access-Control-Max-Age"] = "7200"
+        return response
 
     @extend_schema(
         request=WidgetSessionIn,

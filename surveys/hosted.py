@@ -1,0 +1,95 @@
+"""What the hosted pages add for a host's frame and brand.
+
+- Framing: a hosted page may be framed by the workspace's ``allowed_origins``
+  and nothing else (CSP ``frame-ancestors``; ``'none'`` when the list is empty),
+  and sends no ``X-Frame-Options``; every other page keeps ``DENY``. With the
+  demo host page on, the demo workspace may also be framed by this service's own
+  origin (``/demo/`` embeds the widget).
+- The brand's accent colour reaches the page as its only inline style, allowed
+  by its hash in ``style-src``.
+- Inside a frame, ``static/js/embed.js`` tells the widget what happens: it
+  answers the widget's hello only from an allowed origin, posts only to that
+  origin, and on the done page posts the outcome (``outcome_message``).
+
+The policy is built once per workspace configuration (``config_version``), so
+a page pays no query and little time for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from config.csp import DEFAULT_POLICY, policy
+from surveys.models import CancelSession, Outcome, SessionStatus
+from workspaces.brand import workspace_brand
+from workspaces.config_cache import ConfigCache
+from workspaces.models import Workspace
+
+DEMO_WORKSPACE_SLUG = "demo"
+
+
+@dataclass(frozen=True)
+class HostedFrame:
+    header: str  # the Content-Security-Policy of the workspace's hosted pages
+    origins: tuple[str, ...]  # who may frame them (and hear from them)
+    self_allowed: bool  # this service's own origin too (the demo host page)
+
+
+def _frame_build(workspace: Workspace) -> HostedFrame:
+    origins = tuple(workspace.allowed_origins or ())
+    self_allowed = bool(settings.DEMO_HOST_PAGE) and workspace.slug == DEMO_WORKSPACE_SLUG
+    ancestors = [*(["'self'"] if self_allowed else []), *origins] or ["'none'"]
+    style = [*DEFAULT_POLICY["style-src"], workspace_brand(workspace).style_source]
+    return HostedFrame(
+        header=policy(frame_ancestors=ancestors, style_src=style),
+        origins=origins,
+        self_allowed=self_allowed,
+    )
+
+
+_frames: ConfigCache[HostedFrame] = ConfigCache(_frame_build, size=256)
+
+
+def hosted_frame(workspace: Workspace) -> HostedFrame:
+    return _frames.get(workspace)
+
+
+def outcome_message(session: CancelSession) -> dict[str, Any] | None:
+    """What the done page tells the host's page (``postMessage``), or None while
+    the session is open: ``saved`` with the offer and the terms as accepted,
+    ``kept`` (saved without taking an offer), or ``cancelled``."""
+    if session.status != SessionStatus.COMPLETED:
+        return None
+    if session.outcome == Outcome.CANCELLED:
+        return {"type": "cancelled", "session": str(session.pk)}
+    offer = session.offer
+    if session.outcome == Outcome.SAVED and offer is not None and session.accepted_terms:
+        terms = {k: v for k, v in session.accepted_terms.items() if k != "kind"}
+        return {
+            "type": "saved",
+            "session": str(session.pk),
+            "offer": {"id": offer.pk, "kind": offer.kind, "name": offer.name},
+            "terms": terms,
+        }
+    if session.outcome == Outcome.SAVED:
+        return {"type": "kept", "session": str(session.pk)}
+    return None
+
+
+def hosted_context(session: CancelSession, *, done: bool = False) -> dict[str, Any]:
+    """The template context every hosted page of ``session`` gets: the brand, and
+    what the frame script needs (only when someone may frame the page)."""
+    workspace = session.workspace
+    frame = hosted_frame(workspace)
+    embed = None
+    if frame.origins or frame.self_allowed:
+        embed = {
+            "origins": list(frame.origins),
+            "self": frame.self_allowed,
+            "return_url": session.return_url,
+            "outcome": outcome_message(session) if done else None,
+        }
+    return {"brand": workspace_brand(workspace), "embed": embed}
