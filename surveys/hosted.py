@@ -65,6 +65,8 @@ def outcome_message(session: CancelSession) -> dict[str, Any] | None:
         return None
     if session.outcome == Outcome.CANCELLED:
         return {"type": "cancelled", "session": str(session.pk)}
+    if session.outcome == Outcome.SAVED and session.kept:
+        return {"type": "kept", "session": str(session.pk)}
     offer = session.offer
     if session.outcome == Outcome.SAVED and offer is not None and session.accepted_terms:
         terms = {k: v for k, v in session.accepted_terms.items() if k != "kind"}

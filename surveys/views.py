@@ -303,10 +303,12 @@ def keep_action(request: HttpRequest, token: str) -> HttpResponse:
     """ "Keep my subscription": the session ends saved, without an offer. Then back
     to the host's ``return_url`` (checked against the workspace's allowed origins
     when the session opened), or to a page saying they are staying. A repeat, or
-    a stale tab after another outcome, lands where the session stands."""
+    a stale tab after another outcome, lands where the session stands. Inside
+    the widget's frame (``framed``, set by static/js/embed.js) it ends on the done
+    page, which tells the host's page "kept"."""
     _load(request, token)
     session = session_keep(token=token)
-    if session.return_url:
+    if session.return_url and request.POST.get("framed") != "1":
         return HttpResponseRedirect(session.return_url)
     return _to("flow-done", session)
 

@@ -61,6 +61,17 @@
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") post({ type: "close" });
   });
+  // Keeping the subscription ends on the done page inside the frame (which tells
+  // the host "kept"), not on the host's own page loaded into the frame.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.classList || !form.classList.contains("keep") || form.elements.framed) return;
+    var flag = document.createElement("input");
+    flag.type = "hidden";
+    flag.name = "framed";
+    flag.value = "1";
+    form.appendChild(flag);
+  });
   document.addEventListener("click", function (event) {
     var link = event.target.closest ? event.target.closest("a[href]") : null;
     if (host && link && back && link.href === back) {

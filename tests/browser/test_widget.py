@@ -173,13 +173,26 @@ def test_a_session_kept_without_an_offer_is_announced_as_kept(live_server, host,
     """The done page announces any final state: saved without an offer is "kept"."""
     session = make_session(shop, locale="en")
     CancelSession.objects.filter(pk=session.pk).update(
-        status=SessionStatus.COMPLETED, outcome=Outcome.SAVED, completed_at=timezone.now()
+        status=SessionStatus.COMPLETED,
+        outcome=Outcome.SAVED,
+        kept=True,
+        completed_at=timezone.now(),
     )
     _open(desktop, host, {"url": f"{live_server.url}/c/{session.token}/"})
     desktop.wait_for_function("() => window.calls.some((c) => c[0] === 'kept')")
     assert [c[0] for c in desktop.evaluate("() => window.calls")] == ["kept"]
     kept = [m["data"] for m in _messages(desktop) if m["data"]["type"] == "kept"]
     assert kept == [{"source": "cancelflow", "type": "kept", "session": str(session.pk)}]
+
+
+def test_a_customer_keeps_the_subscription_in_the_modal(live_server, host, shop, desktop) -> None:
+    session = make_session(shop, locale="en", return_url=f"{host.origin}/account")
+    frame = _open(desktop, host, {"token": session.token})
+    frame.get_by_role("button", name="Keep my subscription").click()
+    desktop.wait_for_function("() => window.calls.some((c) => c[0] === 'kept')")
+    assert [m["data"]["type"] for m in _messages(desktop)].count("kept") == 1
+    session.refresh_from_db()
+    assert (session.outcome, session.kept) == (Outcome.SAVED, True)
 
 
 def _focus_in_dialog(page: Any) -> bool:

@@ -282,6 +282,16 @@ def test_hosted_keep_goes_back_to_the_return_url(browser, workspace) -> None:
     assert OutboxEvent.objects.filter(session=session).count() == 1
 
 
+def test_hosted_keep_inside_the_widget_frame_ends_on_the_done_page(browser, workspace) -> None:
+    """In the widget's frame the done page tells the host "kept", so the keep
+    lands there rather than loading the host's page into the frame."""
+    session = make_session(workspace, locale="en", return_url="https://app.example.com/account")
+    response = browser.post(page(session, "keep"), {"framed": "1"})
+    assert response.status_code == 302 and response["Location"] == page(session, "done")
+    session.refresh_from_db()
+    assert (session.outcome, session.kept) == (Outcome.SAVED, True)
+
+
 def test_hosted_keep_without_a_return_url_says_they_are_staying(browser, workspace) -> None:
     session = make_session(workspace, locale="en")
     response = browser.post(page(session, "keep"))

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workspaces', '0007_staff_follows_roles'),
+        ('workspaces', '0008_default_locale_german'),
     ]
 
     operations = [
