@@ -191,6 +191,14 @@ class CancelSession(models.Model):
             models.Index(fields=["status", "created_at"], name="session_status_created"),
             # A customer's past outcomes (offer cooldown and uses per customer).
             models.Index(fields=["workspace", "customer_id"], name="session_ws_customer"),
+            # Saved sessions by the time of the save, with what the saves figure
+            # groups by (whether saves lasted: offers.saves).
+            models.Index(
+                fields=["workspace", "completed_at"],
+                include=["subscription_id", "offer", "experiment_variant"],
+                condition=Q(outcome="saved"),
+                name="session_saved",
+            ),
             # Finished sessions still holding personal data, oldest first (retention).
             models.Index(
                 fields=["completed_at"],

@@ -248,6 +248,17 @@ class WorkspaceAdminForm(forms.ModelForm):
     stripe_secret_key_remove = forms.BooleanField(
         label=_("Remove the stored Stripe key"), required=False
     )
+    stripe_webhook_secret = forms.CharField(
+        label=_("Stripe webhook signing secret"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=_(
+            "The signing secret (whsec_…) of the Stripe endpoint that sends "
+            "customer.subscription.deleted and .updated to /api/v1/stripe/webhooks/"
+            "<workspace id>. Leave empty to keep the current one."
+        ),
+    )
 
     class Meta:
         model = Workspace
@@ -262,6 +273,7 @@ class WorkspaceAdminForm(forms.ModelForm):
             "send_confirmation_email",
             "stripe_enabled",
             "stripe_secret_key",
+            "stripe_webhook_secret",
             "retain_personal_data_days",
         ]
 
@@ -269,6 +281,9 @@ class WorkspaceAdminForm(forms.ModelForm):
         if self.data.get(self.add_prefix("stripe_secret_key_remove")):
             return ""
         return self.cleaned_data["stripe_secret_key"] or self.instance.stripe_secret_key
+
+    def clean_stripe_webhook_secret(self) -> str:
+        return self.cleaned_data["stripe_webhook_secret"] or self.instance.stripe_webhook_secret
 
 
 @admin.register(Workspace)
@@ -306,6 +321,7 @@ class WorkspaceAdmin(WorkspaceScopedAdmin):
                     "stripe_key",
                     "stripe_secret_key",
                     "stripe_secret_key_remove",
+                    "stripe_webhook_secret",
                 ],
                 "description": _(
                     "Saved and cancelled outcomes are applied to the customer's Stripe "
