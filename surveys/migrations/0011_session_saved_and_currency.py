@@ -6,16 +6,20 @@ from config.migration_ops import AddIndexConcurrently
 
 
 class Migration(migrations.Migration):
-    # The sessions' index is built concurrently on PostgreSQL.
+    # The sessions' indexes are built concurrently on PostgreSQL.
     atomic = False
 
     dependencies = [
-            ('surveys', '0010_personal_data_erasure'),
+        ('surveys', '0010_personal_data_erasure'),
     ]
 
     operations = [
         AddIndexConcurrently(
             model_name='cancelsession',
             index=models.Index(condition=models.Q(('outcome', 'saved')), fields=['workspace', 'completed_at'], include=('subscription_id', 'offer', 'experiment_variant'), name='session_saved'),
+        ),
+        AddIndexConcurrently(
+            model_name='cancelsession',
+            index=models.Index(fields=['workspace', 'currency', 'created_at'], name='session_ws_currency'),
         ),
     ]
