@@ -153,6 +153,8 @@ def headline(
     current = funnel(workspace=workspace, filters=filters, source=source)
     before = funnel(workspace=workspace, filters=filters.previous(), source=source)
     current["previous"] = {name: before[name] for name in HEADLINE_FIGURES}
+    for name in ("mrr_saved_by_currency", "mrr_lost_by_currency"):
+        current["previous"][name] = before[name]
     current["change"] = {
         name: (_points if name in RATE_FIGURES else _change)(current[name], before[name])
         for name in HEADLINE_FIGURES

@@ -16,6 +16,7 @@ horizon  matured         retained
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -207,3 +208,40 @@ def test_durable_save_rate_per_experiment_arm(db: None) -> None:
 
     assert found[arms[0].pk] == {"saved": 2, "matured": 2, "retained": 1, "rate": 0.5}
     assert found[arms[1].pk] == {"saved": 2, "matured": 2, "retained": 2, "rate": 1.0}
+
+
+def test_the_experiment_page_shows_each_arms_durable_save_rate(db: None) -> None:
+    from offers.models import Experiment, ExperimentVariant
+    from tests.analytics.test_dashboard import member
+    from workspaces.models import Role
+
+    workspace = make_workspace()
+    offer = make_offer(workspace)
+    experiment = Experiment.objects.create(workspace=workspace, name="depth")
+    arm = ExperimentVariant.objects.create(experiment=experiment, name="Thirty", offer=offer)
+    ExperimentVariant.objects.create(experiment=experiment, name="Control", offer=None)
+    for i, lasted in enumerate([True, True, False]):
+        s = make_session(workspace, subscription_id=f"sub_e{i}", now=at("2026-01-10T12:00"))
+        answered = session_answer(
+            token=s.token, reason_code="too_expensive", now=at("2026-01-10T12:00")
+        )
+        type(s).objects.filter(pk=s.pk).update(experiment_variant=arm)
+        session_accept(token=s.token, offer_id=answered.offer_id, now=at("2026-01-10T12:01"))
+        if not lasted:
+            event(workspace, f"sub_e{i}", "cancelled", "2026-02-01T00:00")
+
+    response = member(workspace, Role.ANALYST).get(
+        f"/app/{workspace.slug}/experiments/{experiment.pk}/"
+    )
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    row = re.search(r'<tr data-variant-lasting="Thirty">(.*?)</tr>', page, re.S)
+    assert row
+    cells = [
+        re.sub(r"<[^>]+>", "", c).strip()
+        for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row.group(1))
+    ]
+    assert cells == ["Thirty", "3", "3", "2", "66.7%"]
+    control = re.search(r'<tr data-variant-lasting="Control">(.*?)</tr>', page, re.S)
+    assert control and "—" in control.group(1)
