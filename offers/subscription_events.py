@@ -53,7 +53,8 @@ class SubscriptionEventInput:
     occurred_at: datetime
 
 
-def _fingerprint(event: SubscriptionEventInput) -> str:
+def subscription_event_fingerprint(event: SubscriptionEventInput) -> str:
+    """What a replay must match: the subscription, the type and the instant."""
     body = {
         "subscription": event.subscription,
         "type": event.type,
@@ -78,7 +79,7 @@ def subscription_event_record(
             code="validation_error",
             fields={"type": f"one of {', '.join(SubscriptionEventType.values)}"},
         )
-    fingerprint = _fingerprint(event)
+    fingerprint = subscription_event_fingerprint(event)
     existing = SubscriptionEvent.objects.filter(workspace=workspace, event_id=event.id).first()
     if existing is None:
         try:
