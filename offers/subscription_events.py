@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +41,8 @@ from config.errors import Conflict, ServiceError
 from offers.models import SubscriptionEvent, SubscriptionEventSource, SubscriptionEventType
 from workspaces.models import Workspace
 
+# The id an erased event is left with: this prefix and a keyed hash of its id.
+ERASED_EVENT_PREFIX = "erased_"
 STRIPE_EVENT_TYPES = ("customer.subscription.deleted", "customer.subscription.updated")
 # How old a signed Stripe delivery may be (stripe-python's default tolerance).
 STRIPE_TOLERANCE_SECONDS = 300
@@ -105,6 +108,26 @@ def subscription_event_record(
             fields={"id": "already used for a different event"},
         )
     return existing, False
+
+
+def subscription_events_erase(
+    *, workspace_id: int, subscription_ids: list[str], pseudonym: Callable[[str], str]
+) -> int:
+    """Replace the ids of these subscriptions' events (the host chose them and may
+    have built them from the customer's id or email) with ``pseudonym(id)``, in the
+    caller's transaction. The subscription id, type and time stay: the saves
+    figure keeps counting them, as the sessions keep theirs. A later replay under
+    the old id records a second copy, which counts the same. Returns how many."""
+    events = list(
+        SubscriptionEvent.objects.select_for_update()
+        .filter(workspace_id=workspace_id, subscription_id__in=subscription_ids)
+        .exclude(event_id__startswith=ERASED_EVENT_PREFIX)
+        .order_by("pk")
+    )
+    for event in events:
+        event.event_id = ERASED_EVENT_PREFIX + pseudonym(event.event_id)
+    SubscriptionEvent.objects.bulk_update(events, ["event_id"], batch_size=500)
+    return len(events)
 
 
 # --- Stripe ---------------------------------------------------------------------------
