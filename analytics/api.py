@@ -140,8 +140,7 @@ class SavesApi(FiguresView):
         parameters=[
             OpenApiParameter(
                 "horizon",
-                int,
-                enum=[30, 60, 90],
+                {"type": "integer", "enum": [30, 60, 90], "minimum": 30, "maximum": 90},
                 default=90,
                 description="Days a save must last (and must have had) to count.",
             ),

@@ -118,6 +118,7 @@ class StripeWebhookApi(APIView):
             )
         ],
         responses={200: StripeWebhookOut},
+        auth=[],
         examples=[
             OpenApiExample(
                 "A subscription deleted",
