@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 
 from alerts.selectors import alert_counts
 from analytics.export import figures_csv, sessions_csv
-from analytics.money import dashboard_money_split
+from analytics.money import SEPARATOR, dashboard_money_split
 from analytics.selectors.breakdown import breakdown
 from analytics.selectors.filters import (
     AnalyticsFilters,
@@ -240,6 +240,13 @@ def _cards(top: dict[str, Any], currency: str) -> list[dict[str, Any]]:
                 "name": name,
                 "label": labels[name],
                 "value": _write(top[name], how, currency),
+                # Money in several currencies: each amount apart (it never wraps
+                # inside one).
+                "amounts": (
+                    dashboard_money_split(top[name], home=currency).split(SEPARATOR)
+                    if how == "money"
+                    else []
+                ),
                 "previous": _write(top["previous"][name], how, currency),
                 "change": delta,
                 "change_in": "points" if how == "rate" else "relative",

@@ -106,14 +106,18 @@ def durable_saves(
         )
     )
     matured = Q(completed_at__lte=matured_by)
+    counts = {
+        "n_saved": Count("pk"),
+        "n_matured": Count("pk", filter=matured),
+        "n_lost": Count("pk", filter=matured & Q(cancelled_within)),
+    }
+    saves = saves.order_by()
+    # Without a grouping, one aggregate (values() with no field would group by
+    # every column, one row per session).
     rows = (
-        saves.order_by()
-        .values(*([group_by] if group_by else []))
-        .annotate(
-            n_saved=Count("pk"),
-            n_matured=Count("pk", filter=matured),
-            n_lost=Count("pk", filter=matured & Q(cancelled_within)),
-        )
+        [saves.aggregate(**counts)]
+        if group_by is None
+        else saves.values(group_by).annotate(**counts)
     )
     found: dict[Any, dict[str, Any]] = {}
     for row in rows:
@@ -121,8 +125,6 @@ def durable_saves(
         found[key] = durable_figures(
             row["n_saved"], row["n_matured"], row["n_matured"] - row["n_lost"]
         )
-    if group_by is None and None not in found:
-        found[None] = durable_figures(0, 0, 0)
     return found
 
 

@@ -35,7 +35,8 @@ def card(page: str, figure: str) -> tuple[str, str]:
         re.S,
     )
     assert found, figure
-    return found.group(1).strip(), re.sub(r"<[^>]+>", "", found.group(2)).strip()
+    value = re.sub(r"<[^>]+>", "", found.group(1))
+    return re.sub(r"\s+", " ", value).strip(), re.sub(r"<[^>]+>", "", found.group(2)).strip()
 
 
 def test_a_rate_changes_in_points(history: dict[str, Any]) -> None:

@@ -245,3 +245,15 @@ def test_the_experiment_page_shows_each_arms_durable_save_rate(db: None) -> None
     assert cells == ["Thirty", "3", "3", "2", "66.7%"]
     control = re.search(r'<tr data-variant-lasting="Control">(.*?)</tr>', page, re.S)
     assert control and "—" in control.group(1)
+
+
+def test_the_dashboards_horizons_add_up_every_save(history: dict[str, Any]) -> None:
+    from analytics.selectors.saves import saves_horizons
+
+    found = saves_horizons(workspace=history["workspace"], filters=YEAR, now=NOW)
+
+    assert [(h["horizon"], h["saved"], h["matured"], h["retained"]) for h in found] == [
+        (30, 5, 4, 3),
+        (60, 5, 4, 2),
+        (90, 5, 3, 0),
+    ]
