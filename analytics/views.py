@@ -141,7 +141,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         },
         "labels": {"share": str(_("Share of answers (%)")), "sessions": str(_("Sessions"))},
     }
-    trend = chart_data["trends"]
+    trend: dict[str, Any] = chart_data["trends"]  # type: ignore[assignment]
     trend["y_max"] = axis_max(
         [v for series in [*trend["series"], trend["save_rate"]] for v in series["values"]]
     )

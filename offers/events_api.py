@@ -42,7 +42,8 @@ class SubscriptionEventOut(serializers.Serializer):
     subscription = serializers.CharField(source="subscription_id")
     type = serializers.ChoiceField(choices=SubscriptionEventType.values)
     occurred_at = serializers.DateTimeField()
-    source = serializers.ChoiceField(choices=["api", "stripe"])
+    # DRF takes declared fields out of the class, so this does not shadow Field.source.
+    source = serializers.ChoiceField(choices=["api", "stripe"])  # type: ignore[assignment]
     received_at = serializers.DateTimeField(source="created_at")
 
 

@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -169,7 +170,7 @@ def _sessions_erase(
         events += subscription_events_erase(
             workspace_id=workspace_id,
             subscription_ids=subscription_ids,
-            pseudonym=lambda event_id, ws=workspace_id: _event_pseudonym(ws, event_id),
+            pseudonym=partial(_event_pseudonym, workspace_id),
         )
     return ErasureCounts(
         sessions=sessions.sessions,

@@ -14,7 +14,7 @@ from offers.selectors import offer_cost_cents, offers_by_id
 from workspaces.models import Workspace
 
 
-def _offer_costs(workspace: Workspace, saved_by_offer: dict[int, tuple[int, int]]) -> int:
+def _offer_costs(workspace: Workspace, saved_by_offer: dict[Any, tuple[int, int]]) -> int:
     offers = offers_by_id(workspace=workspace, ids=list(saved_by_offer))
     return sum(
         offer_cost_cents(offer=offers[oid], saved_sessions=n, saved_mrr_cents=mrr)

@@ -117,7 +117,7 @@ def offer_performance(
                 ],
             }
         )
-    result.sort(key=lambda r: (-int(r["shown"] or 0), str(r["offer"])))
+    result.sort(key=lambda r: (-int(str(r["shown"] or 0)), str(r["offer"])))
     return {
         "from": filters.date_from,
         "to": filters.date_to,

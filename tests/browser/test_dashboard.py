@@ -110,7 +110,9 @@ def test_a_long_unbroken_word_wraps_inside_the_words_table(
     table = page.evaluate(
         """() => {
           const table = document.getElementById("table-words");
-          return [table.scrollWidth, table.parentElement.clientWidth, document.documentElement.scrollWidth, window.innerWidth];
+          const root = document.documentElement;
+          return [table.scrollWidth, table.parentElement.clientWidth,
+                  root.scrollWidth, window.innerWidth];
         }"""
     )
     context.close()
