@@ -43,6 +43,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--other-currency", type=float, default=0.02)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--reload", action="store_true")
+    parser.add_argument("--vacuum", action="store_true", help="VACUUM ANALYZE first.")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/bench_saves")
     return parser.parse_args()
 
@@ -145,8 +146,10 @@ def load(args: argparse.Namespace) -> None:
             """,
             {"ws": workspace.pk, "now": now},
         )
-        cursor.execute("ANALYZE surveys_cancelsession")
-        cursor.execute("ANALYZE offers_subscriptionevent")
+        # What autovacuum would do soon after: statistics, and the visibility map
+        # that lets the saved sessions be counted from the index alone.
+        cursor.execute("VACUUM ANALYZE surveys_cancelsession")
+        cursor.execute("VACUUM ANALYZE offers_subscriptionevent")
     print(f"loaded {args.sessions:,} sessions in {time.perf_counter() - started:.0f} s")
 
 
@@ -171,6 +174,10 @@ def main() -> None:
     from workspaces.models import Workspace
 
     call_command("migrate", verbosity=0)
+    if args.vacuum:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE surveys_cancelsession")
+            cursor.execute("VACUUM ANALYZE offers_subscriptionevent")
     workspace = Workspace.objects.filter(slug="bench-saves").first()
     have = CancelSession.objects.filter(workspace=workspace).count() if workspace else 0
     if args.reload or have != args.sessions:

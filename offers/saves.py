@@ -3,12 +3,12 @@
 (retained), from the subscription events the host or Stripe sent
 (``offers.subscription_events``).
 
-One statement per figure: the saved sessions come from the partial index
-``session_saved`` (workspace, time of the save; saved sessions only, with their
-subscription, offer and experiment arm included), and "cancelled within the
-horizon" is an anti-join against the cancellations' partial index
-``subscription_event_cancels``, which the planner runs as it sees fit (a hash
-of the cancellations, or one index probe per save).
+Two statements per figure: the saved and matured sessions, counted from the
+partial index ``session_saved`` (workspace, time of the save; saved sessions
+only, with their subscription, offer and experiment arm included); and the
+matured ones cancelled within the horizon, a semi-join against the
+cancellations (partial index ``subscription_event_cancels``), which the planner
+runs as it sees fit (a hash of the cancellations, or one index probe per save).
 
 A cancellation counts from the moment of the save to ``horizon`` days after it;
 a reactivation after it does not undo it (the save did not last that
@@ -106,24 +106,24 @@ def durable_saves(
         )
     )
     matured = Q(completed_at__lte=matured_by)
-    counts = {
-        "n_saved": Count("pk"),
-        "n_matured": Count("pk", filter=matured),
-        "n_lost": Count("pk", filter=matured & Q(cancelled_within)),
-    }
     saves = saves.order_by()
-    # Without a grouping, one aggregate (values() with no field would group by
-    # every column, one row per session).
-    rows = (
-        [saves.aggregate(**counts)]
-        if group_by is None
-        else saves.values(group_by).annotate(**counts)
-    )
+    counts = {"n_saved": Count("pk"), "n_matured": Count("pk", filter=matured)}
+    # The cancelled saves apart, with the EXISTS in the WHERE clause: there the
+    # planner runs it as a semi-join (a hash of the cancellations, say); inside an
+    # aggregate's FILTER it would be a subquery per saved session.
+    lost = saves.filter(matured).filter(cancelled_within)
+    if group_by is None:
+        # One aggregate (values() with no field would group by every column).
+        rows = [saves.aggregate(**counts)]
+        lost_by = {None: lost.count()}
+    else:
+        rows = list(saves.values(group_by).annotate(**counts))
+        lost_by = {row[group_by]: row["n"] for row in lost.values(group_by).annotate(n=Count("pk"))}
     found: dict[Any, dict[str, Any]] = {}
     for row in rows:
         key = row[group_by] if group_by else None
         found[key] = durable_figures(
-            row["n_saved"], row["n_matured"], row["n_matured"] - row["n_lost"]
+            row["n_saved"], row["n_matured"], row["n_matured"] - lost_by.get(key, 0)
         )
     return found
 
