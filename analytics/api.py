@@ -13,7 +13,7 @@ from typing import Any
 from django.http import StreamingHttpResponse
 from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,6 +25,7 @@ from analytics.selectors.filters import AnalyticsFilters, filters_parse
 from analytics.selectors.funnel import headline
 from analytics.selectors.offers import offer_performance
 from analytics.selectors.reasons import reasons
+from analytics.selectors.saves import horizon_parse, saves, saves_filters
 from analytics.selectors.trends import trends
 from analytics.selectors.verbatims import verbatims, verbatims_slice
 from analytics.services import SubscriberCountInput, subscriber_counts_record
@@ -52,7 +53,9 @@ FILTER_PARAMETERS = [
 FILTER_ERRORS = error_responses(404, 422)
 
 
-def request_filters(request: Request) -> tuple[Workspace, AnalyticsFilters]:
+def request_filters(
+    request: Request, parse: Any = filters_parse
+) -> tuple[Workspace, AnalyticsFilters]:
     workspace = api_workspace(request)
     unstorable = sorted(k for k, v in request.query_params.items() if has_unstorable_text(v))
     if unstorable:
@@ -61,7 +64,7 @@ def request_filters(request: Request) -> tuple[Workspace, AnalyticsFilters]:
             code="validation_error",
             fields={name: "contains NUL" for name in unstorable},
         )
-    filters = filters_parse(workspace=workspace, params=request.query_params)
+    filters = parse(workspace=workspace, params=request.query_params)
     if (
         filters.survey_id is not None
         and not workspace.surveys.filter(pk=filters.survey_id).exists()
@@ -130,6 +133,59 @@ class OffersApi(FiguresView):
     def get(self, request: Request) -> Response:
         workspace, filters = request_filters(request)
         return Response(offer_performance(workspace=workspace, filters=filters))
+
+
+class SavesApi(FiguresView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "horizon",
+                {"type": "integer", "enum": [30, 60, 90], "minimum": 30, "maximum": 90},
+                default=90,
+                description="Days a save must last (and must have had) to count.",
+            ),
+            OpenApiParameter(
+                "from",
+                OpenApiTypes.DATE,
+                description="First day of the saves counted (inclusive); default 365 days "
+                "before 'to'.",
+            ),
+            *[p for p in FILTER_PARAMETERS if p.name != "from"],
+        ],
+        responses={200: OpenApiTypes.OBJECT, **FILTER_ERRORS},
+        examples=[
+            OpenApiExample(
+                "Saves at 90 days",
+                value={
+                    "horizon": 90,
+                    "from": "2025-03-02",
+                    "to": "2026-03-01",
+                    "saved": 120,
+                    "matured": 80,
+                    "retained": 62,
+                    "rate": 0.775,
+                    "by_offer": [
+                        {
+                            "offer": 3,
+                            "name": "30% off for 3 months",
+                            "kind": "discount_percent",
+                            "saved": 90,
+                            "matured": 60,
+                            "retained": 45,
+                            "rate": 0.75,
+                        }
+                    ],
+                },
+                response_only=True,
+            )
+        ],
+        summary="Saves that last: of the sessions saved at least `horizon` days ago, how many "
+        "were not cancelled within `horizon` days of the save; in total and per offer",
+    )
+    def get(self, request: Request) -> Response:
+        horizon = horizon_parse(request.query_params.get("horizon"))
+        workspace, filters = request_filters(request, parse=saves_filters)
+        return Response(saves(workspace=workspace, filters=filters, horizon=horizon))
 
 
 class BreakdownApi(FiguresView):

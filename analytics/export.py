@@ -94,7 +94,8 @@ def figure_rows(
             "save_rate",
             "mrr_saved_cents",
             "discount_cost_cents",
-            "net_mrr_saved_cents",
+            "cost_over_horizon_cents",
+            "net_over_horizon_cents",
         ):
             yield ["offer", offer["name"], figure, offer[figure]]
 

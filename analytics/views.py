@@ -7,6 +7,7 @@ its numbers as a table, so the page reads fine without JavaScript.
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from django.views.decorators.http import require_POST
 
 from alerts.selectors import alert_counts
 from analytics.export import figures_csv, sessions_csv
+from analytics.money import SEPARATOR, dashboard_money_split
 from analytics.selectors.breakdown import breakdown
 from analytics.selectors.filters import (
     AnalyticsFilters,
@@ -34,8 +36,11 @@ from analytics.selectors.filters import (
 from analytics.selectors.funnel import headline
 from analytics.selectors.offers import offer_performance
 from analytics.selectors.reasons import reasons
+from analytics.selectors.saves import DEFAULT_DAYS as SAVES_DAYS
+from analytics.selectors.saves import saves_horizons
 from analytics.selectors.trends import trends
 from analytics.selectors.verbatims import verbatims, verbatims_slice
+from analytics.templatetags.figures import duration, pct
 from config.db import planned_per_call
 from config.errors import ServiceError
 from surveys.locales import normalize_locale
@@ -136,6 +141,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         },
         "labels": {"share": str(_("Share of answers (%)")), "sessions": str(_("Sessions"))},
     }
+    trend: dict[str, Any] = chart_data["trends"]  # type: ignore[assignment]
+    trend["y_max"] = axis_max(
+        [v for series in [*trend["series"], trend["save_rate"]] for v in series["values"]]
+    )
+    cohort = AnalyticsFilters(
+        date_from=filters.date_to - timedelta(days=SAVES_DAYS - 1),
+        date_to=filters.date_to,
+        plan=filters.plan,
+        survey_id=filters.survey_id,
+        locale=filters.locale,
+    )
     choices = filter_choices(workspace=workspace)
     since, until = filters_bounds(workspace, filters)
     return render(
@@ -148,11 +164,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "interval": interval,
             "top": top,
             "cards": _cards(top, workspace.currency),
+            "lasting": saves_horizons(workspace=workspace, filters=cohort),
+            "lasting_from": cohort.date_from,
             "steps": steps,
             "outcomes": outcomes,
             "reasons": by_reason,
             "trends": by_time,
             "offers": offers["offers"],
+            "net_months": offers["net_horizon_months"],
             "plans": breakdown(workspace=workspace, filters=filters, by="plan"),
             "locales": breakdown(workspace=workspace, filters=filters, by="locale"),
             "surveys": breakdown(workspace=workspace, filters=filters, by="survey"),
@@ -170,24 +189,30 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 CARDS = (
     ("started", "count", None),
     ("save_rate", "rate", True),
-    ("mrr_saved_cents", "money", True),
-    ("mrr_lost_cents", "money", False),
+    ("mrr_saved_by_currency", "money", True),
+    ("mrr_lost_by_currency", "money", False),
     ("cancelled", "count", False),
     ("abandoned", "count", False),
     ("avg_seconds_to_complete", "seconds", None),
 )
 
 
-def _write(value: Any, how: str, currency: str) -> str:
-    from analytics.templatetags.figures import duration, pct
-    from offers.presentation import format_money
+def axis_max(values: list[float | None]) -> float:
+    """The top of a percentage axis that fits the data: the largest value rounded up
+    to the next 5 (10 above 50), at least 5, at most 100."""
+    top = max((v for v in values if v is not None), default=0.0)
+    step = 10 if top > 50 else 5
+    return float(min(100, max(step, math.ceil(top / step) * step)))
 
+
+def _write(value: Any, how: str, currency: str) -> str:
     if value is None:
         return "—"
     if how == "rate":
         return pct(value)
     if how == "money":
-        return format_money(int(value), currency)
+        # A mapping currency -> amount: every currency apart, never added.
+        return dashboard_money_split(value, home=currency)
     if how == "seconds":
         return duration(value)
     return f"{value:,}"
@@ -197,15 +222,16 @@ def _cards(top: dict[str, Any], currency: str) -> list[dict[str, Any]]:
     labels = {
         "started": _("Sessions started"),
         "save_rate": _("Save rate"),
-        "mrr_saved_cents": _("MRR saved"),
-        "mrr_lost_cents": _("MRR lost (cancelled)"),
+        "mrr_saved_by_currency": _("MRR saved"),
+        "mrr_lost_by_currency": _("MRR lost (cancelled)"),
         "cancelled": _("Cancelled (active churn)"),
         "abandoned": _("Abandoned (passive churn)"),
         "avg_seconds_to_complete": _("Average time to decide"),
     }
     cards = []
     for name, how, rise_is_good in CARDS:
-        delta = top["change"][name]
+        # Money changes in the workspace's own currency (the headline's figure).
+        delta = top["change"][name.replace("_by_currency", "_cents")]
         tone = "neutral"
         if delta and rise_is_good is not None:
             tone = "good" if (delta > 0) == rise_is_good else "bad"
@@ -214,8 +240,16 @@ def _cards(top: dict[str, Any], currency: str) -> list[dict[str, Any]]:
                 "name": name,
                 "label": labels[name],
                 "value": _write(top[name], how, currency),
+                # Money in several currencies: each amount apart (it never wraps
+                # inside one).
+                "amounts": (
+                    dashboard_money_split(top[name], home=currency).split(SEPARATOR)
+                    if how == "money"
+                    else []
+                ),
                 "previous": _write(top["previous"][name], how, currency),
                 "change": delta,
+                "change_in": "points" if how == "rate" else "relative",
                 "tone": tone,
             }
         )

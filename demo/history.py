@@ -22,9 +22,17 @@ from django.utils import timezone
 
 from analytics.demo import subscriber_counts_demo
 from analytics.services import rollups_rebuild
-from offers.models import Experiment, Offer, pause_bounds
+from offers.models import (
+    Experiment,
+    Offer,
+    SubscriptionEvent,
+    SubscriptionEventSource,
+    SubscriptionEventType,
+    pause_bounds,
+)
 from offers.selectors import CustomerHistory, offer_pick
 from offers.services import accepted_terms_for
+from offers.subscription_events import SubscriptionEventInput, subscription_event_fingerprint
 from surveys.locales import localized
 from surveys.models import (
     CancelSession,
@@ -119,6 +127,71 @@ VERBATIMS = {
 class HistoryResult:
     sessions: int
     responses: int
+    subscription_events: int = 0
+
+
+# How likely a customer saved by each kind of offer is to cancel within about
+# three months anyway (a pause often ends in a cancellation when it runs out).
+LATER_CANCEL = {
+    "discount_percent": 0.3,
+    "discount_amount": 0.3,
+    "pause": 0.4,
+    "downgrade": 0.18,
+    "extension": 0.35,
+    "trial_extension": 0.35,
+    "support": 0.25,
+}
+
+
+def history_events(
+    session: CancelSession, *, rng: random.Random, now: datetime
+) -> list[SubscriptionEvent]:
+    """What the host would have posted about a saved customer since the save: some
+    cancel anyway (most within three months, a few later), some have a payment fail
+    (and most of those pay again), the rest renew each month. Only what has
+    happened by ``now``."""
+    if session.outcome != Outcome.SAVED or session.completed_at is None:
+        return []
+    saved_at = session.completed_at
+    kind = session.offer.kind if session.offer is not None else ""
+    found: list[tuple[str, datetime]] = []
+    cancel_at = None
+    if rng.random() < LATER_CANCEL.get(kind, 0.25):
+        # Mostly soon after the save, some at the end of a discount or a pause.
+        cancel_at = saved_at + timedelta(days=rng.triangular(2, 150, 35), hours=rng.random() * 24)
+    renew = saved_at + timedelta(days=30)
+    while renew < now and (cancel_at is None or renew < cancel_at):
+        found.append((SubscriptionEventType.RENEWED, renew))
+        renew += timedelta(days=30)
+    if rng.random() < 0.08:
+        failed = saved_at + timedelta(days=rng.uniform(5, 80))
+        found.append((SubscriptionEventType.PAYMENT_FAILED, failed))
+        if rng.random() < 0.7:
+            found.append((SubscriptionEventType.REACTIVATED, failed + timedelta(days=3)))
+    if cancel_at is not None:
+        found.append((SubscriptionEventType.CANCELLED, cancel_at))
+    events = []
+    for n, (kind_, moment) in enumerate(sorted(found, key=lambda e: e[1])):
+        if moment >= now:
+            break
+        posted = SubscriptionEventInput(
+            id=f"evt_hist_{session.subscription_id}_{n}",
+            subscription=session.subscription_id,
+            type=kind_,
+            occurred_at=moment,
+        )
+        events.append(
+            SubscriptionEvent(
+                workspace_id=session.workspace_id,
+                event_id=posted.id,
+                subscription_id=posted.subscription,
+                type=posted.type,
+                occurred_at=posted.occurred_at,
+                source=SubscriptionEventSource.API,
+                request_fingerprint=subscription_event_fingerprint(posted),
+            )
+        )
+    return events
 
 
 def _weighted(rng: random.Random, items: list, weights: list[float]) -> object:
@@ -317,18 +390,28 @@ def _history_insert(
     progress: Callable[[int], None] | None,
 ) -> HistoryResult:
     rng = random.Random(seed)
+    # The later events draw from their own sequence, so the sessions a seed makes
+    # stay the same.
+    events_rng = random.Random(None if seed is None else f"{seed}:events")
     now = timezone.now()
     sessions: list[CancelSession] = []
     responses: list[Response] = []
-    made_sessions = made_responses = 0
+    events: list[SubscriptionEvent] = []
+    made_sessions = made_responses = made_events = 0
 
     def flush() -> None:
-        nonlocal made_sessions, made_responses
+        nonlocal made_sessions, made_responses, made_events
         with transaction.atomic():
             CancelSession.objects.bulk_create(sessions, batch_size=batch_size)
             Response.objects.bulk_create(responses, batch_size=batch_size)
+            # Events already there (a history added again) are left as they are.
+            SubscriptionEvent.objects.bulk_create(
+                events, batch_size=batch_size, ignore_conflicts=True
+            )
         made_sessions += len(sessions)
         made_responses += len(responses)
+        made_events += len(events)
+        events.clear()
         if progress:
             progress(len(sessions))
         sessions.clear()
@@ -340,8 +423,11 @@ def _history_insert(
         sessions.append(session)
         if response is not None:
             responses.append(response)
+        events.extend(history_events(session, rng=events_rng, now=now))
         if len(sessions) >= batch_size:
             flush()
     if sessions:
         flush()
-    return HistoryResult(sessions=made_sessions, responses=made_responses)
+    return HistoryResult(
+        sessions=made_sessions, responses=made_responses, subscription_events=made_events
+    )

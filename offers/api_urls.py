@@ -1,6 +1,6 @@
 from django.urls import path
 
-from offers import api
+from offers import api, events_api
 
 urlpatterns = [
     path("offers", api.OfferListApi.as_view(), name="api-offers"),
@@ -15,5 +15,15 @@ urlpatterns = [
         "experiments/<int:experiment_id>/stop",
         api.ExperimentStopApi.as_view(),
         name="api-experiment-stop",
+    ),
+    path(
+        "subscription-events",
+        events_api.SubscriptionEventsApi.as_view(),
+        name="api-subscription-events",
+    ),
+    path(
+        "stripe/webhooks/<str:workspace_id>",
+        events_api.StripeWebhookApi.as_view(),
+        name="api-stripe-webhook",
     ),
 ]

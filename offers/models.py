@@ -271,3 +271,59 @@ class OfferRule(models.Model):
         )
         if errors:
             raise ValidationError(errors)
+
+
+class SubscriptionEventType(models.TextChoices):
+    CANCELLED = "cancelled", _("Cancelled")
+    REACTIVATED = "reactivated", _("Reactivated")
+    RENEWED = "renewed", _("Renewed")
+    PAYMENT_FAILED = "payment_failed", _("Payment failed")
+
+
+class SubscriptionEventSource(models.TextChoices):
+    API = "api", _("Posted by the host")
+    STRIPE = "stripe", _("Stripe webhook")
+
+
+class SubscriptionEvent(models.Model):
+    """What happened to a subscription after its cancel session: posted by the host
+    (``POST /api/v1/subscription-events``) or read from Stripe's webhooks. The
+    analytics match them to saved sessions by subscription id, to tell which saves
+    lasted; an event for a subscription no session names yet is kept and counts as
+    soon as one does. ``event_id`` is the sender's id (idempotency key); the same id
+    with another body is refused. No customer data is kept: no payload, only the
+    subscription's id (which sessions keep through an erasure too)."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="subscription_events"
+    )
+    event_id = models.CharField(max_length=200)
+    subscription_id = models.CharField(max_length=200)
+    type = models.CharField(max_length=20, choices=SubscriptionEventType.choices)
+    occurred_at = models.DateTimeField()
+    source = models.CharField(
+        max_length=10, choices=SubscriptionEventSource.choices, default=SubscriptionEventSource.API
+    )
+    # A hash of what was posted: a replay with the same id and body answers the
+    # same; another body under the same id is a conflict.
+    request_fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["workspace", "occurred_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "event_id"], name="subscription_event_id_unique"
+            )
+        ]
+        indexes = [
+            # A saved session's cancellations within the horizon (the saves figure).
+            models.Index(
+                fields=["workspace", "subscription_id", "occurred_at"],
+                condition=models.Q(type="cancelled"),
+                name="subscription_event_cancels",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} {self.type} at {self.occurred_at:%Y-%m-%d}"

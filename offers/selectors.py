@@ -243,23 +243,40 @@ def offers_by_id(*, workspace: Workspace, ids: list[int]) -> dict[int, Offer]:
     return {o.pk: o for o in Offer.objects.filter(workspace=workspace, pk__in=ids)}
 
 
-def offer_cost_cents(*, offer: Offer, saved_sessions: int, saved_mrr_cents: int) -> int:
+def offer_cost_cents(
+    *, offer: Offer, saved_sessions: int, saved_mrr_cents: int, within_months: int | None = None
+) -> int:
     """What accepted offers give away, from the offer's terms: a percent discount
     costs that share of the MRR for its months, a fixed discount its amount for its
     months, a free extension its days of MRR, a downgrade the monthly MRR given up
-    by moving to the cheaper price. A pause defers revenue rather than giving it
-    away, and a support call gives nothing away: both count 0."""
+    by moving to the cheaper price (for one month, or for ``within_months``). A
+    pause defers revenue rather than giving it away, and a support call gives
+    nothing away: both count 0. ``within_months``: only what is given away in the
+    first that many months (to set against the MRR kept over the same months)."""
     terms = offer.terms or {}
+
+    def months(n: int) -> float:
+        return n if within_months is None else min(n, within_months)
+
     if offer.kind == "discount_percent":
         return round(
-            saved_mrr_cents * int(terms.get("percent", 0)) / 100 * int(terms.get("months", 0))
+            saved_mrr_cents
+            * int(terms.get("percent", 0))
+            / 100
+            * months(int(terms.get("months", 0)))
         )
     if offer.kind == "discount_amount":
-        return saved_sessions * int(terms.get("amount_cents", 0)) * int(terms.get("months", 0))
+        return round(
+            saved_sessions * int(terms.get("amount_cents", 0)) * months(int(terms.get("months", 0)))
+        )
     if offer.kind in ("extension", "trial_extension"):
-        return round(saved_mrr_cents * int(terms.get("days", 0)) / 30)
+        days = int(terms.get("days", 0))
+        if within_months is not None:
+            days = min(days, within_months * 30)
+        return round(saved_mrr_cents * days / 30)
     if offer.kind == "downgrade":
-        return max(saved_mrr_cents - saved_sessions * int(terms.get("price_cents", 0)), 0)
+        monthly = max(saved_mrr_cents - saved_sessions * int(terms.get("price_cents", 0)), 0)
+        return monthly * (within_months or 1)
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -10,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from config.errors import ServiceError
+from offers.saves import durable_saves_by_variant
 from offers.selectors import experiment_get, experiment_results, experiments_for_workspace
 from offers.services import experiment_stop
 from workspaces.access import member_required
@@ -57,5 +60,22 @@ def experiment_detail(request: HttpRequest, experiment_id: int) -> HttpResponse:
             "experiment": experiment,
             "results": results,
             "can_stop": request.membership_role == Role.ADMIN,  # type: ignore[attr-defined]
+            **_lasting_saves(workspace, results),
         },
     )
+
+
+# How many days an arm's saves must last to count in its durable save rate.
+LASTING_HORIZON = 90
+
+
+def _lasting_saves(workspace: Any, results: Any) -> dict[str, Any]:
+    """The durable save rate of each arm (offers.saves), for its own block of the page."""
+    variants = results.variants
+    found = durable_saves_by_variant(
+        workspace=workspace, variant_ids=[v.id for v in variants], horizon=LASTING_HORIZON
+    )
+    return {
+        "lasting_horizon": LASTING_HORIZON,
+        "lasting": [{"name": v.name, **found[v.id]} for v in variants],
+    }

@@ -155,6 +155,9 @@ class ErasureCountsOut(serializers.Serializer):
     delivery_attempts = serializers.IntegerField()
     deliveries_cancelled = serializers.IntegerField()
     admin_log_entries = serializers.IntegerField()
+    subscription_events = serializers.IntegerField(
+        default=0, help_text="Later subscription events whose ids were erased."
+    )
 
 
 class ErasureOut(serializers.Serializer):

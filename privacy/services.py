@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -37,6 +38,7 @@ from alerts.models import Alert, AlertChange, Delivery, DeliveryAttempt, OutboxE
 from alerts.services import session_messages_erase
 from config.errors import NotFound
 from offers.services import CONFIRMATION_KIND
+from offers.subscription_events import subscription_events_erase
 from privacy.models import ErasedBy, ErasureRecord
 from privacy.selectors import customer_id_plausible
 from surveys.models import CancelSession, Response, SessionStatus
@@ -93,6 +95,7 @@ class ErasureCounts:
     delivery_attempts: int = 0
     deliveries_cancelled: int = 0
     admin_log_entries: int = 0
+    subscription_events: int = 0
 
 
 def customer_session_ids(*, workspace: Workspace, customer_id: str) -> list[Any]:
@@ -157,12 +160,33 @@ def _sessions_erase(
     )
     messages = session_messages_erase(session_ids=session_ids, cancel_kinds=CANCEL_KINDS)
     logged = _admin_log_erase(session_ids=session_ids, words=words, search_deleted=search_deleted)
+    events = 0
+    by_workspace: dict[int, list[str]] = {}
+    for workspace_id, subscription_id in CancelSession.objects.filter(
+        pk__in=session_ids
+    ).values_list("workspace_id", "subscription_id"):
+        by_workspace.setdefault(workspace_id, []).append(subscription_id)
+    for workspace_id, subscription_ids in by_workspace.items():
+        events += subscription_events_erase(
+            workspace_id=workspace_id,
+            subscription_ids=subscription_ids,
+            pseudonym=partial(_event_pseudonym, workspace_id),
+        )
     return ErasureCounts(
         sessions=sessions.sessions,
         answers=sessions.answers,
         admin_log_entries=logged,
+        subscription_events=events,
         **asdict(messages),
     )
+
+
+def _event_pseudonym(workspace_id: int, event_id: str) -> str:
+    """A subscription event's erased id: the same for the same id, not reversible
+    without ``SECRET_KEY``."""
+    return salted_hmac(
+        "privacy.subscription_event", f"{workspace_id}:{event_id}", algorithm="sha256"
+    ).hexdigest()[:40]
 
 
 def _record(

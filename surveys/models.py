@@ -194,6 +194,20 @@ class CancelSession(models.Model):
             models.Index(fields=["status", "created_at"], name="session_status_created"),
             # A customer's past outcomes (offer cooldown and uses per customer).
             models.Index(fields=["workspace", "customer_id"], name="session_ws_customer"),
+            # Sessions in a currency other than the workspace's (a range either
+            # side of it): the analytics keep their money apart (analytics.selectors
+            # .currency).
+            models.Index(
+                fields=["workspace", "currency", "created_at"], name="session_ws_currency"
+            ),
+            # Saved sessions by the time of the save, with what the saves figure
+            # groups by (whether saves lasted: offers.saves).
+            models.Index(
+                fields=["workspace", "completed_at"],
+                include=["subscription_id", "offer", "experiment_variant"],
+                condition=Q(outcome="saved"),
+                name="session_saved",
+            ),
             # Finished sessions still holding personal data, oldest first (retention).
             models.Index(
                 fields=["completed_at"],

@@ -35,6 +35,7 @@ def make_session(workspace: Workspace, **kwargs: Any) -> CancelSession:
         id=kwargs.pop("subscription_id", f"sub_{n}"),
         plan=kwargs.pop("plan", "Pro"),
         mrr_cents=kwargs.pop("mrr_cents", 4900),
+        currency=kwargs.pop("currency", ""),
     )
     return session_open(
         workspace=workspace, customer=customer, subscription=subscription, **kwargs

@@ -262,6 +262,17 @@ class WorkspaceAdminForm(forms.ModelForm):
         ),
     )
     brand_logo_remove = forms.BooleanField(label=_("Remove the logo"), required=False)
+    stripe_webhook_secret = forms.CharField(
+        label=_("Stripe webhook signing secret"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=_(
+            "The signing secret (whsec_…) of the Stripe endpoint that sends "
+            "customer.subscription.deleted and .updated to /api/v1/stripe/webhooks/"
+            "<workspace id>. Leave empty to keep the current one."
+        ),
+    )
 
     class Meta:
         model = Workspace
@@ -276,6 +287,7 @@ class WorkspaceAdminForm(forms.ModelForm):
             "send_confirmation_email",
             "stripe_enabled",
             "stripe_secret_key",
+            "stripe_webhook_secret",
             "retain_personal_data_days",
             "brand_name",
             "brand_accent_color",
@@ -309,6 +321,9 @@ class WorkspaceAdminForm(forms.ModelForm):
         if self.data.get(self.add_prefix("stripe_secret_key_remove")):
             return ""
         return self.cleaned_data["stripe_secret_key"] or self.instance.stripe_secret_key
+
+    def clean_stripe_webhook_secret(self) -> str:
+        return self.cleaned_data["stripe_webhook_secret"] or self.instance.stripe_webhook_secret
 
 
 @admin.register(Workspace)
@@ -365,6 +380,7 @@ class WorkspaceAdmin(WorkspaceScopedAdmin):
                     "stripe_key",
                     "stripe_secret_key",
                     "stripe_secret_key_remove",
+                    "stripe_webhook_secret",
                 ],
                 "description": _(
                     "Saved and cancelled outcomes are applied to the customer's Stripe "

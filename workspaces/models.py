@@ -76,6 +76,17 @@ class Workspace(models.Model):
         help_text=_("Apply each saved or cancelled outcome to the customer's Stripe subscription."),
     )
     stripe_secret_key = models.CharField(_("Stripe secret key"), max_length=255, blank=True)
+    # Verifies Stripe's webhooks (customer.subscription.deleted / .updated), which
+    # tell the analytics which saves lasted (offers.subscription_events).
+    stripe_webhook_secret = models.CharField(
+        _("Stripe webhook signing secret"),
+        max_length=255,
+        blank=True,
+        help_text=_(
+            "The endpoint's signing secret (whsec_…) from Stripe's dashboard, for "
+            "/api/v1/stripe/webhooks/<workspace id>."
+        ),
+    )
     # Erase customers' personal data from sessions finished this many days ago
     # (privacy.services.retention_erase). Empty: RETAIN_PERSONAL_DATA_DAYS applies;
     # 0: keep it until a customer is erased on request.
@@ -129,6 +140,11 @@ class Workspace(models.Model):
         if key and not key.startswith(STRIPE_KEY_PREFIXES):
             raise ValidationError(
                 {"stripe_secret_key": _("A Stripe secret or restricted key (sk_… or rk_…).")}
+            )
+        secret = self.stripe_webhook_secret
+        if secret and not secret.startswith("whsec_"):
+            raise ValidationError(
+                {"stripe_webhook_secret": _("A Stripe webhook signing secret (whsec_…).")}
             )
         if self.stripe_enabled and not key:
             raise ValidationError(

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 
+from analytics.selectors.currency import home_currency, other_currency_rows, split_by_currency
 from analytics.selectors.filters import AnalyticsFilters
 from analytics.selectors.grouped import Source, grouped
 from analytics.selectors.rates import OUTCOMES, _rate
@@ -29,16 +30,27 @@ def breakdown(
         )
     dim = BREAKDOWNS[by]
     rows = grouped(workspace=workspace, filters=filters, group_by=[dim, "outcome"], source=source)
-    stats: dict[Any, dict[str, int]] = defaultdict(
-        lambda: {"started": 0, "saved": 0, "cancelled": 0, "abandoned": 0, "mrr_lost_cents": 0}
+    home = home_currency(workspace)
+    lost = split_by_currency(
+        home=home,
+        rows=rows,
+        other_rows=other_currency_rows(
+            workspace=workspace, filters=filters, group_by=[dim, "outcome"]
+        ),
+        key=lambda r: r[dim] if r["outcome"] == "cancelled" else None,
+    )
+    stats: dict[Any, dict[str, Any]] = defaultdict(
+        lambda: {"started": 0, "saved": 0, "cancelled": 0, "abandoned": 0}
     )
     for row in rows:
         s = stats[row[dim]]
         s["started"] += row["sessions"]
         if row["outcome"] in OUTCOMES:
             s[row["outcome"]] += row["sessions"]
-        if row["outcome"] == "cancelled":
-            s["mrr_lost_cents"] += row["mrr_cents"]
+    for key, s in stats.items():
+        amounts = lost.get(key) or {home: 0}
+        s["mrr_lost_cents"] = amounts.get(home, 0)
+        s["mrr_lost_by_currency"] = amounts
     names: dict[Any, str] = {}
     if by == "locale":
         names = {code: str(name) for code, name in settings.LANGUAGES}

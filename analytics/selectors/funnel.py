@@ -6,14 +6,20 @@ from collections import defaultdict
 from typing import Any
 
 from analytics.selectors.churn import churn_rates
+from analytics.selectors.currency import (
+    home_currency,
+    other_currency_rows,
+    split_by_currency,
+    with_accepted,
+)
 from analytics.selectors.filters import AnalyticsFilters
 from analytics.selectors.grouped import Source, grouped
-from analytics.selectors.rates import _change, _rate
+from analytics.selectors.rates import _change, _points, _rate
 from offers.selectors import offer_cost_cents, offers_by_id
 from workspaces.models import Workspace
 
 
-def _offer_costs(workspace: Workspace, saved_by_offer: dict[int, tuple[int, int]]) -> int:
+def _offer_costs(workspace: Workspace, saved_by_offer: dict[Any, tuple[int, int]]) -> int:
     offers = offers_by_id(workspace=workspace, ids=list(saved_by_offer))
     return sum(
         offer_cost_cents(offer=offers[oid], saved_sessions=n, saved_mrr_cents=mrr)
@@ -22,19 +28,79 @@ def _offer_costs(workspace: Workspace, saved_by_offer: dict[int, tuple[int, int]
     )
 
 
+def _money(
+    workspace: Workspace, filters: AnalyticsFilters, rows: list[dict[str, Any]], source: Source
+) -> dict[str, dict[str, int]]:
+    """Each money figure of the funnel, per currency (never added across them)."""
+    home = home_currency(workspace)
+    other = other_currency_rows(
+        workspace=workspace, filters=filters, group_by=["offer_id", "outcome"], source=source
+    )
+    # An offer costs only where it was accepted: a kept customer declined theirs.
+    rows = [with_accepted(r) for r in rows]
+    other = [with_accepted(r) for r in other]
+    by_outcome = split_by_currency(
+        home=home, rows=rows, other_rows=other, key=lambda r: r["outcome"] or None
+    )
+    saved_by_offer = split_by_currency(
+        home=home,
+        rows=rows,
+        other_rows=other,
+        key=lambda r: r["offer_id"] if r["outcome"] == "saved" and r["offer_id"] else None,
+        measure="accepted_mrr_cents",
+    )
+    kept = split_by_currency(
+        home=home,
+        rows=rows,
+        other_rows=other,
+        key=lambda r: "kept" if r["outcome"] == "saved" else None,
+        measure="kept_mrr_cents",
+    )
+    saved_count = split_by_currency(
+        home=home,
+        rows=rows,
+        other_rows=other,
+        key=lambda r: r["offer_id"] if r["outcome"] == "saved" and r["offer_id"] else None,
+        measure="accepted_sessions",
+    )
+    currencies = {home} | {r["currency"] for r in other}
+    cost: dict[str, int] = {}
+    for currency in currencies:
+        cost[currency] = _offer_costs(
+            workspace,
+            {
+                oid: (saved_count[oid].get(currency, 0), amounts.get(currency, 0))
+                for oid, amounts in saved_by_offer.items()
+            },
+        )
+
+    def amounts(outcome: str) -> dict[str, int]:
+        found = by_outcome.get(outcome, {})
+        return {c: v for c, v in found.items() if v or c == home} or {home: 0}
+
+    return {
+        "mrr_saved": amounts("saved"),
+        "mrr_lost": amounts("cancelled"),
+        "mrr_at_risk_abandoned": amounts("abandoned"),
+        "mrr_kept": kept.get("kept") or {home: 0},
+        "discount_cost": {c: v for c, v in cost.items() if v or c == home},
+    }
+
+
 def funnel(
     *, workspace: Workspace, filters: AnalyticsFilters, source: Source = "rollup"
 ) -> dict[str, Any]:
-    """The funnel and the headline figures of a period."""
+    """The funnel and the headline figures of a period. Money figures (``*_cents``)
+    are in the workspace's currency; ``*_by_currency`` has every currency's own."""
     rows = grouped(
         workspace=workspace,
         filters=filters,
         group_by=["reason_code", "offer_id", "outcome"],
         source=source,
     )
+    money = _money(workspace, filters, rows, source)
+    home = home_currency(workspace)
     counts: dict[str, int] = defaultdict(int)
-    mrr: dict[str, int] = defaultdict(int)
-    saved_by_offer: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     seconds = 0
     for row in rows:
         n = row["sessions"]
@@ -45,13 +111,8 @@ def funnel(
             counts["offered"] += n
         outcome = row["outcome"] or "open"
         counts[outcome] += n
-        mrr[outcome] += row["mrr_cents"]
         seconds += row["completed_seconds"]
         counts["kept"] += row["kept"]
-        mrr["kept"] += row["kept_mrr_cents"]
-        if outcome == "saved" and row["offer_id"] and n > row["kept"]:
-            saved_by_offer[row["offer_id"]][0] += n - row["kept"]
-            saved_by_offer[row["offer_id"]][1] += row["mrr_cents"] - row["kept_mrr_cents"]
     # Saved: by an offer accepted, or kept without one ("keep my subscription").
     counts["saved_by_offer"] = counts["saved"] - counts["kept"]
     finished = counts["saved"] + counts["cancelled"] + counts["abandoned"]
@@ -77,14 +138,14 @@ def funnel(
             "saved_of_offered": _rate(counts["saved_by_offer"], counts["offered"]),
         },
         "save_rate": _rate(counts["saved"], finished),
-        "mrr_saved_cents": mrr["saved"],
-        "mrr_saved_by_offer_cents": mrr["saved"] - mrr["kept"],
-        "mrr_kept_cents": mrr["kept"],
-        "mrr_lost_cents": mrr["cancelled"],
-        "mrr_at_risk_abandoned_cents": mrr["abandoned"],
-        "discount_cost_cents": _offer_costs(
-            workspace, {k: (v[0], v[1]) for k, v in saved_by_offer.items()}
-        ),
+        "currency": home,
+        "mrr_saved_cents": money["mrr_saved"][home],
+        "mrr_saved_by_offer_cents": money["mrr_saved"][home] - money["mrr_kept"][home],
+        "mrr_kept_cents": money["mrr_kept"][home],
+        "mrr_lost_cents": money["mrr_lost"][home],
+        "mrr_at_risk_abandoned_cents": money["mrr_at_risk_abandoned"][home],
+        "discount_cost_cents": money["discount_cost"][home],
+        **{f"{name}_by_currency": found for name, found in money.items()},
         "active_churn": counts["cancelled"],
         "passive_churn": counts["abandoned"],
         "avg_seconds_to_complete": round(seconds / decided, 1) if decided else None,
@@ -103,13 +164,25 @@ HEADLINE_FIGURES = (
 )
 
 
+# Rates change by their difference in percentage points (0.05 = +5 pp), never by
+# a change relative to themselves.
+RATE_FIGURES = ("save_rate",)
+
+
 def headline(
     *, workspace: Workspace, filters: AnalyticsFilters, source: Source = "rollup"
 ) -> dict[str, Any]:
-    """The funnel, with each headline figure's change against the previous period."""
+    """The funnel, with each headline figure's change against the previous period:
+    relative for counts, money and time (0.25 = +25%), in percentage points for
+    rates (``RATE_FIGURES``: 0.05 = +5 pp)."""
     current = funnel(workspace=workspace, filters=filters, source=source)
     before = funnel(workspace=workspace, filters=filters.previous(), source=source)
     current["previous"] = {name: before[name] for name in HEADLINE_FIGURES}
-    current["change"] = {name: _change(current[name], before[name]) for name in HEADLINE_FIGURES}
+    for name in ("mrr_saved_by_currency", "mrr_lost_by_currency"):
+        current["previous"][name] = before[name]
+    current["change"] = {
+        name: (_points if name in RATE_FIGURES else _change)(current[name], before[name])
+        for name in HEADLINE_FIGURES
+    }
     current["churn"] = churn_rates(workspace=workspace, filters=filters)
     return current

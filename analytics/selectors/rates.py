@@ -14,3 +14,11 @@ def _change(now: int | float | None, before: int | float | None) -> float | None
     if now is None or before in (None, 0):
         return None
     return round((now - before) / before, 4)
+
+
+def _points(now: float | None, before: float | None) -> float | None:
+    """A rate's change against the previous period, in percentage points as a
+    fraction (0.05 = +5 pp); None without both."""
+    if now is None or before is None:
+        return None
+    return round(now - before, 4)

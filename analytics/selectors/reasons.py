@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils import translation
 
+from analytics.selectors.currency import home_currency, other_currency_rows, split_by_currency
 from analytics.selectors.filters import AnalyticsFilters
 from analytics.selectors.grouped import Source, grouped
 from analytics.selectors.rates import _change, _rate
@@ -57,6 +58,27 @@ def reasons(
         where=answered,
         source=source,
     )
+    home = home_currency(workspace)
+    other = other_currency_rows(
+        workspace=workspace,
+        filters=filters,
+        group_by=["category_code", "reason_code", "outcome"],
+        where=answered,
+    )
+    lost_by_category = split_by_currency(
+        home=home,
+        rows=rows,
+        other_rows=other,
+        key=lambda r: r["category_code"] if r["outcome"] == "cancelled" else None,
+    )
+    lost_by_reason = split_by_currency(
+        home=home,
+        rows=rows,
+        other_rows=other,
+        key=lambda r: (
+            (r["category_code"], r["reason_code"]) if r["outcome"] == "cancelled" else None
+        ),
+    )
     labels = _reason_labels(workspace, locale)
     total = sum(r["sessions"] for r in rows)
     total_before = sum(r["sessions"] for r in before_rows)
@@ -64,17 +86,13 @@ def reasons(
     for row in rows:
         cat = cats.setdefault(
             row["category_code"],
-            {"sessions": 0, "saved": 0, "mrr_lost_cents": 0, "reasons": {}},
+            {"sessions": 0, "saved": 0, "reasons": {}},
         )
-        reason = cat["reasons"].setdefault(
-            row["reason_code"], {"sessions": 0, "saved": 0, "mrr_lost_cents": 0}
-        )
+        reason = cat["reasons"].setdefault(row["reason_code"], {"sessions": 0, "saved": 0})
         for target in (cat, reason):
             target["sessions"] += row["sessions"]
             if row["outcome"] == "saved":
                 target["saved"] += row["sessions"]
-            if row["outcome"] == "cancelled":
-                target["mrr_lost_cents"] += row["mrr_cents"]
     before_cat: dict[str, int] = defaultdict(int)
     before_reason: dict[tuple[str, str], int] = defaultdict(int)
     for row in before_rows:
@@ -93,7 +111,7 @@ def reasons(
                 "sessions": r["sessions"],
                 "share": share(r["sessions"], total),
                 "saved": r["saved"],
-                "mrr_lost_cents": r["mrr_lost_cents"],
+                **_lost(lost_by_reason.get((code, rcode)), home),
                 "previous": before_reason.get((code, rcode), 0),
                 "share_change": _share_change(
                     r["sessions"], total, before_reason.get((code, rcode), 0), total_before
@@ -110,7 +128,7 @@ def reasons(
                 "share": share(cat["sessions"], total),
                 "saved": cat["saved"],
                 "save_rate": _rate(cat["saved"], cat["sessions"]),
-                "mrr_lost_cents": cat["mrr_lost_cents"],
+                **_lost(lost_by_category.get(code), home),
                 "previous": before_cat.get(code, 0),
                 "change": _change(cat["sessions"], before_cat.get(code, 0)),
                 "share_change": _share_change(
@@ -127,6 +145,12 @@ def reasons(
         "previous_answered": total_before,
         "categories": categories,
     }
+
+
+def _lost(amounts: dict[str, int] | None, home: str) -> dict[str, Any]:
+    """MRR lost to cancellations: in the workspace's currency, and per currency."""
+    amounts = amounts or {home: 0}
+    return {"mrr_lost_cents": amounts.get(home, 0), "mrr_lost_by_currency": amounts}
 
 
 def _share_change(n: int, total: int, before: int, total_before: int) -> float | None:

@@ -52,7 +52,8 @@
     data: { labels: data.trends.labels, datasets: series },
     options: {
       interaction: { mode: "index", intersect: false },
-      scales: { y: { beginAtZero: true, suggestedMax: 100, title: { display: true, text: data.labels.share } } }
+      // The axis fits the data (its top is worked out with the numbers), not 0-100.
+      scales: { y: { beginAtZero: true, max: data.trends.y_max, title: { display: true, text: data.labels.share } } }
     }
   });
 })();

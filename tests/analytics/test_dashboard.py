@@ -45,7 +45,7 @@ def test_dashboard_shows_the_figures_as_tables_and_chart_data(history) -> None:
     assert _cell(page, 'data-category="price"', 1) == "2"
     assert _cell(page, 'data-category="price"', 2) == "50.0%"
     assert _cell(page, 'data-category="price"', 3) == "\u221250.0 pp"
-    assert _cell(page, f'data-offer="{history["offer"].pk}"', 6) == "$45"
+    assert _cell(page, f'data-offer="{history["offer"].pk}"', 6) == "$45.00"
     assert 'data-figure="churn_rate"' in page and "2.5%" in page
     data = json.loads(re.search(r'id="dashboard-data"[^>]*>(.*?)</script>', page, re.S).group(1))
     assert data["funnel"]["values"] == [5, 4, 2, 1, 0, 2, 1]

@@ -56,7 +56,12 @@ def test_funnel_and_headline(history, source) -> None:
     assert figures["previous"]["started"] == 1
     assert figures["change"]["started"] == 4.0
     assert figures["previous"]["save_rate"] == 0.0
-    assert figures["change"]["save_rate"] is None  # no base to compare with
+    # A rate changes in percentage points: from 0% to 25% is +25 pp (a relative
+    # change would have no base).
+    assert figures["change"]["save_rate"] == 0.25
+    assert figures["currency"] == "USD"
+    assert figures["mrr_saved_by_currency"] == {"USD": 5000}
+    assert figures["discount_cost_by_currency"] == {"USD": 4500}
     assert figures["churn"] == {
         "start_date": date(2026, 2, 28),
         "end_date": date(2026, 3, 3),
@@ -137,7 +142,9 @@ def test_offer_performance(history) -> None:
     assert (row["shown"], row["accepted"], row["declined"], row["abandoned"]) == (2, 1, 1, 0)
     assert row["save_rate"] == 0.5
     assert (row["mrr_saved_cents"], row["discount_cost_cents"]) == (5000, 4500)
-    assert row["net_mrr_saved_cents"] == 500
+    # Over the same 3 months: $150 of MRR kept against the $45 the discount gives away.
+    assert (row["mrr_kept_over_horizon_cents"], row["cost_over_horizon_cents"]) == (15000, 4500)
+    assert row["net_over_horizon_cents"] == 10500
 
 
 def test_filters_by_plan_and_locale(history) -> None:

@@ -86,3 +86,57 @@ def test_dashboard_draws_its_charts(live_server, history, chromium, locale, head
     page.wait_for_url("**/words/**")
     assert "too pricey for us" in page.locator("#table-words").inner_text()
     context.close()
+
+
+def test_a_long_unbroken_word_wraps_inside_the_words_table(
+    live_server: Any, history: dict[str, Any], chromium: Any
+) -> None:
+    from surveys.services import session_answer
+    from tests.analytics.conftest import at
+    from tests.factories import make_session
+
+    workspace = history["workspace"]
+    s = make_session(workspace, now=at("2026-03-02T06:00"))
+    session_answer(
+        token=s.token,
+        reason_code="other",
+        text="https://example.com/" + "averyveryverylongunbrokenword" * 12,
+        now=at("2026-03-02T06:00"),
+    )
+    context = _signed_in(chromium, live_server, workspace, "en-US")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/app/{workspace.slug}/words/?from=2026-03-01&to=2026-03-03")
+
+    table = page.evaluate(
+        """() => {
+          const table = document.getElementById("table-words");
+          const root = document.documentElement;
+          return [table.scrollWidth, table.parentElement.clientWidth,
+                  root.scrollWidth, window.innerWidth];
+        }"""
+    )
+    context.close()
+    table_width, room, page_width, window_width = table
+    assert table_width <= room, table
+    assert page_width <= window_width, table
+
+
+def test_the_scroll_regions_are_reached_by_keyboard(
+    live_server: Any, history: dict[str, Any], chromium: Any
+) -> None:
+    workspace = history["workspace"]
+    context = _signed_in(chromium, live_server, workspace, "en-US")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/app/{workspace.slug}/?from=2026-03-01&to=2026-03-03")
+
+    reached = set()
+    for _ in range(200):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => document.activeElement.classList.contains('scroll') ? "
+            "document.activeElement.querySelector('table').id : ''"
+        )
+        if focused:
+            reached.add(focused)
+    context.close()
+    assert {"table-trends", "table-offers", "table-plans"} <= reached

@@ -146,3 +146,40 @@ def test_the_demo_allows_its_own_origin_even_after_someone_narrowed_the_list(
 
     workspace.refresh_from_db()
     assert workspace.allowed_origins == ["https://app.example.com", "http://127.0.0.1:8101"]
+
+
+def test_history_has_believable_later_events(db: None) -> None:
+    """Some saved customers cancel within 90 days anyway; the rest renew; no event
+    is in the future or before its save; the saves figure reads them."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from analytics.selectors.saves import saves, saves_filters
+    from offers.models import SubscriptionEvent
+
+    out = StringIO()
+    call_command("seed_demo", "--history", "1500", "--seed", "11", "--json", stdout=out)
+    data = json.loads(out.getvalue())
+    workspace = Workspace.objects.get(public_id=data["workspace"])
+    events = SubscriptionEvent.objects.filter(workspace=workspace)
+    assert data["history_subscription_events"] == events.count() > 0
+    saved = {
+        s.subscription_id: s.completed_at
+        for s in CancelSession.objects.filter(workspace=workspace, outcome=Outcome.SAVED)
+    }
+    cancels = events.filter(type="cancelled")
+    assert cancels.exists() and events.filter(type="renewed").exists()
+    soon = 0
+    for event in events:
+        assert event.subscription_id in saved
+        assert saved[event.subscription_id] <= event.occurred_at <= timezone.now()
+    for event in cancels:
+        if event.occurred_at - saved[event.subscription_id] <= timedelta(days=90):
+            soon += 1
+    assert 0 < soon < len(saved)
+    figure = saves(
+        workspace=workspace, filters=saves_filters(workspace=workspace, params={}), horizon=90
+    )
+    assert figure["matured"] > 0
+    assert 0.4 < figure["rate"] < 0.95

@@ -13,9 +13,11 @@ import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
+from django.utils import timezone
 
 from alerts.models import Alert, DeliveryAttempt
 from alerts.services import alert_update
+from offers.subscription_events import SubscriptionEventInput, subscription_event_record
 from surveys.models import CancelSession, Response
 from surveys.services import (
     CustomerInput,
@@ -133,6 +135,18 @@ def held(
         cancelled = open_session(workspace, CUSTOMER, "sub_B2", locale="zh-hans")
         session_answer(token=cancelled.token, reason_code="quality", text=WORDS_CANCELLED)
         session_cancel(token=cancelled.token)
+
+    # The host told what happened later, under ids it built from the customer's id.
+    for subscription, event_id in (("sub_A1", f"churn-{CUSTOMER}"), ("sub_N1", "churn-nel")):
+        subscription_event_record(
+            workspace=workspace,
+            event=SubscriptionEventInput(
+                id=event_id,
+                subscription=subscription,
+                type="cancelled",
+                occurred_at=timezone.now(),
+            ),
+        )
 
     supporter = UserFactory(username="sam")
     alert = Alert.objects.get(session=saved)

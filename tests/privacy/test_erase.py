@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from alerts.models import Alert, AlertChange, Delivery, DeliveryStatus, OutboxEvent
 from alerts.services import delivery_attempt, outbox_dispatch
+from offers.models import SubscriptionEvent
 from privacy.models import ErasureRecord
 from privacy.services import customer_pseudonym
 from surveys.models import CancelSession, Response
@@ -92,6 +93,7 @@ def test_erasure_leaves_no_trace_of_the_customer_in_any_table(held: Held, api: A
         "delivery_attempts": 3,  # the pending one has not been tried
         "deliveries_cancelled": 1,  # the confirmation not sent yet
         "admin_log_entries": 3,
+        "subscription_events": 1,  # its id was built from the customer's
     }
     after = database_text()
     for fragment in [*PERSONAL, *FRAGMENTS]:
@@ -106,6 +108,11 @@ def test_erasure_leaves_no_trace_of_the_customer_in_any_table(held: Held, api: A
             assert namesake in line or namesake.replace("-", "") in line, line
     # Nobody else's rows changed.
     assert [rows_of(held.neighbour), rows_of(held.namesake)] == untouched
+    # The customer's later event keeps counting under its erased id; the neighbour's
+    # keeps its own.
+    events = dict(SubscriptionEvent.objects.values_list("subscription_id", "event_id"))
+    assert events["sub_N1"] == "churn-nel"
+    assert events["sub_A1"].startswith("erased_") and CUSTOMER not in events["sub_A1"]
 
 
 def test_sessions_stay_anonymised_and_figures_do_not_move(held: Held, api: Any) -> None:

@@ -99,7 +99,7 @@ class Command(BaseCommand):
                 return_url=f"{settings.PUBLIC_BASE_URL.rstrip('/')}/demo/",
             ).session
 
-        made = 0
+        made = events = 0
         count = options["history"]
         if options["history_if_none"] and not history_exists(workspace=workspace):
             count = options["history_if_none"]
@@ -121,6 +121,7 @@ class Command(BaseCommand):
             )
             bar.close()
             made = result.sessions
+            events = result.subscription_events
 
         base = settings.PUBLIC_BASE_URL.rstrip("/")
         urls = {
@@ -140,6 +141,7 @@ class Command(BaseCommand):
             "username": user.get_username(),
             "password": password,
             "history_sessions": made,
+            "history_subscription_events": events,
             "urls": urls,
         }
         if options["json"]:
@@ -162,4 +164,6 @@ class Command(BaseCommand):
         ]:
             self.stdout.write(f"  {label}: {value}")
         if made:
-            self.stdout.write(f"  Added {made} past sessions.")
+            self.stdout.write(
+                f"  Added {made} past sessions and {events} later subscription events."
+            )
