@@ -34,8 +34,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from alerts.models import Delivery, DeliveryStatus, EventType, OutboxEvent, WebhookEndpoint
+from alerts.models import EventType, WebhookEndpoint
 from offers.models import Experiment, ExperimentVariant, Offer
+from outbound.models import Delivery, DeliveryStatus, OutboxEvent
 from surveys.models import CancelSession, Reason
 from surveys.services import session_answer
 from tests.factories import make_session

@@ -14,8 +14,9 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
-from alerts.models import Alert, DeliveryAttempt
+from alerts.models import Alert
 from alerts.services import alert_update
+from outbound.models import DeliveryAttempt
 from surveys.models import CancelSession, Response
 from surveys.services import (
     CustomerInput,
@@ -138,7 +139,7 @@ def held(
     alert = Alert.objects.get(session=saved)
     alert_update(alert=alert, user=supporter, status="contacted", assignee_id=None, note=NOTE)
     # A receiver that echoed what it was sent, recorded as the attempt's error.
-    DeliveryAttempt.objects.filter(delivery__alert=alert).update(
+    DeliveryAttempt.objects.filter(delivery__route__alert=alert).update(
         error=f"HTTP 400: bad payload {{'customer': '{NAME}', 'email': '{EMAIL}'}}"
     )
     # Someone looked at things in the admin.
