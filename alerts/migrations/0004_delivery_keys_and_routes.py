@@ -12,7 +12,8 @@ are filled by id ranges, each its own short transaction, the unique index is
 built concurrently, and dropping columns and constraints only changes the
 catalog. Hence ``atomic = False``; every step can be run again.
 
-Deploy: run it with the workers stopped (a worker of the code before would
+Undone, the links go back on the delivery from the routes (and the digest's
+channel from its key). Deploy: run it with the workers stopped (a worker of the code before would
 write the dropped columns)."""
 
 import django.db.models.deletion
@@ -58,6 +59,29 @@ def fill_delivery_routes(apps, schema_editor):
             "AND id >= %s AND id < %s ON CONFLICT DO NOTHING"
         ),
         label="deliveries routed",
+    )
+
+
+@batched
+def restore_delivery_columns(apps, schema_editor):
+    """Undoing: the links go back on the delivery (the digest's channel from its key)."""
+
+    def route(column):
+        return (
+            f"(SELECT r.{column} FROM alerts_deliveryroute r "
+            "WHERE r.delivery_id = alerts_delivery.id)"
+        )
+
+    run_in_batches(
+        schema_editor,
+        table="alerts_delivery",
+        statement=(
+            f"UPDATE alerts_delivery SET alert_id = {route('alert_id')}, "
+            f"endpoint_id = {route('endpoint_id')}, channel_id = COALESCE("
+            f"{route('channel_id')}, CASE WHEN kind = 'digest' AND \"key\" LIKE 'channel:%%' "
+            "THEN CAST(SUBSTR(\"key\", 9) AS BIGINT) END) WHERE id >= %s AND id < %s"
+        ),
+        label="deliveries given back their links",
     )
 
 
@@ -129,7 +153,7 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
-        migrations.RunPython(fill_delivery_routes, migrations.RunPython.noop, elidable=True),
+        migrations.RunPython(fill_delivery_routes, restore_delivery_columns, elidable=True),
         RemoveConstraintIfPresent(model_name="delivery", name="one_delivery_per_channel"),
         RemoveConstraintIfPresent(model_name="delivery", name="one_delivery_per_endpoint"),
         RemoveFieldIfPresent(model_name="delivery", name="alert"),
