@@ -2,21 +2,17 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from alerts.models import (
     Alert,
     AlertChange,
     Channel,
-    Delivery,
-    DeliveryAttempt,
-    DeliveryStatus,
     RoutingRule,
     Team,
     WebhookEndpoint,
 )
-from alerts.services import delivery_retry, routing_rule_validate, webhook_url_validate
+from alerts.services import routing_rule_validate, webhook_url_validate
 from config.errors import ServiceError
 from surveys.rules import ROUTING
 from workspaces.admin import ConfigChangeAdmin, WorkspaceScopedAdmin, WorkspaceScopedInline
@@ -139,53 +135,3 @@ class AlertAdmin(WorkspaceScopedAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # alerts are raised by routing rules, never typed in
-
-
-class AttemptInline(WorkspaceScopedInline, admin.TabularInline):
-    model = DeliveryAttempt
-    editable = False
-    extra = 0
-    can_delete = False
-    readonly_fields = ["number", "started_at", "duration_ms", "ok", "status_code", "error"]
-
-
-@admin.register(Delivery)
-class DeliveryAdmin(WorkspaceScopedAdmin):
-    list_display = [
-        "id",
-        "kind",
-        "workspace",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "last_error",
-    ]
-    list_filter = ["status", "kind", "workspace"]
-    readonly_fields = [
-        "workspace",
-        "event",
-        "kind",
-        "alert",
-        "channel",
-        "endpoint",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "last_error",
-        "created_at",
-        "updated_at",
-        "sent_at",
-    ]
-    inlines = [AttemptInline]
-    actions = ["retry"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    @admin.action(description="Retry the selected dead deliveries")
-    def retry(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
-        done = 0
-        for delivery in queryset.filter(status=DeliveryStatus.DEAD):
-            delivery_retry(workspace=delivery.workspace, delivery_id=delivery.pk)
-            done += 1
-        self.message_user(request, f"Queued {done} dead delivery(ies) for one more try.")

@@ -11,10 +11,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from alerts.models import Delivery, DeliveryStatus, EventType, WebhookEndpoint
+from alerts.models import EventType, WebhookEndpoint
 from alerts.selectors import deliveries_for_workspace, webhook_endpoints_for_workspace
-from alerts.services import delivery_retry, webhook_endpoint_create, webhook_endpoint_delete
+from alerts.services import webhook_endpoint_create, webhook_endpoint_delete
 from config.openapi import error_responses, link, response_links
+from outbound.models import Delivery, DeliveryStatus
+from outbound.services import delivery_retry
 from workspaces.authentication import api_workspace
 
 

@@ -22,7 +22,7 @@ def alert_url(alert: Alert) -> str:
 
 def alert_context(alert: Alert) -> dict[str, Any]:
     """Everything a channel shows. Expects ``alert`` with session, response,
-    offer, team and workspace loaded (``selectors.alert_for_delivery``)."""
+    offer, team and workspace loaded (``alerts.transports.ALERT_RELATED``)."""
     session = alert.session
     response = getattr(session, "response", None)
     data = alert.event.payload["data"]

@@ -4,16 +4,18 @@
   signed webhook); ``RoutingRule`` picks the teams for a session's outcome.
 - ``WebhookEndpoint``: the host's own endpoints for outcome events
   (``session.completed``, ``session.abandoned``), signed per Standard Webhooks.
-- ``OutboxEvent``: written in the same transaction as the outcome; the worker
-  expands it into ``Alert`` rows and ``Delivery`` rows, one per channel or endpoint.
-- ``Delivery`` / ``DeliveryAttempt``: each outbound message and every try at it.
+- ``Alert``: a customer a team should look at. An outcome is written as an
+  ``outbound.OutboxEvent`` (the session's id its subject) in the flow's
+  transaction; the worker expands it into ``Alert`` rows and deliveries
+  (``outbound.Delivery``), one per channel or endpoint, each linked here by a
+  ``DeliveryRoute``. The sending machinery is ``outbound``'s.
 """
 
 from __future__ import annotations
 
 import base64
 import secrets
-import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -25,10 +27,6 @@ from workspaces.models import Workspace
 def new_webhook_secret() -> str:
     """A Standard Webhooks secret: ``whsec_`` + base64 of 32 random bytes."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-def new_event_id() -> str:
-    return "msg_" + uuid.uuid4().hex
 
 
 class Team(models.Model):
@@ -136,54 +134,11 @@ class WebhookEndpoint(models.Model):
 
 
 class EventType(models.TextChoices):
+    """The outcome events alerts writes (``outbound.OutboxEvent``, the session's
+    id as its subject) and host endpoints subscribe to."""
+
     SESSION_COMPLETED = "session.completed", "session.completed"
     SESSION_ABANDONED = "session.abandoned", "session.abandoned"
-
-
-# A weekly digest's emails (``analytics.digest``): an event without a session,
-# written already expanded, one delivery per digest channel. Not an event type
-# host endpoints can subscribe to.
-DIGEST_EVENT = "digest.weekly"
-
-
-class OutboxEvent(models.Model):
-    """An outcome to tell the world about, written with the outcome itself, or a
-    weekly digest (``DIGEST_EVENT``, no session) written when its week is claimed.
-
-    ``event_id`` is the ``webhook-id`` every delivery of it carries, on every try.
-    ``payload`` is frozen at the moment of the outcome (or of the claim).
-    """
-
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    session = models.ForeignKey(
-        "surveys.CancelSession",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="outbox_events",
-    )
-    event_type = models.CharField(
-        max_length=40, choices=[*EventType.choices, (DIGEST_EVENT, DIGEST_EVENT)]
-    )
-    event_id = models.CharField(max_length=40, unique=True, default=new_event_id)
-    payload = models.JSONField()
-    # The session had an outcome before this one (abandoned, then cancelled).
-    follows_outcome = models.BooleanField(default=False)
-    created_at = models.DateTimeField()
-    dispatched_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [
-            models.Index(
-                fields=["created_at"],
-                condition=models.Q(dispatched_at__isnull=True),
-                name="outbox_undispatched",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.event_type} {self.event_id}"
 
 
 class AlertStatus(models.TextChoices):
@@ -202,7 +157,9 @@ class Alert(models.Model):
     )
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="alerts")
     rule = models.ForeignKey(RoutingRule, on_delete=models.SET_NULL, null=True, blank=True)
-    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="alerts")
+    event = models.ForeignKey(
+        "outbound.OutboxEvent", on_delete=models.CASCADE, related_name="alerts"
+    )
     risk_score = models.PositiveSmallIntegerField()
     status = models.CharField(max_length=10, choices=AlertStatus.choices, default=AlertStatus.NEW)
     assignee = models.ForeignKey(
@@ -242,89 +199,47 @@ class AlertChange(models.Model):
         return f"{self.from_status} -> {self.to_status}"
 
 
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    IN_FLIGHT = "in_flight", _("In flight")
-    RETRY = "retry", _("Awaiting retry")
-    SENT = "sent", _("Sent")
-    DEAD = "dead", _("Dead")
+def delivery_cascade(collector: Any, field: Any, sub_objs: Any, using: str) -> None:
+    """``on_delete`` of a route's alert, channel and endpoint: deleting one
+    deletes the deliveries routed to it (their routes and attempts with them),
+    as when these were columns of the delivery."""
+    from outbound.models import Delivery
+
+    collector.collect(
+        Delivery.objects.using(using).filter(pk__in=[route.delivery_id for route in sub_objs]),
+        source=field.remote_field.model,
+        source_attr=field.name,
+        nullable=field.null,
+        fail_on_restricted=False,
+    )
 
 
-class Delivery(models.Model):
-    """One message to one channel or endpoint, tried until sent or dead.
+class DeliveryRoute(models.Model):
+    """Alerts' own link to a delivery it wrote (``outbound.Delivery``): the alert
+    and channel it tells, or the host endpoint. The delivery's ``key`` says the
+    same in words (``channel:12``, ``endpoint:3``) and holds it to one per event;
+    these keys are what the transports load and what a 410 switches off."""
 
-    ``kind`` names the transport (``alerts.transports``); the unique constraints
-    make expanding an event twice harmless.
-    """
-
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="deliveries")
-    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries")
-    kind = models.CharField(max_length=20)
+    delivery = models.OneToOneField(
+        "outbound.Delivery", on_delete=models.CASCADE, primary_key=True, related_name="route"
+    )
     alert = models.ForeignKey(
-        Alert, on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
+        Alert, on_delete=delivery_cascade, null=True, blank=True, related_name="routes"
     )
     channel = models.ForeignKey(
-        Channel, on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
+        Channel, on_delete=delivery_cascade, null=True, blank=True, related_name="routes"
     )
     endpoint = models.ForeignKey(
-        WebhookEndpoint, on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
+        WebhookEndpoint, on_delete=delivery_cascade, null=True, blank=True, related_name="routes"
     )
-    status = models.CharField(
-        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
-    )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
-    last_error = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        verbose_name_plural = "deliveries"
-        constraints = [
-            models.UniqueConstraint(
-                fields=["event", "channel"],
-                condition=models.Q(channel__isnull=False),
-                name="one_delivery_per_channel",
-            ),
-            models.UniqueConstraint(
-                fields=["event", "endpoint"],
-                condition=models.Q(endpoint__isnull=False),
-                name="one_delivery_per_endpoint",
-            ),
-        ]
-        indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
-            models.Index(fields=["workspace", "status"], name="delivery_ws_status"),
-        ]
 
     def __str__(self) -> str:
-        return f"{self.kind} #{self.pk} ({self.status})"
-
-    @property
-    def target(self) -> str:
-        if self.channel is not None:
-            return self.channel.target
-        if self.endpoint is not None:
-            return self.endpoint.url
-        return ""
+        return f"delivery #{self.delivery_id}"
 
 
-class DeliveryAttempt(models.Model):
-    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
-    number = models.PositiveSmallIntegerField()
-    started_at = models.DateTimeField()
-    duration_ms = models.PositiveIntegerField()
-    ok = models.BooleanField()
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    error = models.CharField(max_length=500, blank=True)
+def channel_key(channel_id: int) -> str:
+    return f"channel:{channel_id}"
 
-    class Meta:
-        ordering = ["delivery", "number"]
-        constraints = [
-            models.UniqueConstraint(fields=["delivery", "number"], name="attempt_number_unique")
-        ]
 
-    def __str__(self) -> str:
-        return f"#{self.number} {'ok' if self.ok else self.error[:60]}"
+def endpoint_key(endpoint_id: int) -> str:
+    return f"endpoint:{endpoint_id}"

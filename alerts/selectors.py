@@ -13,12 +13,14 @@ from alerts.models import (
     AlertStatus,
     Channel,
     ChannelKind,
-    Delivery,
-    OutboxEvent,
+    DeliveryRoute,
     RoutingRule,
     Team,
     WebhookEndpoint,
+    channel_key,
 )
+from outbound.models import Delivery, OutboxEvent
+from outbound.registry import Recipient
 from surveys.rules import ROUTING, Conditions
 from workspaces.config_cache import ConfigCache
 from workspaces.models import Workspace
@@ -41,9 +43,23 @@ def alert_detail(*, workspace: Workspace, alert_id: int) -> Alert | None:
     return (
         Alert.objects.filter(workspace=workspace, pk=alert_id)
         .select_related("team", "assignee", "session__response", "session__offer", "event")
-        .prefetch_related("changes__user", "deliveries__attempt_log")
+        .prefetch_related(
+            "changes__user",
+            Prefetch(
+                "routes",
+                queryset=DeliveryRoute.objects.select_related(
+                    "delivery", "channel"
+                ).prefetch_related("delivery__attempt_log"),
+            ),
+        )
         .first()
     )
+
+
+def alert_deliveries(alert: Alert) -> list[Delivery]:
+    """The deliveries of an alert (one per channel of its team), loaded by
+    ``alert_detail``."""
+    return sorted((route.delivery for route in alert.routes.all()), key=lambda d: d.pk)
 
 
 def teams_for_workspace(*, workspace: Workspace) -> QuerySet[Team]:
@@ -55,7 +71,7 @@ def deliveries_for_workspace(
 ) -> QuerySet[Delivery]:
     queryset = (
         Delivery.objects.filter(workspace=workspace)
-        .select_related("event", "channel", "endpoint")
+        .select_related("event", "route__channel", "route__endpoint")
         .prefetch_related("attempt_log")
     )
     if status:
@@ -163,17 +179,13 @@ def digest_channels(*, workspace: Workspace) -> list[tuple[int, str, list[str]]]
     return found
 
 
-def digest_recipients(*, workspace: Workspace) -> list[tuple[str, list[str]]]:
-    """Who receives the weekly digest, grouped by language (``digest_channels``)."""
-    by_locale: dict[str, list[str]] = {}
-    for _channel, locale, addresses in digest_channels(workspace=workspace):
-        by_locale.setdefault(locale, []).extend(addresses)
-    return list(by_locale.items())
-
-
-def event_deliveries(*, event_id: int) -> QuerySet[Delivery]:
-    """The deliveries of one outbox event (a digest's, one per channel)."""
-    return Delivery.objects.filter(event_id=event_id).order_by("id")
+def digest_audience(workspace: Workspace) -> list[Recipient]:
+    """The weekly digest's recipients (``digest_channels``) as the outbound
+    registry hands them to the digest: each channel's key, language, addresses."""
+    return [
+        Recipient(key=channel_key(channel_id), locale=locale, addresses=addresses)
+        for channel_id, locale, addresses in digest_channels(workspace=workspace)
+    ]
 
 
 def session_alerts(*, session_ids: list[Any]) -> QuerySet[Alert]:
@@ -190,13 +202,13 @@ def session_outbox_events(*, session_ids: list[Any]) -> QuerySet[OutboxEvent]:
     """The outcome events of these sessions, with their deliveries and every
     attempt at each (export)."""
     return (
-        OutboxEvent.objects.filter(session_id__in=session_ids)
+        OutboxEvent.objects.filter(subject_id__in=session_ids)
         .prefetch_related(
             Prefetch(
                 "deliveries",
-                queryset=Delivery.objects.order_by("created_at", "pk").prefetch_related(
-                    "attempt_log"
-                ),
+                queryset=Delivery.objects.select_related("route")
+                .order_by("created_at", "pk")
+                .prefetch_related("attempt_log"),
             )
         )
         .order_by("created_at", "pk")

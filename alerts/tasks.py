@@ -1,6 +1,7 @@
-"""Celery tasks for outbound work. Each takes an id and calls a service that
-locks the row and checks its status, so a duplicate or retried task is harmless.
-``acks_late`` + ``reject_on_worker_lost`` come from the settings."""
+"""Alerts' Celery task: expanding an outcome event (registered with
+``outbound.registry`` as the expander of outcome events, so the sweeper
+re-queues one never expanded). It locks the event and checks ``dispatched_at``,
+so a duplicate or retried task is harmless. Sending is ``outbound.tasks``'."""
 
 from __future__ import annotations
 
@@ -12,15 +13,3 @@ from alerts import services
 @shared_task(name="alerts.tasks.outbox_dispatch")
 def outbox_dispatch(event_id: int) -> int:
     return len(services.outbox_dispatch(event_id=event_id))
-
-
-@shared_task(name="alerts.tasks.delivery_send")
-def delivery_send(delivery_id: int, kind: str = "") -> str | None:
-    # ``kind`` only narrows what is loaded; the row decides everything else.
-    return services.delivery_attempt(delivery_id=delivery_id, kind=kind)
-
-
-@shared_task(name="alerts.tasks.deliveries_sweep")
-def deliveries_sweep() -> dict[str, int]:
-    result = services.deliveries_sweep()
-    return {"events": result.events, "deliveries": result.deliveries, "rescued": result.rescued}

@@ -16,7 +16,12 @@ from django.utils.translation import gettext_lazy
 
 from alerts.content import alert_context
 from alerts.models import AlertStatus
-from alerts.selectors import alert_detail, alerts_for_inbox, teams_for_workspace
+from alerts.selectors import (
+    alert_deliveries,
+    alert_detail,
+    alerts_for_inbox,
+    teams_for_workspace,
+)
 from alerts.services import alert_update
 from config.errors import ServiceError
 from workspaces.access import member_required
@@ -110,7 +115,7 @@ def inbox_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
             "facts": alert_context(alert),
             "form": form,
             "changes": alert.changes.all(),
-            "deliveries": alert.deliveries.all(),
+            "deliveries": alert_deliveries(alert),
         },
         status=400 if form.errors else 200,
     )

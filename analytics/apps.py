@@ -6,6 +6,8 @@ class AnalyticsConfig(AppConfig):
     verbose_name = "Analytics"
 
     def ready(self) -> None:
+        # Registers the digest's email with the delivery transports.
+        from analytics import transports  # noqa: F401
         from analytics.subscribers import register
 
         register()

@@ -39,16 +39,24 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from alerts.selectors import digest_channels, event_deliveries
-from alerts.selectors import digest_recipients as recipients
-from alerts.services import deliveries_send, digest_bodies_drop, digest_deliveries_create
-from alerts.transports.mail import header_text
 from analytics.models import DigestRun
 from analytics.selectors.filters import AnalyticsFilters
 from analytics.selectors.funnel import headline
 from analytics.selectors.reasons import reasons
 from analytics.selectors.verbatims import verbatims
+from analytics.transports import DIGEST_KIND
 from offers.presentation import format_money
+from outbound.models import Delivery
+from outbound.registry import Recipient, audience
+from outbound.services import (
+    deliveries_send,
+    deliveries_write,
+    delivery_new,
+    event_create,
+    event_deliveries,
+    event_payload_update,
+)
+from outbound.transports.mail import header_text
 from surveys.models import Response
 from workspaces.models import Workspace
 
@@ -62,6 +70,12 @@ VERBATIM_POOL = 200
 # Longer is more telling, up to this length; past it, the newer answer wins.
 VERBATIM_LENGTH_CAP = 280
 VERBATIM_SHOWN_CHARS = 400
+# The digest's event type: written already expanded, one delivery per recipient.
+# Not an event type host endpoints can subscribe to.
+DIGEST_EVENT = "digest.weekly"
+# Who receives it: an audience another app provides (``outbound.registry``;
+# alerts: the email channels of the teams with ``receives_digest``).
+DIGEST_AUDIENCE = "digest"
 
 
 def week_of(day: date) -> date:
@@ -191,9 +205,18 @@ def _telling_verbatims(
     return chosen
 
 
+def digest_audience(*, workspace: Workspace) -> list[Recipient]:
+    """Who receives the digest, one entry per delivery: its key, language and
+    addresses (each address once)."""
+    return audience(DIGEST_AUDIENCE, workspace=workspace)
+
+
 def digest_recipients(*, workspace: Workspace) -> list[tuple[str, list[str]]]:
-    """Who receives the digest, grouped by language (see ``alerts.selectors``)."""
-    return recipients(workspace=workspace)
+    """Who receives the digest, grouped by language."""
+    by_locale: dict[str, list[str]] = {}
+    for recipient in digest_audience(workspace=workspace):
+        by_locale.setdefault(recipient.locale, []).extend(recipient.addresses)
+    return list(by_locale.items())
 
 
 # --- Writing it ------------------------------------------------------------------------
@@ -377,13 +400,64 @@ def _sent(run: DigestRun, at: datetime) -> None:
             digest_bodies_drop(event_id=run.event_id)
 
 
+def _bodies_dropped(payload: dict[str, Any]) -> dict[str, Any]:
+    messages = payload.get("messages", {})
+    return {
+        **payload,
+        "messages": {
+            locale: {"subject": message.get("subject", "")} for locale, message in messages.items()
+        },
+    }
+
+
+def digest_bodies_drop(*, event_id: int) -> None:
+    """Once every recipient has its copy, drop the frozen bodies (they quote
+    customers' words); the subjects stay as the record of what was sent."""
+    event_payload_update(event_id=event_id, event_type=DIGEST_EVENT, change=_bodies_dropped)
+
+
+def digest_deliveries_create(
+    *,
+    workspace: Workspace,
+    week_start: date,
+    messages: dict[str, dict[str, str]],
+    recipients: list[Recipient],
+    now: datetime,
+) -> list[Delivery]:
+    """Write the digest's event (the emails frozen in its payload: ``messages``
+    by language, each with ``subject``, ``text`` and ``html``), already expanded,
+    and one pending delivery per recipient, keyed as the audience keys it (the
+    key holds each recipient to one delivery of the week's event). Call inside
+    the transaction that claims the week; nothing is sent here."""
+    payload: dict[str, Any] = {
+        "type": DIGEST_EVENT,
+        "week_start": week_start.isoformat(),
+        "messages": messages,
+        "recipients": {r.key: {"locale": r.locale, "to": r.addresses} for r in recipients},
+    }
+    event = event_create(
+        workspace_id=workspace.pk,
+        event_type=DIGEST_EVENT,
+        payload=payload,
+        now=now,
+        expanded=True,
+    )
+    return deliveries_write(
+        [delivery_new(event, kind=DIGEST_KIND, key=r.key, now=now) for r in recipients],
+        # Pending, no task: the caller sends the first tries after its commit,
+        # and the sweeper finds them if it dies first.
+        taken=0,
+        queue=False,
+    )
+
+
 def digest_unsent(run: DigestRun) -> list[tuple[str, str, str]]:
     """The run's deliveries not sent yet: (addresses, status, last error)."""
     if run.event_id is None:
         return []
     return [
-        (delivery.channel.target if delivery.channel else "", delivery.status, delivery.last_error)
-        for delivery in event_deliveries(event_id=run.event_id).select_related("channel")
+        (delivery.target, delivery.status, delivery.last_error)
+        for delivery in event_deliveries(event_id=run.event_id).select_related("event")
         if delivery.status != "sent"
     ]
 
@@ -414,12 +488,12 @@ def digest_send(
     run = DigestRun.objects.filter(workspace=workspace, week_start=week_start).first()
     if _claimed(run):
         return _settle(run)  # type: ignore[arg-type]
-    channels = digest_channels(workspace=workspace)
-    if not channels:
+    recipients = digest_audience(workspace=workspace)
+    if not recipients:
         return None
-    everyone = [address for _channel, _locale, addresses in channels for address in addresses]
+    everyone = [address for recipient in recipients for address in recipient.addresses]
     # Written before the claim, so the transaction holds its lock only for the inserts.
-    locales = list(dict.fromkeys(locale for _channel, locale, _addresses in channels))
+    locales = list(dict.fromkeys(recipient.locale for recipient in recipients))
     messages = {
         locale: digest_written(workspace=workspace, week_start=week_start, locale=locale)
         for locale in locales
@@ -437,7 +511,7 @@ def digest_send(
             workspace=workspace,
             week_start=week_start,
             messages=messages,
-            channels=channels,
+            recipients=recipients,
             now=now,
         )
         run.recipients = everyone

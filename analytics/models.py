@@ -216,7 +216,7 @@ class DigestRun(models.Model):
     recipients = models.JSONField(default=list)
     queued_at = models.DateTimeField(null=True, blank=True)
     event = models.ForeignKey(
-        "alerts.OutboxEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "outbound.OutboxEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

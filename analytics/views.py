@@ -22,7 +22,6 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from alerts.selectors import alert_counts
 from analytics.export import figures_csv, sessions_csv
 from analytics.money import SEPARATOR, dashboard_money_split
 from analytics.selectors.breakdown import breakdown
@@ -43,6 +42,7 @@ from analytics.selectors.verbatims import verbatims, verbatims_slice
 from analytics.templatetags.figures import duration, pct
 from config.db import planned_per_call
 from config.errors import ServiceError
+from config.panels import dashboard_panels
 from surveys.locales import normalize_locale
 from surveys.models import Outcome
 from surveys.services import response_relabel
@@ -176,7 +176,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "locales": breakdown(workspace=workspace, filters=filters, by="locale"),
             "surveys": breakdown(workspace=workspace, filters=filters, by="survey"),
             "chart_data": chart_data,
-            "alerts": alert_counts(workspace=workspace, since=since, until=until),
+            # What other apps add (alerts: the alerts raised for these sessions).
+            "panels": [
+                {"template": panel.template, "context": panel.context(workspace, since, until)}
+                for panel in dashboard_panels()
+            ],
             "choices": choices,
             "query": _query(filters),
             "ranges": [(days, _range_query(workspace, days, filters)) for days in RANGES],

@@ -267,7 +267,7 @@ def main() -> None:
         pool.shutdown()
         elapsed = time.monotonic() - started
         # Wait until the worker has sent everything (or the drain time is up).
-        from alerts.models import Delivery, DeliveryStatus
+        from outbound.models import Delivery, DeliveryStatus
 
         expected = made * 2
         drain_start = time.monotonic()
@@ -281,7 +281,7 @@ def main() -> None:
         # Events expanded together share their dispatched_at.
         from django.db.models import Count
 
-        from alerts.models import OutboxEvent
+        from outbound.models import OutboxEvent
 
         batches = [
             row["n"]

@@ -493,7 +493,7 @@ def main() -> int:
 
     from django.db.models import Q
 
-    from alerts.models import Delivery, DeliveryStatus, OutboxEvent
+    from outbound.models import Delivery, DeliveryStatus, OutboxEvent
     from analytics.services import rollups_rebuild
     from surveys.models import CancelSession, SessionStatus
 

@@ -360,14 +360,16 @@ class AddForeignKeyConcurrently(AddField):
 
 
 class AddUniqueConstraintConcurrently(AddConstraint):
-    """``AddConstraint`` of a plain unique constraint (fields only): on PostgreSQL
+    """``AddConstraint`` of a unique constraint on plain fields: on PostgreSQL
     its index is built concurrently under a spare name, then attached as the
     constraint (``ADD CONSTRAINT … UNIQUE USING INDEX``, a moment's lock, which
-    renames the index to the constraint's name). Needs ``atomic = False``."""
+    renames the index to the constraint's name). A conditional one is a partial
+    unique index in PostgreSQL (as Django makes it), built concurrently under its
+    own name. Needs ``atomic = False``."""
 
     def __init__(self, model_name: str, constraint: UniqueConstraint) -> None:
         if not isinstance(constraint, UniqueConstraint) or (
-            constraint.condition or constraint.expressions or getattr(constraint, "include", ())
+            constraint.expressions or getattr(constraint, "include", ())
         ):
             raise ValueError("only a unique constraint on plain fields is added this way")
         super().__init__(model_name, constraint)
@@ -391,6 +393,17 @@ class AddUniqueConstraintConcurrently(AddConstraint):
         name = constraint.name
         spare = f"{name}_building"[:63]
         columns = ", ".join(qn(model._meta.get_field(f).column) for f in constraint.fields)
+        if constraint.condition is not None:
+            where = str(constraint._get_condition_sql(model, schema_editor))
+            pg_create_index_concurrently(
+                schema_editor,
+                name,
+                lambda: schema_editor.execute(
+                    f"CREATE UNIQUE INDEX CONCURRENTLY {qn(name)} ON {qn(table)} ({columns}) "
+                    f"WHERE {where}"
+                ),
+            )
+            return
         if _fetch(
             schema_editor,
             "SELECT 1 FROM pg_constraint WHERE conname = %s AND conrelid = %s::regclass",

@@ -48,14 +48,15 @@ LARGE_MODELS = frozenset(
         "surveys.sessionidempotencykey",
         "surveys.competitormention",
         "analytics.sessionrollup",
-        "alerts.outboxevent",
+        "outbound.outboxevent",
+        "outbound.delivery",
+        "outbound.deliveryattempt",
         "alerts.alert",
         "alerts.alertchange",
-        "alerts.delivery",
-        "alerts.deliveryattempt",
+        "alerts.deliveryroute",
     }
 )
-PROJECT_APPS = ("workspaces", "surveys", "offers", "alerts", "analytics", "privacy")
+PROJECT_APPS = ("workspaces", "outbound", "surveys", "offers", "alerts", "analytics", "privacy")
 # (app, migration name): why it may do what the check refuses.
 ALLOWED: dict[tuple[str, str], str] = {}
 
@@ -89,8 +90,25 @@ class Problem:
 
 
 def large_tables(large: Iterable[str] = LARGE_MODELS) -> dict[str, str]:
-    """Table name → model label (the project's tables keep Django's default names)."""
-    return {label.replace(".", "_"): label for label in large}
+    """Table name → model label. A table keeps its name when its model moves to
+    another app (``db_table``: outbound's records are in ``alerts_*`` tables), so
+    migrations are checked by table: an operation of the app the model was in
+    then is checked like one of the app it is in now."""
+    from django.apps import apps
+
+    tables = {}
+    for label in large:
+        try:
+            table = apps.get_model(label)._meta.db_table
+        except LookupError:
+            table = label.replace(".", "_")
+        tables[table] = label
+    return tables
+
+
+def _table(state: ProjectState, app: str, model: str) -> str:
+    found = state.models.get((app, model))
+    return (found.options.get("db_table") if found else None) or f"{app}_{model}"
 
 
 def project_migrations() -> Iterator[tuple[Migration, ProjectState]]:
@@ -108,22 +126,22 @@ def migration_problems(
     name = f"{migration.app_label}.{migration.name}"
     if (migration.app_label, migration.name) in ALLOWED:
         return []
-    large = frozenset(large)
     tables = large_tables(large)
     state = state.clone()
-    created: set[str] = set()
+    created: set[str] = set()  # tables
     problems: list[Problem] = []
     for operation in _database_operations(migration.operations):
         for message in _operation_problems(
             migration,
             operation,
             state,
-            large - created,
-            {t: m for t, m in tables.items() if m not in created},
+            {t: m for t, m in tables.items() if t not in created},
         ):
             problems.append(Problem(name, operation.describe(), message))
         if isinstance(operation, ops.CreateModel):
-            created.add(f"{migration.app_label}.{operation.name_lower}")
+            created.add(
+                operation.options.get("db_table") or f"{migration.app_label}_{operation.name_lower}"
+            )
         operation.state_forwards(migration.app_label, state)
     return problems
 
@@ -140,12 +158,13 @@ def _operation_problems(
     migration: Migration,
     operation: Any,
     state: ProjectState,
-    large: frozenset[str],
     tables: dict[str, str],
 ) -> Iterator[str]:
     app = migration.app_label
     atomic = migration.atomic
-    label = f"{app}.{getattr(operation, 'model_name_lower', '')}"
+    model_name = getattr(operation, "model_name_lower", "")
+    label = tables.get(_table(state, app, model_name), f"{app}.{model_name}")
+    large = set(tables.values())
     non_atomic = "in a migration with `atomic = False`"
     if isinstance(operation, (ops.AddIndex, ops.RemoveIndex)) and label in large:
         if not isinstance(operation, CONCURRENT_INDEX_OPS):
@@ -197,9 +216,9 @@ def _operation_problems(
             rest = CREATE_INDEX.sub("", text)
             named = {tables[t] for t in tables if re.search(rf"\b{t}\b", rest)}
             named |= {
-                f"{a}.{m.lower()}"
+                tables[_table(state, a, m.lower())]
                 for a, m in GET_MODEL.findall(rest)
-                if f"{a}.{m.lower()}" in large
+                if _table(state, a, m.lower()) in tables
             }
             if named and not batched:
                 yield (

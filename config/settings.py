@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "workspaces",
+    "outbound",
     "surveys",
     "offers",
     "alerts",
@@ -415,7 +416,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
     "deliveries-sweep": {
-        "task": "alerts.tasks.deliveries_sweep",
+        "task": "outbound.tasks.deliveries_sweep",
         "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
     },
     "digests-send-due": {

@@ -1,7 +1,7 @@
 """The outcome confirmation emailed to the customer, as a delivery transport.
 
 ``offers.services.outcome_confirmation_queue`` writes the delivery with the
-outcome; the alerts delivery machinery sends it from a worker, retries it with
+outcome; the outbound delivery machinery sends it from a worker, retries it with
 backoff and records every try. Everything the email says comes from the outcome
 event's frozen payload (and the workspace's name).
 """
@@ -16,11 +16,11 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from alerts.models import Delivery
-from alerts.transports.base import Transport, TransportError, register
-from alerts.transports.mail import email_address, email_send, header_text
 from offers.presentation import accepted_text
 from offers.services import CONFIRMATION_KIND
+from outbound.models import Delivery
+from outbound.transports.base import Transport, TransportError, register
+from outbound.transports.mail import email_address, email_send, header_text
 from surveys.formatting import customer_date
 from workspaces.brand import Brand, workspace_brand
 

@@ -27,7 +27,7 @@ from workspaces.models import Workspace
 from workspaces.services import workspace_config_bump
 
 if TYPE_CHECKING:
-    from alerts.models import OutboxEvent
+    from outbound.models import OutboxEvent
     from surveys.models import CancelSession
 
 
@@ -257,6 +257,10 @@ def accepted_terms_for(
 # --- Confirmation email to the customer ---------------------------------------------------
 
 CONFIRMATION_KIND = "customer_email"
+# One confirmation and one billing delivery per outcome event (the delivery's
+# key, unique per event).
+CONFIRMATION_KEY = "customer"
+BILLING_KEY = "stripe"
 
 
 def outcome_confirmation_queue(*, session: CancelSession, event: OutboxEvent | None) -> None:
@@ -264,7 +268,7 @@ def outcome_confirmation_queue(*, session: CancelSession, event: OutboxEvent | N
     with which terms, or cancelled and until when). It goes through the delivery
     machinery (a row written with the outcome, sent by a worker, retried and
     recorded), never from the request. One query, only when enabled."""
-    from alerts.services import delivery_create
+    from outbound.services import delivery_create
     from surveys.models import Outcome
 
     if (
@@ -275,7 +279,7 @@ def outcome_confirmation_queue(*, session: CancelSession, event: OutboxEvent | N
         or session.kept  # kept without an offer: nothing changed, nothing to confirm
     ):
         return
-    delivery_create(event=event, kind=CONFIRMATION_KIND)
+    delivery_create(event=event, kind=CONFIRMATION_KIND, key=CONFIRMATION_KEY)
 
 
 # --- Applying outcomes in Stripe ------------------------------------------------------------
@@ -301,7 +305,7 @@ def outcome_billing_queue(*, session: CancelSession, event: OutboxEvent | None) 
     with backoff, every try recorded, a failure dead and visible, never lost.
     One query, only when enabled and the outcome changes billing (a customer who
     kept their subscription without an offer changes nothing)."""
-    from alerts.services import delivery_create
+    from outbound.services import delivery_create
     from surveys.models import Outcome
 
     if event is None or not session.workspace.stripe_enabled:
@@ -312,4 +316,4 @@ def outcome_billing_queue(*, session: CancelSession, event: OutboxEvent | None) 
         and session.offer is not None
         and session.offer.kind in BILLED_OFFER_KINDS
     ):
-        delivery_create(event=event, kind=BILLING_KIND)
+        delivery_create(event=event, kind=BILLING_KIND, key=BILLING_KEY)

@@ -1,7 +1,7 @@
 """Applying an outcome in Stripe, as a delivery transport.
 
 ``offers.services.outcome_billing_queue`` writes the delivery with the outcome
-(only for workspaces with Stripe enabled); the alerts delivery machinery sends it
+(only for workspaces with Stripe enabled); the outbound delivery machinery sends it
 from a worker, retries it with backoff, records every try and leaves a failure
 dead and visible, to be retried by hand once the configuration is fixed. What is
 applied comes from the outcome event's frozen payload; the key is the
@@ -38,11 +38,11 @@ import stripe
 from django.conf import settings
 from django.utils import timezone
 
-from alerts.models import Delivery
-from alerts.transports.base import Transport, TransportError, register
-from alerts.transports.http import guarded_session
 from offers.models import OfferKind
 from offers.services import BILLING_KIND
+from outbound.models import Delivery
+from outbound.transports.base import Transport, TransportError, register
+from outbound.transports.http import guarded_session
 from surveys.taxonomy import CATEGORIES
 
 if TYPE_CHECKING:

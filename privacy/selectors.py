@@ -8,8 +8,9 @@ from typing import Any
 from django.utils import timezone
 
 from alerts.events import session_customer, session_subscription
-from alerts.models import Alert, Delivery, OutboxEvent
+from alerts.models import Alert
 from alerts.selectors import session_alerts, session_outbox_events
+from outbound.models import Delivery, OutboxEvent
 from surveys.models import CancelSession
 from surveys.selectors import customer_sessions
 from workspaces.models import Workspace
@@ -47,7 +48,7 @@ def customer_export(
         alerts.setdefault(alert.session_id, []).append(alert)
     events: dict[Any, list[OutboxEvent]] = {}
     for event in session_outbox_events(session_ids=ids):
-        events.setdefault(event.session_id, []).append(event)
+        events.setdefault(event.subject_id, []).append(event)
     return {
         "format": EXPORT_FORMAT,
         "workspace": workspace.slug,
@@ -143,7 +144,9 @@ def _delivery(delivery: Delivery) -> dict[str, Any]:
     return {
         "id": delivery.pk,
         "kind": delivery.kind,
-        "alert": delivery.alert_id,
+        # alerts' link to it (``DeliveryRoute``), loaded with it; a customer's
+        # confirmation or billing has none.
+        "alert": getattr(getattr(delivery, "route", None), "alert_id", None),
         "status": delivery.status,
         "attempts": [
             {

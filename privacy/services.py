@@ -34,11 +34,12 @@ from django.db.models import Model, Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from alerts.models import Alert, AlertChange, Delivery, DeliveryAttempt, OutboxEvent
+from alerts.models import Alert, AlertChange
 from alerts.services import session_messages_erase
 from config.errors import NotFound
 from offers.services import CONFIRMATION_KIND
 from offers.subscription_events import subscription_events_erase
+from outbound.models import Delivery, DeliveryAttempt, OutboxEvent
 from privacy.models import ErasedBy, ErasureRecord
 from privacy.selectors import customer_id_plausible
 from surveys.models import CancelSession, Response, SessionStatus
@@ -248,14 +249,14 @@ def _admin_log_erase(*, session_ids: list[Any], words: list[str], search_deleted
         AlertChange: AlertChange.objects.filter(alert__session_id__in=session_ids).values_list(
             "pk", flat=True
         ),
-        OutboxEvent: OutboxEvent.objects.filter(session_id__in=session_ids).values_list(
+        OutboxEvent: OutboxEvent.objects.filter(subject_id__in=session_ids).values_list(
             "pk", flat=True
         ),
-        Delivery: Delivery.objects.filter(event__session_id__in=session_ids).values_list(
+        Delivery: Delivery.objects.filter(event__subject_id__in=session_ids).values_list(
             "pk", flat=True
         ),
         DeliveryAttempt: DeliveryAttempt.objects.filter(
-            delivery__event__session_id__in=session_ids
+            delivery__event__subject_id__in=session_ids
         ).values_list("pk", flat=True),
     }
     types = ContentType.objects.get_for_models(*objects)

@@ -1,5 +1,5 @@
 """/livez, /readyz and /healthz: 200 when every check is within its threshold,
-503 naming the failing ones (config/health.py, alerts/ops.py)."""
+503 naming the failing ones (config/health.py, outbound/ops.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from alerts.models import Delivery, DeliveryStatus, OutboxEvent
+from outbound.models import Delivery, DeliveryStatus, OutboxEvent
 from config import health
 from config.celery import app as celery_app
 from config.health import HEARTBEAT_BEAT, HEARTBEAT_WORKER, heartbeat_write

@@ -3,35 +3,24 @@
 - ``outbox``: the flow records an outcome as an ``OutboxEvent`` in its own
   transaction; ``outbox_dispatch`` expands it once into alerts and deliveries;
 - ``routing``: which teams hear about a session (the shared rule engine);
-- ``delivery``: claiming, sending, recording attempts, retries, dead letters,
-  the sweeper, and the host's webhook endpoints;
+- ``endpoints``: the host's webhook endpoints;
 - ``inbox``: members work their alerts;
-- ``digest``: the weekly digest's event and its deliveries, one per channel;
 - ``defaults``: a new workspace's teams and rules;
 - ``erasure``: a customer's personal data erased from the outbound side.
 
-The guarantees are in DESIGN.md ("Outbound"). Every public name stays
-importable from ``alerts.services``.
+Sending (claiming, attempts, retries, dead letters, the sweeper) is
+``outbound.services``'; the guarantees are in DESIGN.md ("Outbound"). Every
+public name stays importable from ``alerts.services``.
 """
 
 from __future__ import annotations
 
 from alerts.services.defaults import DEFAULT_TEAMS, RuleSpec, routing_defaults_create
-from alerts.services.delivery import (
-    ERROR_LENGTH,
-    SEND_AT_ONCE,
-    SWEEP_GRACE,
-    SweepResult,
-    deliveries_send,
-    deliveries_sweep,
-    delivery_attempt,
-    delivery_retry,
-    retry_delay,
+from alerts.services.endpoints import (
     webhook_endpoint_create,
     webhook_endpoint_delete,
     webhook_url_validate,
 )
-from alerts.services.digest import digest_bodies_drop, digest_deliveries_create
 from alerts.services.erasure import (
     CANCELLED_FOR_ERASURE,
     ERASED_ERROR,
@@ -39,12 +28,7 @@ from alerts.services.erasure import (
     session_messages_erase,
 )
 from alerts.services.inbox import alert_update
-from alerts.services.outbox import (
-    DISPATCH_BATCH,
-    delivery_create,
-    outbox_dispatch,
-    session_change_record,
-)
+from alerts.services.outbox import DISPATCH_BATCH, outbox_dispatch, session_change_record
 from alerts.services.routing import routing_match, routing_rule_validate
 
 __all__ = [
@@ -52,22 +36,10 @@ __all__ = [
     "DEFAULT_TEAMS",
     "DISPATCH_BATCH",
     "ERASED_ERROR",
-    "ERROR_LENGTH",
-    "SEND_AT_ONCE",
-    "SWEEP_GRACE",
     "MessagesErased",
     "RuleSpec",
-    "SweepResult",
     "alert_update",
-    "deliveries_send",
-    "deliveries_sweep",
-    "delivery_attempt",
-    "delivery_create",
-    "delivery_retry",
-    "digest_bodies_drop",
-    "digest_deliveries_create",
     "outbox_dispatch",
-    "retry_delay",
     "routing_defaults_create",
     "routing_match",
     "routing_rule_validate",

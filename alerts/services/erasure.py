@@ -8,7 +8,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from alerts.models import Alert, AlertChange, Delivery, DeliveryAttempt, DeliveryStatus, OutboxEvent
+from alerts.models import Alert, AlertChange
+from outbound.models import Delivery, DeliveryAttempt, DeliveryStatus, OutboxEvent
 from surveys.models import CancelSession
 
 # What an erased delivery error or attempt error reads: a receiver's answer may echo
@@ -44,14 +45,17 @@ def session_messages_erase(
     """
     with transaction.atomic():
         events = list(
-            OutboxEvent.objects.select_for_update(of=("self",))
-            .select_related("session__response")
-            .filter(session_id__in=session_ids)
+            OutboxEvent.objects.select_for_update()
+            .filter(subject_id__in=session_ids)
             .order_by("pk")
         )
+        sessions = CancelSession.objects.select_related("response").in_bulk(
+            {event.subject_id for event in events}
+        )
         for event in events:
-            if event.session is not None:  # filtered by session: always
-                event.payload = _erased_payload(event.payload, event.session)
+            session = sessions.get(event.subject_id)
+            if session is not None:  # found by its session: always
+                event.payload = _erased_payload(event.payload, session)
         OutboxEvent.objects.bulk_update(events, ["payload"], batch_size=500)
         alerts = Alert.objects.filter(session_id__in=session_ids)
         alert_count = alerts.count()
@@ -61,7 +65,7 @@ def session_messages_erase(
             .exclude(note="")
             .update(note="")
         )
-        deliveries = Delivery.objects.filter(event__session_id__in=session_ids)
+        deliveries = Delivery.objects.filter(event__subject_id__in=session_ids)
         delivery_count = deliveries.count()
         cancelled = deliveries.filter(
             kind__in=cancel_kinds, status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRY]
@@ -73,7 +77,7 @@ def session_messages_erase(
         deliveries.exclude(last_error="").exclude(last_error=CANCELLED_FOR_ERASURE).update(
             last_error=ERASED_ERROR
         )
-        attempts = DeliveryAttempt.objects.filter(delivery__event__session_id__in=session_ids)
+        attempts = DeliveryAttempt.objects.filter(delivery__event__subject_id__in=session_ids)
         attempt_count = attempts.count()
         attempts.exclude(error="").update(error=ERASED_ERROR)
     return MessagesErased(

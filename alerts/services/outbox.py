@@ -2,31 +2,38 @@
 into alerts and deliveries.
 
 ``session_change_record`` runs inside the flow's transaction and writes one
-``OutboxEvent`` when a session gets an outcome; the dispatch task is queued on
-commit, and if the broker is down the row waits for ``deliveries_sweep``.
-``outbox_dispatch`` expands the event once (row lock + ``dispatched_at``):
-routing rules -> at most one ``Alert`` per session and team -> one ``Delivery``
-per channel, and one per host endpoint subscribed to the event type; then it
-sends their first tries.
+``outbound.OutboxEvent`` (the session's id its subject) when a session gets an
+outcome; the dispatch task (this app's expander, registered with
+``outbound.registry``) is queued on commit, and if the broker is down the row
+waits for ``outbound``'s sweeper. ``outbox_dispatch`` expands the event once
+(row lock + ``dispatched_at``): routing rules -> at most one ``Alert`` per
+session and team -> one delivery per channel, and one per host endpoint
+subscribed to the event type, each with its ``DeliveryRoute``; then it sends
+their first tries through ``outbound``.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from django.db import transaction
 from django.utils import timezone
 
 from alerts.events import session_event_payload
-from alerts.models import Alert, Delivery, DeliveryStatus, EventType, OutboxEvent
+from alerts.models import Alert, DeliveryRoute, EventType, channel_key, endpoint_key
 from alerts.selectors import routing_config
-from alerts.services import delivery as sending
-from alerts.services.delivery import SEND_AT_ONCE, deliveries_send
 from alerts.services.routing import routing_match
+from outbound.models import Delivery, DeliveryStatus, OutboxEvent
+from outbound.services import (
+    SEND_AT_ONCE,
+    deliveries_send,
+    deliveries_write,
+    delivery_new,
+    event_create,
+)
 from surveys.models import CancelSession, Outcome
 from surveys.rules import session_facts
 
@@ -50,18 +57,15 @@ def session_change_record(
         if session.outcome == Outcome.ABANDONED
         else EventType.SESSION_COMPLETED
     )
-    event = OutboxEvent.objects.create(
+    # The expander (``outbox_dispatch``) is queued on commit.
+    return event_create(
         workspace_id=session.workspace_id,
-        session=session,
+        subject_id=session.pk,
         event_type=event_type,
         follows_outcome=bool(before is not None and before.outcome),
         payload=session_event_payload(session, event_type=event_type),
-        created_at=now,
+        now=now,
     )
-    from alerts.tasks import outbox_dispatch
-
-    transaction.on_commit(lambda: sending.task_queue(outbox_dispatch, event.pk))
-    return event
 
 
 # --- Expanding an event ------------------------------------------------------------
@@ -89,7 +93,7 @@ def outbox_dispatch(*, event_id: int, now: datetime | None = None) -> list[int]:
     try:
         with transaction.atomic():
             events = _events_claim(event_id=event_id, limit=_batch_limit(), now=now)
-            claimed = [event.pk for event in events]
+            claimed = [event.pk for event, _session in events]
             taken = _events_expand(events, now=now)
     except Exception:
         if len(claimed) <= 1:
@@ -123,7 +127,10 @@ def _batch_limit() -> int:
     return DISPATCH_BATCH if connection.features.has_select_for_update_skip_locked else 1
 
 
-def _events_claim(*, event_id: int, limit: int, now: datetime) -> list[OutboxEvent]:
+Claimed = list[tuple[OutboxEvent, CancelSession]]
+
+
+def _events_claim(*, event_id: int, limit: int, now: datetime) -> Claimed:
     """Take events not yet expanded (marked expanded at ``now``, which the
     caller's transaction undoes if it fails) and load them with what expanding
     and sending them reads (session, workspace, offer, answer): ``event_id``
@@ -136,18 +143,20 @@ def _events_claim(*, event_id: int, limit: int, now: datetime) -> list[OutboxEve
         # event taken, and this is all they cost. The partial index
         # outbox_undispatched keeps it cheap with any backlog.
         table = connection.ops.quote_name(OutboxEvent._meta.db_table)
+        types = list(EventType.values)  # outcome events only: other writers' are theirs
         pick = f"SELECT id FROM {table} WHERE dispatched_at IS NULL"
+        pick += f" AND event_type IN ({', '.join(['%s'] * len(types))})"
         pick += " AND id = %s" if limit == 1 else " ORDER BY created_at"
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {table} SET dispatched_at = %s WHERE id IN "
                 f"({pick} LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id",
-                [now, *([event_id] if limit == 1 else []), limit],
+                [now, *types, *([event_id] if limit == 1 else []), limit],
             )
             ids = [row[0] for row in cursor.fetchall()]
     else:
         waiting = OutboxEvent.objects.select_for_update(skip_locked=True).filter(
-            dispatched_at__isnull=True
+            dispatched_at__isnull=True, event_type__in=EventType.values
         )
         ids = list(
             (
@@ -160,17 +169,23 @@ def _events_claim(*, event_id: int, limit: int, now: datetime) -> list[OutboxEve
             OutboxEvent.objects.filter(pk__in=ids).update(dispatched_at=now)
     if not ids:
         return []
-    # The rows are ours until commit; load them with what they need.
-    return list(
-        OutboxEvent.objects.select_related(
-            "session__workspace", "session__offer", "session__response"
-        )
-        .filter(pk__in=ids)
-        .order_by("created_at")
+    # The rows are ours until commit; load them and their sessions with what
+    # expanding and sending reads.
+    events = list(OutboxEvent.objects.filter(pk__in=ids).order_by("created_at"))
+    sessions = CancelSession.objects.select_related("workspace", "offer", "response").in_bulk(
+        [event.subject_id for event in events if event.subject_id is not None]
     )
+    claimed = []
+    for event in events:
+        session = sessions.get(event.subject_id) if event.subject_id is not None else None
+        if session is None:  # not an outcome event (or its session is gone): nothing to route
+            log.warning("Outbox event %s has no session to route; nothing sent.", event.pk)
+            continue
+        claimed.append((event, session))
+    return claimed
 
 
-def _events_expand(events: list[OutboxEvent], *, now: datetime) -> list[Delivery]:
+def _events_expand(events: Claimed, *, now: datetime) -> list[Delivery]:
     """Alerts and deliveries of ``events`` (taken by the caller), written with
     one INSERT each. Returns the deliveries, the
     first ``SEND_AT_ONCE`` written in flight for the caller to send, any others
@@ -180,7 +195,7 @@ def _events_expand(events: list[OutboxEvent], *, now: datetime) -> list[Delivery
     # Only a session abandoned and then cancelled can have alerts already; and
     # both its events may be in this batch. At most one alert per session and
     # team (also a unique constraint).
-    follows = [event.session_id for event in events if event.follows_outcome]
+    follows = [session.pk for event, session in events if event.follows_outcome]
     alerted: set[tuple[UUID, int]] = (
         set(Alert.objects.filter(session_id__in=follows).values_list("session_id", "team_id"))
         if follows
@@ -188,10 +203,7 @@ def _events_expand(events: list[OutboxEvent], *, now: datetime) -> list[Delivery
     )
     plans = []
     alerts: list[Alert] = []
-    for event in events:
-        session = event.session
-        if session is None:  # a digest's event: written expanded, nothing to route
-            continue
+    for event, session in events:
         facts = session_facts(session)
         routing = routing_config(workspace=session.workspace)
         own = []
@@ -215,55 +227,25 @@ def _events_expand(events: list[OutboxEvent], *, now: datetime) -> list[Delivery
     if alerts:
         Alert.objects.bulk_create(alerts)
     deliveries: list[Delivery] = []
+    routes: list[DeliveryRoute] = []
     for event, routing, own in plans:
         for alert in own:
             for channel in routing.channels.get(alert.team_id, []):
                 deliveries.append(
-                    _delivery(event, kind=channel.kind, now=now, alert=alert, channel=channel)
+                    delivery_new(event, kind=channel.kind, key=channel_key(channel.pk), now=now)
                 )
+                routes.append(DeliveryRoute(alert=alert, channel=channel))
         for endpoint in routing.endpoints:
             if endpoint.wants(event.event_type):
-                deliveries.append(_delivery(event, kind="endpoint", now=now, endpoint=endpoint))
+                deliveries.append(
+                    delivery_new(event, kind="endpoint", key=endpoint_key(endpoint.pk), now=now)
+                )
+                routes.append(DeliveryRoute(endpoint=endpoint))
     # Everything the transports read is loaded already: no query while sending.
-    for delivery in deliveries[:SEND_AT_ONCE]:
-        delivery.status, delivery.attempts = DeliveryStatus.IN_FLIGHT, 1
-    Delivery.objects.bulk_create(deliveries)
-    if len(deliveries) > SEND_AT_ONCE:
-        from alerts.tasks import delivery_send
-
-        for delivery in deliveries[SEND_AT_ONCE:]:
-            transaction.on_commit(
-                partial(sending.task_queue, delivery_send, delivery.pk, delivery.kind)
-            )
+    # The first SEND_AT_ONCE are written in flight, for this worker to send.
+    deliveries_write(deliveries, taken=SEND_AT_ONCE)
+    for delivery, route in zip(deliveries, routes, strict=True):
+        route.delivery = delivery
+        delivery.route = route
+    DeliveryRoute.objects.bulk_create(routes)
     return deliveries
-
-
-def _delivery(event: OutboxEvent, *, kind: str, now: datetime, **targets: Any) -> Delivery:
-    """A new delivery row, pending (``_events_expand`` marks the ones its worker
-    sends at once in flight)."""
-    return Delivery(
-        workspace_id=event.workspace_id,
-        event=event,
-        kind=kind,
-        status=DeliveryStatus.PENDING,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-        updated_at=now,
-        **targets,
-    )
-
-
-def delivery_create(
-    *, event: OutboxEvent, kind: str, now: datetime | None = None, queue: bool = True
-) -> Delivery:
-    """A delivery of ``event`` through a transport another app registered (for
-    example billing): it gets the same retries, records and dead letters."""
-    now = now or timezone.now()
-    delivery = _delivery(event, kind=kind, now=now)
-    delivery.save(force_insert=True)
-    if queue:
-        from alerts.tasks import delivery_send
-
-        transaction.on_commit(lambda: sending.task_queue(delivery_send, delivery.pk, kind))
-    return delivery

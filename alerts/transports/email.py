@@ -6,9 +6,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from alerts.content import alert_context
-from alerts.models import Delivery
-from alerts.transports.base import ALERT_RELATED, Transport, TransportError, register
-from alerts.transports.mail import email_address, email_send, header_text
+from alerts.transports import AlertsTransport, alert_and_channel
+from outbound.models import Delivery
+from outbound.transports.base import TransportError, register
+from outbound.transports.mail import email_address, email_send, header_text
 
 
 def recipients(target: str) -> list[str]:
@@ -16,17 +17,17 @@ def recipients(target: str) -> list[str]:
 
 
 @register
-class EmailTransport(Transport):
+class EmailTransport(AlertsTransport):
     kind = "email"
-    related = ALERT_RELATED
 
     def send(self, delivery: Delivery) -> int | None:
-        if delivery.channel is None or delivery.alert is None:
+        alert, channel = alert_and_channel(delivery)
+        if channel is None or alert is None:
             raise TransportError("An email alert needs a channel and an alert.", permanent=True)
-        to = [email_address(address) for address in recipients(delivery.channel.target)]
+        to = [email_address(address) for address in recipients(channel.target)]
         if not to:
             raise TransportError("The email channel has no address.", permanent=True)
-        context = alert_context(delivery.alert)
+        context = alert_context(alert)
         message = EmailMultiAlternatives(
             # The title carries the customer's name: one line, whatever they typed.
             subject=header_text(f"[{context['risk_score']}] {context['title']}"),

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import json
 
-from alerts.models import Delivery
 from alerts.signing import signed_headers
-from alerts.transports.base import Transport, TransportError, register
-from alerts.transports.http import post_json
+from alerts.transports import AlertsTransport, endpoint_of
+from outbound.models import Delivery
+from outbound.transports.base import TransportError, register
+from outbound.transports.http import post_json
 
 
 @register
-class EndpointTransport(Transport):
+class EndpointTransport(AlertsTransport):
     kind = "endpoint"
-    related = ("event", "endpoint")
+    related = ("event", "route__endpoint")
 
     def send(self, delivery: Delivery) -> int | None:
-        endpoint = delivery.endpoint
+        endpoint = endpoint_of(delivery)
         if endpoint is None:
             raise TransportError("An outcome event needs an endpoint.", permanent=True)
         if not endpoint.is_enabled:

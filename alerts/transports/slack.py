@@ -14,9 +14,10 @@ import re
 from typing import Any
 
 from alerts.content import alert_context
-from alerts.models import Delivery
-from alerts.transports.base import ALERT_RELATED, Transport, TransportError, register
-from alerts.transports.http import post_json
+from alerts.transports import AlertsTransport, alert_and_channel
+from outbound.models import Delivery
+from outbound.transports.base import TransportError, register
+from outbound.transports.http import post_json
 
 # An escape cut short at the end of a text ("&am", "&l").
 _CUT_ESCAPE = re.compile(r"&[a-z]{0,3}$")
@@ -76,14 +77,14 @@ def slack_payload(context: dict[str, Any]) -> dict[str, Any]:
 
 
 @register
-class SlackTransport(Transport):
+class SlackTransport(AlertsTransport):
     kind = "slack"
-    related = ALERT_RELATED
 
     def send(self, delivery: Delivery) -> int | None:
-        if delivery.channel is None or delivery.alert is None:
+        alert, channel = alert_and_channel(delivery)
+        if channel is None or alert is None:
             raise TransportError("A Slack alert needs a channel and an alert.", permanent=True)
-        body = json.dumps(slack_payload(alert_context(delivery.alert))).encode()
+        body = json.dumps(slack_payload(alert_context(alert))).encode()
         # Slack answers a 4xx for what stays wrong (invalid_payload, no_service,
         # channel_not_found): retrying cannot help.
-        return post_json(delivery.channel.target, body, {}, client_errors_permanent=True)
+        return post_json(channel.target, body, {}, client_errors_permanent=True)

@@ -5,19 +5,19 @@ from __future__ import annotations
 import json
 
 from alerts.content import alert_json
-from alerts.models import Delivery
 from alerts.signing import signed_headers
-from alerts.transports.base import ALERT_RELATED, Transport, TransportError, register
-from alerts.transports.http import post_json
+from alerts.transports import AlertsTransport, alert_and_channel
+from outbound.models import Delivery
+from outbound.transports.base import TransportError, register
+from outbound.transports.http import post_json
 
 
 @register
-class WebhookTransport(Transport):
+class WebhookTransport(AlertsTransport):
     kind = "webhook"
-    related = ALERT_RELATED
 
     def send(self, delivery: Delivery) -> int | None:
-        channel, alert = delivery.channel, delivery.alert
+        alert, channel = alert_and_channel(delivery)
         if channel is None or alert is None:
             raise TransportError("A webhook alert needs a channel and an alert.", permanent=True)
         body = json.dumps(alert_json(alert), separators=(",", ":")).encode()

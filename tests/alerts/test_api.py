@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from alerts.models import Delivery, DeliveryStatus, WebhookEndpoint
+from alerts.models import WebhookEndpoint
+from outbound.models import Delivery, DeliveryStatus
 from surveys.services import session_cancel
 from tests.alerts.conftest import make_endpoint
 from tests.factories import make_api_key, make_session

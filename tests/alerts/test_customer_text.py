@@ -15,9 +15,9 @@ from django.core import mail
 from django.core.mail import BadHeaderError, EmailMessage
 from slack_sdk.models.blocks import Block
 
-from alerts.models import Delivery, DeliveryStatus
-from alerts.services import delivery_attempt
-from alerts.transports.mail import header_text
+from outbound.models import Delivery, DeliveryStatus
+from outbound.services import delivery_attempt
+from outbound.transports.mail import header_text
 from surveys.services import CustomerInput, SubscriptionInput, session_answer, session_open
 from surveys.services import session_cancel as cancel_session
 from tests.alerts.conftest import make_rule, make_team

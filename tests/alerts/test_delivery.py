@@ -13,8 +13,10 @@ from django.utils import timezone
 from slack_sdk.models.blocks import Block
 from standardwebhooks import Webhook
 
-from alerts.models import Alert, Delivery, DeliveryStatus, OutboxEvent, WebhookEndpoint
-from alerts.services import deliveries_sweep, delivery_attempt, outbox_dispatch
+from alerts.models import Alert, WebhookEndpoint
+from alerts.services import outbox_dispatch
+from outbound.models import Delivery, DeliveryStatus, OutboxEvent
+from outbound.services import deliveries_sweep, delivery_attempt
 from surveys.services import session_answer, session_cancel
 from tests.alerts.conftest import make_endpoint, make_rule, make_team
 from tests.factories import make_session
@@ -87,7 +89,7 @@ def test_the_host_gets_a_verifiable_outcome_event(
         session = cancel(workspace, text="too much")
     request = receiver.requests[0]
     event = Webhook(endpoint.secret).verify(request.body, request.headers)
-    assert request.headers["webhook-id"] == OutboxEvent.objects.get(session=session).event_id
+    assert request.headers["webhook-id"] == OutboxEvent.objects.get(subject_id=session.pk).event_id
     assert event["type"] == "session.completed"
     data = event["data"]
     assert data["outcome"] == "cancelled"
@@ -209,7 +211,7 @@ def test_a_team_gets_one_alert_per_session_and_a_repeated_task_sends_nothing(
     make_rule(workspace, team, name="also price", outcomes=["cancelled"])  # same team again
     with django_capture_on_commit_callbacks(execute=True):
         session = cancel(workspace)
-    event = OutboxEvent.objects.get(session=session)
+    event = OutboxEvent.objects.get(subject_id=session.pk)
     delivery = Delivery.objects.get()
     # The worker runs everything twice (a redelivered message, a retried task).
     assert outbox_dispatch(event_id=event.pk) == []
@@ -264,11 +266,9 @@ def test_the_sweeper_rescues_work_whose_task_was_lost(
 ) -> None:
     make_endpoint(workspace, receiver.url)
     lost: list[Any] = []
-    monkeypatch.setattr(
-        "alerts.services.delivery.task_queue", lambda task, *args, **kw: lost.append(args)
-    )
+    monkeypatch.setattr("outbound.services.task_queue", lambda task, *args, **kw: lost.append(args))
     session = cancel(workspace)  # on_commit never runs here: as if the broker were down
-    event = OutboxEvent.objects.get(session=session)
+    event = OutboxEvent.objects.get(subject_id=session.pk)
     assert event.dispatched_at is None
     monkeypatch.undo()
 
@@ -289,7 +289,7 @@ def test_the_sweeper_resends_a_delivery_stuck_in_flight(
 
     make_endpoint(workspace, receiver.url)
     session = cancel(workspace)
-    event = OutboxEvent.objects.get(session=session)
+    event = OutboxEvent.objects.get(subject_id=session.pk)
     # The worker writes the delivery in flight ... and dies before sending it.
     monkeypatch.setattr(outbox, "deliveries_send", lambda **kwargs: [])
     outbox_dispatch(event_id=event.pk)
@@ -423,4 +423,4 @@ def test_an_event_that_cannot_be_expanded_does_not_hold_back_the_others(
 
     assert len(created) == 2 and len(receiver.requests) == 2
     waiting = OutboxEvent.objects.filter(dispatched_at__isnull=True)
-    assert [e.session_id for e in waiting] == [sessions[1].pk]  # for the sweeper
+    assert [e.subject_id for e in waiting] == [sessions[1].pk]  # for the sweeper

@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from alerts.models import Channel, Delivery, DeliveryStatus, Team, WebhookEndpoint
-from alerts.transports import addresses, http
-from alerts.transports.base import TransportError
-from alerts.transports.http import check_target, guarded_session, post_json
+from alerts.models import Channel, Team, WebhookEndpoint
+from outbound.models import Delivery, DeliveryStatus
+from outbound.transports import addresses, http
+from outbound.transports.base import TransportError
+from outbound.transports.http import check_target, guarded_session, post_json
 from surveys.services import session_cancel
 from tests.alerts.conftest import make_endpoint
 from tests.factories import UserFactory, make_session

@@ -37,11 +37,13 @@ from django.core.management import call_command
 from django.utils import translation
 from django.utils.translation import gettext
 
-from alerts.models import Channel, Delivery, Team
-from alerts.services import deliveries_sweep, delivery_attempt, routing_defaults_create
+from alerts.models import Channel, Team
+from alerts.services import routing_defaults_create
 from analytics.digest import digest_content, digest_recipients, digest_send, digests_send_due
 from analytics.models import DigestRun
 from analytics.tasks import digests_send_due as digests_send_due_task
+from outbound.models import Delivery
+from outbound.services import deliveries_sweep, delivery_attempt
 from surveys.services import session_accept, session_answer, session_cancel, sessions_abandon_stale
 from tests.factories import make_offer, make_session, make_workspace
 

@@ -13,11 +13,11 @@ from django.core.mail.backends.locmem import EmailBackend
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from alerts.models import DIGEST_EVENT, Delivery, OutboxEvent
-from alerts.services import delivery_attempt
-from alerts.transports.digest import DigestEmailTransport
-from analytics.digest import digest_send, digests_send_due
+from analytics.digest import DIGEST_EVENT, digest_send, digests_send_due
 from analytics.models import DigestRun
+from analytics.transports import DigestEmailTransport
+from outbound.models import Delivery, OutboxEvent
+from outbound.services import delivery_attempt
 from tests.analytics.test_digest import WEEK, at, make_digest_team
 
 # The fixture of test_digest (its module docstring has the figures).
@@ -53,7 +53,7 @@ def test_a_failed_channel_is_retried_alone(history, mailoutbox, monkeypatch) -> 
 
     assert run is not None and run.sent_at is None
     assert [m.to for m in mailoutbox] == [["product@acme.test"]]
-    by_target = {d.channel.target: d for d in Delivery.objects.select_related("channel")}
+    by_target = {d.target: d for d in Delivery.objects.select_related("event")}
     assert {t: d.status for t, d in by_target.items()} == {
         "product@acme.test": "sent",
         "cn@acme.test": "retry",
@@ -95,7 +95,7 @@ def test_repeated_ticks_write_one_event_and_one_delivery_per_channel(history, ma
 
     run = DigestRun.objects.get()
     event = OutboxEvent.objects.get(event_type=DIGEST_EVENT)
-    assert run.event_id == event.pk and event.session_id is None
+    assert run.event_id == event.pk and event.subject_id is None
     assert event.payload["week_start"] == "2026-11-16"
     assert event.payload["messages"] == {"en": {"subject": SUBJECT}}
     assert [(d.kind, d.status, d.attempts) for d in Delivery.objects.order_by("id")] == [

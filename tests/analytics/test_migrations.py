@@ -29,7 +29,7 @@ def test_summarised_days_are_added_up_into_the_new_grains() -> None:
             cursor.execute("SELECT COUNT(*) FROM analytics_sessionrollup WHERE totals")
             assert cursor.fetchone()[0] == summed_before > 0
     finally:
-        call_command("migrate", "analytics", verbosity=0)
+        call_command("migrate", verbosity=0)  # every app: alerts 0005 follows analytics 0007
 
     assert rollups_rebuild(workspace=workspace, apply=False).ok
     assert {"plan", "survey", "locale"} <= set(
@@ -64,7 +64,7 @@ def test_summarised_days_are_added_up_into_the_pair_grains() -> None:
         call_command("migrate", "analytics", "0004", verbosity=0)
         assert not any(pair_rows().values())
     finally:
-        call_command("migrate", "analytics", verbosity=0)
+        call_command("migrate", verbosity=0)  # every app: alerts 0005 follows analytics 0007
 
     assert pair_rows() == summarised
     assert rollups_rebuild(workspace=workspace, apply=False).ok

@@ -34,8 +34,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from alerts.models import Delivery, DeliveryStatus, EventType, OutboxEvent, WebhookEndpoint
+from alerts.models import DeliveryRoute, EventType, WebhookEndpoint, endpoint_key
 from offers.models import Experiment, ExperimentVariant, Offer
+from outbound.models import Delivery, DeliveryStatus, OutboxEvent
 from surveys.models import CancelSession, Reason
 from surveys.services import session_answer
 from tests.factories import make_session
@@ -164,17 +165,17 @@ def _seed() -> dict[str, Any]:
     now = timezone.now()
     event = OutboxEvent.objects.create(
         workspace=workspace,
-        session=answered,
+        subject_id=answered.pk,
         event_type=EventType.SESSION_COMPLETED,
         payload={},
         created_at=now,
         dispatched_at=now,
     )
-    Delivery.objects.create(
+    delivery = Delivery.objects.create(
         workspace=workspace,
         event=event,
         kind="endpoint",
-        endpoint=endpoint,
+        key=endpoint_key(endpoint.pk),
         status=DeliveryStatus.DEAD,
         attempts=4,
         last_error="HTTP 500",
@@ -182,6 +183,7 @@ def _seed() -> dict[str, Any]:
         created_at=now,
         updated_at=now,
     )
+    DeliveryRoute.objects.create(delivery=delivery, endpoint=endpoint)
     sessions = CancelSession.objects.filter(workspace=workspace)
     experiments = Experiment.objects.filter(workspace=workspace)
     return {

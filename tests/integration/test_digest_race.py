@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from alerts.models import DIGEST_EVENT, Delivery, OutboxEvent
-from analytics.digest import digest_send
+from analytics.digest import DIGEST_EVENT, digest_send
 from analytics.models import DigestRun
+from outbound.models import Delivery, OutboxEvent
 from tests.analytics.test_digest import WEEK, make_digest_team
 from tests.factories import make_workspace
 

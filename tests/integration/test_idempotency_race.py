@@ -65,7 +65,7 @@ def _race(api_key: str, bodies: list[dict[str, Any]]) -> list[tuple[int, dict[st
 
 @pytest.fixture
 def _no_alert_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("alerts.services.delivery.task_queue", lambda *args, **kwargs: None)
+    monkeypatch.setattr("outbound.services.task_queue", lambda *args, **kwargs: None)
 
 
 @pytest.mark.usefixtures("_no_alert_tasks")

@@ -21,7 +21,7 @@ THREADS = 8
 
 @pytest.mark.parametrize("idempotency_key", ["", "retry-1"])
 def test_racing_opens_share_one_session(monkeypatch, idempotency_key: str) -> None:
-    monkeypatch.setattr("alerts.services.delivery.task_queue", lambda *args, **kwargs: None)
+    monkeypatch.setattr("outbound.services.task_queue", lambda *args, **kwargs: None)
     workspace = make_workspace(slug="racing")
     start = threading.Barrier(THREADS)
     ids: list[int] = []

@@ -162,7 +162,7 @@ def sweeps_sent(client: redis.Redis, queue: str) -> list[str]:
     for raw in client.lrange(queue, 0, -1):
         message = json.loads(raw)
         headers = message.get("headers") or {}
-        if headers.get("task") == "alerts.tasks.deliveries_sweep":
+        if headers.get("task") == "outbound.tasks.deliveries_sweep":
             found.append(headers["origin"].split("@")[0].removeprefix("gen"))
     return found
 

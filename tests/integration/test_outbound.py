@@ -12,7 +12,8 @@ import pytest
 import requests
 from standardwebhooks import Webhook
 
-from alerts.models import Alert, Delivery, DeliveryStatus, OutboxEvent, WebhookEndpoint
+from alerts.models import Alert, WebhookEndpoint
+from outbound.models import Delivery, DeliveryStatus, OutboxEvent
 from surveys.services import session_answer, session_cancel
 from tests.alerts.conftest import make_endpoint, make_rule, make_team
 from tests.factories import make_session, make_workspace
@@ -172,7 +173,7 @@ def test_redis_down_when_a_customer_cancels(transactional_db, tmp_path, receiver
         response = requests.post(f"{web.url}/api/v1/flow/{session.token}/cancel", timeout=30)
         assert response.status_code == 200
         assert response.json()["state"]["outcome"] == "cancelled"
-        event = OutboxEvent.objects.get(session=session)
+        event = OutboxEvent.objects.get(subject_id=session.pk)
         assert event.dispatched_at is None  # waiting in the database, not lost
         assert host.requests == []
 
@@ -203,11 +204,11 @@ def test_410_disables_and_private_targets_are_refused(
     finish(workspace)
 
     def dead() -> bool:
-        return Delivery.objects.filter(endpoint=refused, status=DeliveryStatus.DEAD).exists()
+        return Delivery.objects.filter(route__endpoint=refused, status=DeliveryStatus.DEAD).exists()
 
     wait_for(dead)
     assert private.requests == []
-    assert "non-public" in Delivery.objects.get(endpoint=refused).last_error
+    assert "non-public" in Delivery.objects.get(route__endpoint=refused).last_error
 
     workers.pop().stop()
     workers.append(start_worker(tmp_path, outbound_env(), beat=False))

@@ -25,7 +25,7 @@ FLOWS_PER_THREAD = 15
 
 
 def test_concurrent_flows_leave_exact_rollups(monkeypatch) -> None:
-    monkeypatch.setattr("alerts.services.delivery.task_queue", lambda *args, **kwargs: None)
+    monkeypatch.setattr("outbound.services.task_queue", lambda *args, **kwargs: None)
     workspace = make_workspace(slug="busy")
     make_offer(workspace)
     errors: list[BaseException] = []

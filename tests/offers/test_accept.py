@@ -10,8 +10,9 @@ from django.core import mail
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from alerts.models import Alert, Delivery, OutboxEvent
+from alerts.models import Alert
 from alerts.services import routing_defaults_create
+from outbound.models import Delivery, OutboxEvent
 from surveys.models import CancelSession, Outcome, SessionStatus
 from surveys.services import session_answer
 from tests.factories import make_offer
@@ -22,7 +23,7 @@ from tests.readable import plain
 
 @pytest.fixture(autouse=True)
 def _no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("alerts.services.delivery.task_queue", lambda *args, **kwargs: None)
+    monkeypatch.setattr("outbound.services.task_queue", lambda *args, **kwargs: None)
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ def test_pause_with_chosen_months_is_stored_and_sent(anon_api: APIClient, worksp
         "starts_on": "2026-12-22",
         "resumes_on": "2027-02-22",
     }
-    payload = OutboxEvent.objects.get(session=session).payload
+    payload = OutboxEvent.objects.get(subject_id=session.pk).payload
     assert payload["data"]["offer"]["terms"] == {
         "max_months": 3,
         "months": 2,
@@ -77,7 +78,7 @@ def test_discount_terms_carry_the_end_date(anon_api, workspace) -> None:
     offer = make_offer(workspace)
     session = offered(workspace, reason="too_expensive")
     anon_api.post(flow(session, "accept"), {"offer": offer.pk}, format="json")
-    terms = OutboxEvent.objects.get(session=session).payload["data"]["offer"]["terms"]
+    terms = OutboxEvent.objects.get(subject_id=session.pk).payload["data"]["offer"]["terms"]
     assert terms == {
         "percent": 30,
         "months": 3,
@@ -153,7 +154,7 @@ def test_twice_is_fine_but_different_terms_conflict(anon_api, workspace, pause) 
     assert another.status_code == 409
     session.refresh_from_db()
     assert session.outcome == Outcome.SAVED and session.accepted_terms["months"] == 2
-    assert OutboxEvent.objects.filter(session=session).count() == 1
+    assert OutboxEvent.objects.filter(subject_id=session.pk).count() == 1
 
 
 def test_after_cancelling_or_expiry(anon_api, workspace, pause) -> None:
@@ -210,7 +211,7 @@ def test_confirmation_email_goes_through_deliveries(
     session = open_session(workspace, email="ada@example.com", locale="en")
     with django_capture_on_commit_callbacks(execute=True):
         APIClient().post(flow(session, "cancel"))
-    delivery = Delivery.objects.get(event__session=session, kind="customer_email")
+    delivery = Delivery.objects.get(event__subject_id=session.pk, kind="customer_email")
     assert delivery.status == "sent" and delivery.attempts == 1
     assert delivery.attempt_log.get().ok
     sent = [m for m in mail.outbox if m.to == ["ada@example.com"]]
@@ -226,7 +227,7 @@ def test_no_confirmation_email_unless_enabled(workspace, pause) -> None:
 
 
 def test_a_failing_mailbox_is_retried_and_recorded(workspace, monkeypatch, pause) -> None:
-    from alerts.services import delivery_attempt
+    from outbound.services import delivery_attempt
 
     workspace.send_confirmation_email = True
     workspace.save(update_fields=["send_confirmation_email"])

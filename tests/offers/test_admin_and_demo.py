@@ -21,7 +21,7 @@ from workspaces.services import membership_add
 
 @pytest.fixture(autouse=True)
 def _no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("alerts.services.delivery.task_queue", lambda *args, **kwargs: None)
+    monkeypatch.setattr("outbound.services.task_queue", lambda *args, **kwargs: None)
 
 
 def admin_client(workspace) -> Client:

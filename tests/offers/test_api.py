@@ -13,7 +13,7 @@ from tests.offers.conftest import open_session
 
 @pytest.fixture(autouse=True)
 def _no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("alerts.services.delivery.task_queue", lambda *args, **kwargs: None)
+    monkeypatch.setattr("outbound.services.task_queue", lambda *args, **kwargs: None)
 
 
 @pytest.fixture

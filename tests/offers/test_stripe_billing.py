@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from alerts.models import Delivery, DeliveryStatus, OutboxEvent
-from alerts.services import delivery_attempt
 from config.errors import Invalid
 from offers.stripe_billing import StripeOutcome, stripe_client
+from outbound.models import Delivery, DeliveryStatus, OutboxEvent
+from outbound.services import delivery_attempt
 from surveys.models import CancelSession, Outcome
 from surveys.services import session_accept, session_answer, session_cancel, sessions_abandon_stale
 from tests.factories import make_offer
@@ -85,7 +85,7 @@ def attempts(delivery: Delivery) -> list[tuple[int, bool, int | None]]:
 
 
 def event_id(session: CancelSession) -> str:
-    return OutboxEvent.objects.get(session=session).event_id
+    return OutboxEvent.objects.get(subject_id=session.pk).event_id
 
 
 def at(*args: int) -> str:
@@ -592,7 +592,7 @@ def test_an_apply_whose_worker_died_is_sent_again_by_the_sweeper_with_the_same_k
 
     from django.utils import timezone
 
-    from alerts.services import deliveries_sweep
+    from outbound.services import deliveries_sweep
 
     session = decide(django_capture_on_commit_callbacks, billed, text="too much")
     delivery = billing_delivery()

@@ -22,7 +22,7 @@ from tests.queries import max_queries
 
 @pytest.fixture(autouse=True)
 def _no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("alerts.services.delivery.task_queue", lambda *args, **kwargs: None)
+    monkeypatch.setattr("outbound.services.task_queue", lambda *args, **kwargs: None)
 
 
 def shown(workspace, reason: str = "too_expensive", **session_kwargs):

@@ -15,9 +15,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.utils import timezone
 
-from alerts.models import Alert, DeliveryAttempt
+from alerts.models import Alert
 from alerts.services import alert_update
 from offers.subscription_events import SubscriptionEventInput, subscription_event_record
+from outbound.models import DeliveryAttempt
 from surveys.models import CancelSession, Response
 from surveys.services import (
     CustomerInput,
@@ -152,7 +153,7 @@ def held(
     alert = Alert.objects.get(session=saved)
     alert_update(alert=alert, user=supporter, status="contacted", assignee_id=None, note=NOTE)
     # A receiver that echoed what it was sent, recorded as the attempt's error.
-    DeliveryAttempt.objects.filter(delivery__alert=alert).update(
+    DeliveryAttempt.objects.filter(delivery__route__alert=alert).update(
         error=f"HTTP 400: bad payload {{'customer': '{NAME}', 'email': '{EMAIL}'}}"
     )
     # Someone looked at things in the admin.

@@ -11,9 +11,11 @@ from django.contrib.admin.models import LogEntry
 from django.core.management import call_command
 from django.utils import timezone
 
-from alerts.models import Alert, AlertChange, Delivery, DeliveryStatus, OutboxEvent
-from alerts.services import delivery_attempt, outbox_dispatch
+from alerts.models import Alert, AlertChange
+from alerts.services import outbox_dispatch
 from offers.models import SubscriptionEvent
+from outbound.models import Delivery, DeliveryStatus, OutboxEvent
+from outbound.services import delivery_attempt
 from privacy.models import ErasureRecord
 from privacy.services import customer_pseudonym
 from surveys.models import CancelSession, Response
@@ -61,8 +63,8 @@ def rows_of(session: CancelSession) -> dict[str, Any]:
         "session": CancelSession.objects.filter(pk=session.pk).values().get(),
         "answer": list(Response.objects.filter(session=session).values()),
         "alerts": list(Alert.objects.filter(session=session).values()),
-        "events": list(OutboxEvent.objects.filter(session=session).values()),
-        "deliveries": list(Delivery.objects.filter(event__session=session).values()),
+        "events": list(OutboxEvent.objects.filter(subject_id=session.pk).values()),
+        "deliveries": list(Delivery.objects.filter(event__subject_id=session.pk).values()),
         "log": list(
             LogEntry.objects.filter(object_id=str(session.pk)).values(
                 "object_repr", "change_message"
@@ -147,9 +149,9 @@ def test_sessions_stay_anonymised_and_figures_do_not_move(held: Held, api: Any) 
 def test_waiting_deliveries_go_out_erased_and_the_customer_email_is_cancelled(
     held: Held, api: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    webhook = Delivery.objects.get(event__session=held.saved, kind="endpoint")
+    webhook = Delivery.objects.get(event__subject_id=held.saved.pk, kind="endpoint")
     assert webhook.status == DeliveryStatus.RETRY  # the host answered 500 the first time
-    confirmation = Delivery.objects.get(event__session=held.cancelled, kind="customer_email")
+    confirmation = Delivery.objects.get(event__subject_id=held.cancelled.pk, kind="customer_email")
     assert confirmation.status == DeliveryStatus.PENDING
 
     assert api.delete(f"/api/v1/customers/{CUSTOMER}").status_code == 200
@@ -167,7 +169,7 @@ def test_waiting_deliveries_go_out_erased_and_the_customer_email_is_cancelled(
     assert delivery_attempt(delivery_id=confirmation.pk, now=later) is None
     # The cancelled session's event, expanded only now, alerts with the erased data.
     with django_capture_on_commit_callbacks(execute=True):
-        outbox_dispatch(event_id=OutboxEvent.objects.get(session=held.cancelled).pk)
+        outbox_dispatch(event_id=OutboxEvent.objects.get(subject_id=held.cancelled.pk).pk)
     alert = Alert.objects.get(session=held.cancelled)
     assert alert.session.customer_id == pseudonym
     assert NAME not in database_text() and EMAIL not in database_text()

@@ -166,7 +166,7 @@ def test_categorising_costs_the_answer_no_extra_query(monkeypatch) -> None:
 
     from tests.factories import make_workspace
 
-    monkeypatch.setattr("alerts.services.delivery.task_queue", lambda *args, **kwargs: None)
+    monkeypatch.setattr("outbound.services.task_queue", lambda *args, **kwargs: None)
     workspace = make_workspace()
     Competitor.objects.create(workspace=workspace, name="Acme")
     warm = make_session(workspace)  # loads the workspace's categoriser into the cache

@@ -156,7 +156,7 @@ def test_flow_query_counts(monkeypatch) -> None:
 
     queued: list[str] = []
     monkeypatch.setattr(
-        "alerts.services.delivery.task_queue", lambda task, *args, **kw: queued.append(task.name)
+        "outbound.services.task_queue", lambda task, *args, **kw: queued.append(task.name)
     )
 
     workspace = make_workspace()

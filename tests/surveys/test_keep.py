@@ -17,7 +17,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from alerts.content import alert_context
-from alerts.models import Alert, Delivery, EventType, OutboxEvent
+from alerts.models import Alert, EventType
+from outbound.models import Delivery, OutboxEvent
 from alerts.services import routing_defaults_create
 from analytics.selectors import AnalyticsFilters, funnel, offer_performance
 from surveys.models import CancelSession, Outcome, SessionStatus
@@ -34,7 +35,7 @@ from workspaces.services import membership_add
 
 @pytest.fixture(autouse=True)
 def _no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("alerts.services.delivery.task_queue", lambda *args, **kwargs: None)
+    monkeypatch.setattr("outbound.services.task_queue", lambda *args, **kwargs: None)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from tests.queries import max_queries
 def test_hosted_pages_stay_within_five_queries(monkeypatch) -> None:
     from tests.factories import make_workspace
 
-    monkeypatch.setattr("alerts.services.delivery.task_queue", lambda task, *a, **kw: None)
+    monkeypatch.setattr("outbound.services.task_queue", lambda task, *a, **kw: None)
     workspace = make_workspace()
     offer = make_offer(workspace)
     session = make_session(workspace, locale="en")

@@ -24,9 +24,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from alerts.models import Alert, Channel, Delivery, RoutingRule, Team, WebhookEndpoint
+from alerts.models import Alert, Channel, RoutingRule, Team, WebhookEndpoint
 from offers.models import Experiment, Offer, OfferRule
 from offers.services import experiment_create, offer_rule_create
+from outbound.models import Delivery
 from privacy.models import ErasedBy, ErasureRecord
 from surveys.models import (
     CancelSession,
@@ -144,7 +145,7 @@ MAKERS: dict[type[Model], Callable[[World, Workspace], Model]] = {
         workspace=ws, url=f"https://{ws.slug}.example/hook"
     ),
     Alert: lambda w, ws: w.alert(ws),
-    Delivery: lambda w, ws: Delivery.objects.get(alert=w.alert(ws)),
+    Delivery: lambda w, ws: Delivery.objects.get(route__alert=w.alert(ws)),
     ErasureRecord: lambda w, ws: ErasureRecord.objects.create(
         workspace=ws,
         erased_by=ErasedBy.COMMAND,

@@ -3,9 +3,13 @@
 A transport sends one ``Delivery`` and either returns (sent) or raises
 ``TransportError``. ``permanent=True`` means trying again cannot help (a 410, a
 refused address, a malformed target): the delivery goes dead at once and, with
-``disable=True``, its channel or endpoint is switched off. Retries, records and
-dead letters are the delivery machinery's job (``alerts.services``), the same for
-every transport, so another app can register a kind of its own.
+``disable=True``, the transport's ``disable`` switches its target off (an alert
+channel, a host endpoint). Retries, records and dead letters are the sender's
+job (``outbound.services``), the same for every transport.
+
+This app knows no kind: each app that sends registers its transports with
+``register`` from its ``AppConfig.ready`` (alerts: email, Slack, webhook,
+endpoint; offers: the customer's confirmation, Stripe; analytics: the digest).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
-    from alerts.models import Delivery
+    from outbound.models import Delivery
 
 
 class TransportError(Exception):
@@ -32,27 +36,24 @@ class TransportError(Exception):
         self.status_code = status_code
 
 
-# What an alert's channels read while sending: the alert, its team, session and
-# answer (``Transport.related`` of the email, Slack and webhook transports).
-ALERT_RELATED = (
-    "event",
-    "channel",
-    "alert__team",
-    "alert__workspace",
-    "alert__session__response",
-    "alert__session__offer",
-)
-
-
 class Transport:
     kind: ClassVar[str]
     # What sending reads besides the delivery row: loaded with the row, in one
-    # query, when a worker claims it.
+    # query, when a worker claims it (``select_related`` paths, which may follow
+    # the registering app's own link to the delivery, as alerts' ``route``).
     related: ClassVar[tuple[str, ...]] = ("event", "workspace")
 
     def send(self, delivery: Delivery) -> int | None:
         """Send the delivery; return the HTTP status code when there is one."""
         raise NotImplementedError
+
+    def target(self, delivery: Delivery) -> str:
+        """Where the delivery goes, for people (the API, the admin, an export)."""
+        return ""
+
+    def disable(self, delivery: Delivery, *, reason: str) -> None:
+        """Switch off what the delivery went to, after a ``disable`` refusal (in
+        the sender's transaction). Nothing by default."""
 
 
 _REGISTRY: dict[str, type[Transport]] = {}
@@ -63,15 +64,12 @@ def register(cls: type[Transport]) -> type[Transport]:
     return cls
 
 
-def _registered(kind: str) -> type[Transport] | None:
-    # Importing the modules registers the built-in kinds.
-    from alerts.transports import digest, email, endpoint, slack, webhook  # noqa: F401
-
-    return _REGISTRY.get(kind)
+def registered_kinds() -> list[str]:
+    return sorted(_REGISTRY)
 
 
 def transport_for(kind: str) -> Transport:
-    cls = _registered(kind)
+    cls = _REGISTRY.get(kind)
     if cls is None:
         raise TransportError(f"No transport for kind {kind!r}.", permanent=True)
     return cls()
@@ -80,5 +78,11 @@ def transport_for(kind: str) -> Transport:
 def related_for(kind: str) -> tuple[str, ...]:
     """What a delivery of ``kind`` needs loaded to be sent (an unknown kind: just
     the event; sending it then fails for good)."""
-    cls = _registered(kind)
+    cls = _REGISTRY.get(kind)
     return cls.related if cls is not None else ("event",)
+
+
+def target_of(delivery: Delivery) -> str:
+    """Where ``delivery`` goes, as its transport tells it ("" for an unknown kind)."""
+    cls = _REGISTRY.get(delivery.kind)
+    return cls().target(delivery) if cls is not None else ""

@@ -1,14 +1,17 @@
-"""Sending deliveries: claiming a row, the transports, recording each attempt,
-retries with backoff, dead letters, the sweeper, a member's retry by hand, and
-the host's webhook endpoints.
+"""Writing and sending deliveries: events and their delivery rows, claiming a
+row, sending through its transport, recording each attempt, retries with
+backoff, dead letters, the sweeper and a member's retry by hand.
 
 ``delivery_attempt`` sends one delivery once per call: it claims the row
 (status pending/retry -> in flight), sends outside any transaction, then records
 the attempt and moves the row to sent, retry (with backoff and jitter) or dead.
 A repeated or duplicated task finds the row no longer due and does nothing.
-``deliveries_sweep`` (Celery beat) re-queues events not yet expanded,
-deliveries pending or due, and deliveries stuck in flight because their worker
-died. Long waits are rows with ``next_attempt_at``, never broker countdowns.
+``deliveries_sweep`` (Celery beat) re-queues events not yet expanded (through
+their type's expander, ``outbound.registry``), deliveries pending or due, and
+deliveries stuck in flight because their worker died. Long waits are rows with
+``next_attempt_at``, never broker countdowns.
+
+The guarantees are in DESIGN.md ("Outbound").
 """
 
 from __future__ import annotations
@@ -16,31 +19,24 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from alerts.models import (
-    Channel,
-    Delivery,
-    DeliveryAttempt,
-    DeliveryStatus,
-    EventType,
-    OutboxEvent,
-    WebhookEndpoint,
-)
-from alerts.transports import TransportError, transport_for
-from alerts.transports.base import related_for
-from alerts.transports.http import check_target
-from config.errors import Conflict, Invalid, NotFound
+from config.errors import Conflict, NotFound
+from outbound.models import Delivery, DeliveryAttempt, DeliveryStatus, OutboxEvent
+from outbound.registry import expanded_types, expander_for
+from outbound.transports.base import TransportError, related_for, transport_for
 from workspaces.models import Workspace
-from workspaces.services import workspace_config_bump
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +59,120 @@ def task_queue(task: Any, *args: Any, countdown: float | None = None) -> None:
         task.apply_async(args=args, countdown=countdown)
     except Exception as exc:  # kombu raises a variety of connection errors
         log.warning("Could not queue %s%r (%s); the sweeper will pick it up.", task.name, args, exc)
+
+
+def _send_task() -> Any:
+    from outbound.tasks import delivery_send
+
+    return delivery_send
+
+
+# --- Writing ---------------------------------------------------------------------
+
+
+def event_create(
+    *,
+    workspace_id: int,
+    event_type: str,
+    payload: dict[str, Any],
+    now: datetime,
+    subject_id: UUID | None = None,
+    follows_outcome: bool = False,
+    expanded: bool = False,
+) -> OutboxEvent:
+    """Write an event, in the caller's transaction. Unless ``expanded`` (the
+    caller writes its deliveries itself, now), the expander registered for
+    ``event_type`` is queued on commit; if the broker is down the row waits for
+    the sweeper."""
+    event = OutboxEvent.objects.create(
+        workspace_id=workspace_id,
+        subject_id=subject_id,
+        event_type=event_type,
+        payload=payload,
+        follows_outcome=follows_outcome,
+        created_at=now,
+        dispatched_at=now if expanded else None,
+    )
+    task = None if expanded else expander_for(event_type)
+    if task is not None:
+        transaction.on_commit(partial(task_queue, task, event.pk))
+    return event
+
+
+def delivery_new(event: OutboxEvent, *, kind: str, now: datetime, key: str = "") -> Delivery:
+    """A new delivery row of ``event``, pending, not saved (``deliveries_write``)."""
+    return Delivery(
+        workspace_id=event.workspace_id,
+        event=event,
+        kind=kind,
+        key=key,
+        status=DeliveryStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def deliveries_write(
+    deliveries: list[Delivery], *, taken: int = 0, queue: bool = True
+) -> list[Delivery]:
+    """Insert new deliveries (one INSERT), in the caller's transaction. The first
+    ``taken`` are written in flight, already the caller's to send
+    (``deliveries_send(..., taken=True)``, once its transaction has committed);
+    every other one gets a task queued on commit (unless not ``queue``: the
+    caller sends their first tries itself, ``deliveries_send``, and the sweeper
+    finds them if it dies first)."""
+    for delivery in deliveries[:taken]:
+        delivery.status, delivery.attempts = DeliveryStatus.IN_FLIGHT, 1
+    Delivery.objects.bulk_create(deliveries)
+    if queue and len(deliveries) > taken:
+        task = _send_task()
+        for delivery in deliveries[taken:]:
+            transaction.on_commit(partial(task_queue, task, delivery.pk, delivery.kind))
+    return deliveries
+
+
+def delivery_create(
+    *,
+    event: OutboxEvent,
+    kind: str,
+    key: str = "",
+    now: datetime | None = None,
+    queue: bool = True,
+) -> Delivery:
+    """A delivery of ``event`` through the transport registered for ``kind``
+    (for example billing): it gets the same retries, records and dead letters.
+    With a ``key``, a second one of the same event and key is refused by the
+    database."""
+    now = now or timezone.now()
+    delivery = delivery_new(event, kind=kind, now=now, key=key)
+    delivery.save(force_insert=True)
+    if queue:
+        transaction.on_commit(partial(task_queue, _send_task(), delivery.pk, kind))
+    return delivery
+
+
+def event_payload_update(
+    *, event_id: int, event_type: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+) -> None:
+    """Rewrite an event's frozen payload (locked), for example to drop bodies
+    once sent. Nothing when there is no such event of that type."""
+    with transaction.atomic():
+        event = (
+            OutboxEvent.objects.select_for_update()
+            .filter(pk=event_id, event_type=event_type)
+            .first()
+        )
+        if event is None:
+            return
+        event.payload = change(event.payload)
+        event.save(update_fields=["payload"])
+
+
+def event_deliveries(*, event_id: int) -> QuerySet[Delivery]:
+    """The deliveries of one event, oldest first."""
+    return Delivery.objects.filter(event_id=event_id).order_by("id")
 
 
 # --- Sending ---------------------------------------------------------------------
@@ -100,10 +210,7 @@ def _claim(delivery_id: int, now: datetime, kind: str = "") -> Delivery | None:
         return None
     if not kind:
         kind = Delivery.objects.filter(pk=delivery_id).values_list("kind", flat=True).get()
-    delivery = Delivery.objects.select_related(*related_for(kind)).get(pk=delivery_id)
-    if delivery.alert is not None:
-        delivery.alert.event = delivery.event  # the same event; saves a query
-    return delivery
+    return Delivery.objects.select_related(*related_for(kind)).get(pk=delivery_id)
 
 
 _sender: ThreadPoolExecutor | None = None
@@ -133,9 +240,10 @@ def _send(delivery: Delivery) -> tuple[TransportError | None, int | None, int]:
 
 
 def deliveries_send(*, deliveries: list[Delivery], taken: bool = False) -> list[str]:
-    """First tries of freshly expanded deliveries (loaded with all they need):
+    """First tries of freshly written deliveries (loaded with all they need):
     claim each (unless written ``taken``, in flight for us), send them side by side
-    (a slow receiver does not hold up the others), record each result."""
+    (a slow receiver does not hold up the others), record each result. Call it
+    outside any transaction: nothing is sent while a lock is held."""
     now = timezone.now()
     if taken:
         claimed = list(deliveries)
@@ -217,29 +325,16 @@ def _record(results: list[Result]) -> list[str]:
                     delivery.last_error,
                 )
                 if error.disable:
-                    _disable_target(delivery, reason=delivery.last_error)
+                    transport_for(delivery.kind).disable(delivery, reason=delivery.last_error)
             elif delay is not None and delay <= settings.DELIVERY_COUNTDOWN_MAX_SECONDS:
                 _queue_retry(delivery, countdown=delay)
     return [delivery.status for delivery, *_ in results]
 
 
 def _queue_retry(delivery: Delivery, *, countdown: float) -> None:
-    from alerts.tasks import delivery_send
-
     pk, kind = delivery.pk, delivery.kind
-    transaction.on_commit(lambda: task_queue(delivery_send, pk, kind, countdown=countdown))
-
-
-def _disable_target(delivery: Delivery, *, reason: str) -> None:
-    workspace_config_bump(workspace_id=delivery.workspace_id)
-    if delivery.endpoint_id:
-        WebhookEndpoint.objects.filter(pk=delivery.endpoint_id).update(
-            is_enabled=False, disabled_reason=reason[:300]
-        )
-    if delivery.channel_id:
-        Channel.objects.filter(pk=delivery.channel_id).update(
-            is_enabled=False, disabled_reason=reason[:300]
-        )
+    task = _send_task()
+    transaction.on_commit(lambda: task_queue(task, pk, kind, countdown=countdown))
 
 
 @dataclass(frozen=True)
@@ -252,13 +347,15 @@ class SweepResult:
 def deliveries_sweep(*, now: datetime | None = None, limit: int = 1000) -> SweepResult:
     """Queue what should be moving and is not: events not yet expanded,
     deliveries pending or due, and deliveries whose worker died mid-send."""
-    from alerts.tasks import delivery_send, outbox_dispatch
-
     now = now or timezone.now()
     events = list(
-        OutboxEvent.objects.filter(dispatched_at__isnull=True, created_at__lt=now - SWEEP_GRACE)
+        OutboxEvent.objects.filter(
+            dispatched_at__isnull=True,
+            created_at__lt=now - SWEEP_GRACE,
+            event_type__in=expanded_types(),
+        )
         .order_by("created_at")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "event_type")[:limit]
     )
     stale = now - timedelta(seconds=settings.DELIVERY_STALE_AFTER_SECONDS)
     with transaction.atomic():
@@ -282,10 +379,11 @@ def deliveries_sweep(*, now: datetime | None = None, limit: int = 1000) -> Sweep
         .order_by("next_attempt_at")
         .values_list("pk", "kind")[:limit]
     )
-    for pk in events:
-        task_queue(outbox_dispatch, pk)
+    for pk, event_type in events:
+        task_queue(expander_for(event_type), pk)
+    send = _send_task()
     for pk, kind in {**rescued, **dict(due)}.items():
-        task_queue(delivery_send, pk, kind)
+        task_queue(send, pk, kind)
     return SweepResult(events=len(events), deliveries=len(due), rescued=len(rescued))
 
 
@@ -307,45 +405,5 @@ def delivery_retry(*, workspace: Workspace, delivery_id: int) -> Delivery:
         delivery.next_attempt_at = now
         delivery.updated_at = now
         delivery.save(update_fields=["status", "next_attempt_at", "updated_at"])
-        from alerts.tasks import delivery_send
-
-        transaction.on_commit(lambda: task_queue(delivery_send, delivery.pk, delivery.kind))
+        transaction.on_commit(partial(task_queue, _send_task(), delivery.pk, delivery.kind))
     return delivery
-
-
-# --- Webhook endpoints -----------------------------------------------------------
-
-
-def webhook_url_validate(url: str) -> None:
-    try:
-        check_target(url)
-    except TransportError as exc:
-        raise Invalid(exc.message, code="url_refused", fields={"url": exc.message}) from None
-
-
-def webhook_endpoint_create(
-    *, workspace: Workspace, url: str, events: list[str]
-) -> WebhookEndpoint:
-    """Register the host's endpoint; its secret is returned once, at creation."""
-    unknown = [e for e in events if e not in EventType.values]
-    if unknown:
-        raise Invalid(
-            "Unknown event types.",
-            code="validation_error",
-            fields={
-                "events": f"unknown: {', '.join(unknown)}; known: {', '.join(EventType.values)}"
-            },
-        )
-    webhook_url_validate(url)
-    with transaction.atomic():
-        endpoint = WebhookEndpoint.objects.create(workspace=workspace, url=url, events=list(events))
-        workspace_config_bump(workspace_id=workspace.pk)
-    return endpoint
-
-
-def webhook_endpoint_delete(*, workspace: Workspace, endpoint_id: int) -> None:
-    with transaction.atomic():
-        deleted, _ = WebhookEndpoint.objects.filter(workspace=workspace, pk=endpoint_id).delete()
-        if not deleted:
-            raise NotFound("No such webhook endpoint.", code="endpoint_not_found")
-        workspace_config_bump(workspace_id=workspace.pk)

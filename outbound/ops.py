@@ -2,7 +2,7 @@
 
 ``outbound_figures`` is the one place /readyz (``outbox``, ``dead_deliveries``)
 and /metrics (``cancelflow_outbox_*``, ``cancelflow_deliveries``) read these
-figures from; ``register`` (``AlertsConfig.ready``) hands them to
+figures from; ``register`` (``OutboundConfig.ready``) hands them to
 ``config.health`` and ``config.metrics``. Three queries, each on an index: the
 undispatched events (partial index ``outbox_undispatched``), the deliveries
 that died in the last hour and the deliveries by status and kind (``delivery_due``).
@@ -18,9 +18,9 @@ from django.conf import settings
 from django.db.models import Count, Min
 from django.utils import timezone
 
-from alerts.models import Delivery, DeliveryStatus, OutboxEvent
 from config.health import Result, register_check
 from config.metrics import Gauge, register_source
+from outbound.models import Delivery, DeliveryStatus, OutboxEvent
 
 DEAD_WINDOW = timedelta(hours=1)
 

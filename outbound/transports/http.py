@@ -26,8 +26,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from alerts.transports.addresses import check_address, resolve
-from alerts.transports.base import TransportError
+from outbound.transports.addresses import check_address, resolve
+from outbound.transports.base import TransportError
 
 USER_AGENT = "cancelflow-webhooks/1"
 _local = threading.local()

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 
-from alerts.transports.base import TransportError
+from outbound.transports.base import TransportError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import BadHeaderError, EmailMessage
 from django.core.validators import validate_email
 
-from alerts.transports.base import TransportError
+from outbound.transports.base import TransportError
 
 # C0 and C1 control characters (CR, LF, TAB, NUL, NEL, …) and the Unicode line
 # and paragraph separators.

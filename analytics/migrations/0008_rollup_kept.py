@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     # table or scanning it, and raw inserts that leave it out get the default.
 
     dependencies = [
-        ('analytics', '0006_digest_deliveries'),
+        ('analytics', '0007_digest_event_outbound'),
     ]
 
     operations = [

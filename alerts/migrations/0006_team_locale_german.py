@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alerts', '0003_digest_events'),
+        ('alerts', '0005_outbound_models_moved'),
     ]
 
     operations = [
