@@ -3,7 +3,8 @@ into alerts and deliveries.
 
 ``session_change_record`` runs inside the flow's transaction and writes one
 ``OutboxEvent`` when a session gets an outcome; the dispatch task is queued on
-commit, and if the broker is down the row waits for ``deliveries_sweep``.
+commit (off the request, ``config.nudge``), and if the broker is down the row
+waits for ``deliveries_sweep``.
 ``outbox_dispatch`` expands the event once (row lock + ``dispatched_at``):
 routing rules -> at most one ``Alert`` per session and team -> one ``Delivery``
 per channel, and one per host endpoint subscribed to the event type; then it
@@ -27,6 +28,8 @@ from alerts.selectors import routing_config
 from alerts.services import delivery as sending
 from alerts.services.delivery import SEND_AT_ONCE, deliveries_send
 from alerts.services.routing import routing_match
+from config.nudge import nudge
+from config.orm import row_create
 from surveys.models import CancelSession, Outcome
 from surveys.rules import session_facts
 
@@ -50,7 +53,8 @@ def session_change_record(
         if session.outcome == Outcome.ABANDONED
         else EventType.SESSION_COMPLETED
     )
-    event = OutboxEvent.objects.create(
+    event = row_create(  # OutboxEvent.objects.create, the statement compiled once
+        OutboxEvent,
         workspace_id=session.workspace_id,
         session=session,
         event_type=event_type,
@@ -60,7 +64,10 @@ def session_change_record(
     )
     from alerts.tasks import outbox_dispatch
 
-    transaction.on_commit(lambda: sending.task_queue(outbox_dispatch, event.pk))
+    # Off the request: one message wakes a worker for a batch (config.nudge).
+    transaction.on_commit(
+        lambda: nudge(outbox_dispatch, event.pk, covers=_batch_limit(), publish=sending.task_queue)
+    )
     return event
 
 

@@ -41,7 +41,7 @@ from surveys.models import (
     SessionStatus,
     TextMode,
 )
-from surveys.repository import session_row
+from surveys.repository import session_row, session_update
 from surveys.selectors import survey_reasons
 from workspaces.models import Workspace
 
@@ -121,7 +121,7 @@ def session_event_publish(
         )
     )
     if event.session_fields:
-        session.save(update_fields=list(dict.fromkeys(event.session_fields)))
+        session_update(session, event.session_fields)
     return event
 
 
