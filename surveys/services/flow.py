@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from config.errors import Conflict, Gone, Invalid, NotFound
 from config.events import DomainEvent, publish
+from config.orm import row_insert
 from surveys.categorization.pipeline import Categorization, categorizer_for
 from surveys.locales import localized, normalize_locale
 from surveys.models import (
@@ -251,7 +252,10 @@ def session_answer(
         response.text = text
         response.locale = locale
         found = _categorize_answer(response, session.workspace, chosen=reason.category_id)
-        response.save()
+        if answered_before:
+            response.save()
+        else:
+            row_insert(response)  # response.save(), the statement compiled once
         session.response = response
         _mentions_record(response, found.competitors if found else (), replace=answered_before)
 
