@@ -34,8 +34,9 @@ log = logging.getLogger(__name__)
 
 # How long the thread lets a burst gather before publishing (seconds): a delay no
 # reader of an alert notices, long enough to carry several nudges per message
-# under load.
-LINGER = 0.003
+# under load (a process finishing 150 outcomes a second publishes about one
+# message for three), which is where the CPU is saved, not only the latency.
+LINGER = 0.02
 
 Publish = Callable[..., None]
 
