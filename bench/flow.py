@@ -147,7 +147,7 @@ def free_port() -> int:
 def start_server(port: int, workers: int, threads: int, env: dict) -> subprocess.Popen:
     process = subprocess.Popen(
         [
-            str(ROOT / ".venv/bin/gunicorn"),
+            str(Path(sys.executable).parent / "gunicorn"),
             "config.wsgi:application",
             "--bind",
             f"127.0.0.1:{port}",

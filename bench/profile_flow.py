@@ -8,8 +8,9 @@ Uses the same preparation as ``bench/flow.py`` (PostgreSQL: DATABASE_URL, or
 the default postgres://postgres@127.0.0.1:5432/bench_flow), drives each endpoint
 through Django's test client (all the middleware, no socket), and prints per
 endpoint the mean time, the queries of one request, and pyinstrument's call
-tree cut at ``--top`` lines (frames under 2% of the time hidden). Needs the dev
-dependency ``pyinstrument``.
+tree cut at ``--top`` lines (frames under 2% of the time hidden; ``--top 0``:
+no profiler, only the timings and queries). Needs the dev dependency
+``pyinstrument``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from bench.support import ensure_database  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=300, help="requests per endpoint")
-    parser.add_argument("--top", type=int, default=40, help="lines of each call tree")
+    parser.add_argument("--top", type=int, default=40, help="lines of each call tree; 0: time only")
     parser.add_argument("--only", default="", help="profile only endpoints containing this")
     options = parser.parse_args()
 
@@ -66,6 +67,10 @@ def main() -> None:
         )
 
     endpoints = {
+        "floor (1 indexed query)": lambda i: client.get("/bench/floor"),
+        "write floor (bare txn)": lambda i: client.post(
+            f"/bench/write-floor/{data['write_floor'][i]}"
+        ),
         "POST /api/v1/sessions": lambda i: client.post(
             "/api/v1/sessions",
             open_body(i),
@@ -96,15 +101,24 @@ def main() -> None:
         queries = [q["sql"] for q in seen.captured_queries]
         profiler = Profiler(interval=0.0002)
         started = time.perf_counter()
-        profiler.start()
+        cpu_started = time.process_time()
+        if options.top:
+            profiler.start()
         for i in range(1, n):
             call(i)
-        profiler.stop()
+        if options.top:
+            profiler.stop()
         elapsed = (time.perf_counter() - started) / max(n - 1, 1)
+        cpu = (time.process_time() - cpu_started) / max(n - 1, 1)
         ms = elapsed * 1000
-        print(f"\n=== {name}: HTTP {status}, {ms:.2f} ms/request, {len(queries)} queries")
+        print(
+            f"\n=== {name}: HTTP {status}, {ms:.2f} ms/request ({cpu * 1000:.2f} ms CPU in "
+            f"this process), {len(queries)} queries"
+        )
         for sql in queries:
             print(f"  SQL {sql[:150]}")
+        if not options.top:
+            continue
         text = profiler.output_text(unicode=True, color=False, show_all=False)
         print("\n".join(text.splitlines()[: options.top]))
 

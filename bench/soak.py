@@ -493,8 +493,8 @@ def main() -> int:
 
     from django.db.models import Q
 
-    from outbound.models import Delivery, DeliveryStatus, OutboxEvent
     from analytics.services import rollups_rebuild
+    from outbound.models import Delivery, DeliveryStatus, OutboxEvent
     from surveys.models import CancelSession, SessionStatus
 
     def arrivals() -> list[tuple[str, str, str]]:

@@ -33,6 +33,8 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from config.errors import Conflict, NotFound
+from config.nudge import nudge
+from config.orm import row_create
 from outbound.models import Delivery, DeliveryAttempt, DeliveryStatus, OutboxEvent
 from outbound.registry import expanded_types, expander_for
 from outbound.transports.base import TransportError, related_for, transport_for
@@ -61,6 +63,12 @@ def task_queue(task: Any, *args: Any, countdown: float | None = None) -> None:
         log.warning("Could not queue %s%r (%s); the sweeper will pick it up.", task.name, args, exc)
 
 
+def _publish(task: Any, arg: Any) -> None:
+    # One function for every nudge (config.nudge batches by it); ``task_queue``
+    # is looked up when called, so a test may replace it.
+    task_queue(task, arg)
+
+
 def _send_task() -> Any:
     from outbound.tasks import delivery_send
 
@@ -79,12 +87,15 @@ def event_create(
     subject_id: UUID | None = None,
     follows_outcome: bool = False,
     expanded: bool = False,
+    covers: int = 1,
 ) -> OutboxEvent:
     """Write an event, in the caller's transaction. Unless ``expanded`` (the
     caller writes its deliveries itself, now), the expander registered for
-    ``event_type`` is queued on commit; if the broker is down the row waits for
-    the sweeper."""
-    event = OutboxEvent.objects.create(
+    ``event_type`` is queued on commit, off the request (``config.nudge``: one
+    message for every ``covers`` events, as many as one expander task claims);
+    if the broker is down the row waits for the sweeper."""
+    event = row_create(  # OutboxEvent.objects.create, the statement compiled once
+        OutboxEvent,
         workspace_id=workspace_id,
         subject_id=subject_id,
         event_type=event_type,
@@ -95,7 +106,7 @@ def event_create(
     )
     task = None if expanded else expander_for(event_type)
     if task is not None:
-        transaction.on_commit(partial(task_queue, task, event.pk))
+        transaction.on_commit(lambda: nudge(task, event.pk, covers=covers, publish=_publish))
     return event
 
 

@@ -153,3 +153,32 @@ def session_row(
         session.history_last_saved_at = last_saved_at  # type: ignore[attr-defined]
         session.history_offer_ids = offer_ids  # type: ignore[attr-defined]
     return session
+
+
+@cache
+def _update_statement(vendor: str, names: tuple[str, ...]) -> tuple[str, tuple[Field, ...]]:
+    """``UPDATE`` of the session's ``names`` fields by primary key, per vendor."""
+    q = connection.ops.quote_name
+    fields = tuple(CancelSession._meta.get_field(name) for name in names)
+    assigned = ", ".join(f"{q(field.column)} = %s" for field in fields)  # type: ignore[union-attr]
+    pk = CancelSession._meta.pk
+    assert pk is not None
+    sql = f"UPDATE {q(CancelSession._meta.db_table)} SET {assigned} WHERE {q(pk.column)} = %s"
+    return sql, fields  # type: ignore[return-value]
+
+
+def session_update(session: CancelSession, fields: list[str]) -> None:
+    """Write the session's ``fields`` (names, as for ``save(update_fields=…)``) in
+    one statement: what ``save`` sends, without building the query each time (the
+    model has no signals and no ``auto_now`` fields to honour)."""
+    names = tuple(dict.fromkeys(fields))
+    sql, model_fields = _update_statement(connection.vendor, names)
+    params = [
+        field.get_db_prep_save(getattr(session, field.attname), connection)
+        for field in model_fields
+    ]
+    pk = CancelSession._meta.pk
+    assert pk is not None
+    params.append(pk.get_db_prep_save(session.pk, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

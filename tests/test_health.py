@@ -13,10 +13,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from outbound.models import Delivery, DeliveryStatus, OutboxEvent
 from config import health
 from config.celery import app as celery_app
 from config.health import HEARTBEAT_BEAT, HEARTBEAT_WORKER, heartbeat_write
+from outbound.models import Delivery, DeliveryStatus, OutboxEvent
 from tests.factories import make_session
 
 

@@ -13,8 +13,8 @@ import pytest
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
-from outbound.models import DeliveryStatus
 from config import metrics
+from outbound.models import DeliveryStatus
 from surveys.services import session_answer, session_cancel
 from tests.factories import make_session
 

@@ -7,17 +7,24 @@ from collections.abc import Iterable
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
+from config.orm import CompiledQuery
 from workspaces.models import ApiKey, BrandLogo, Membership, Role, Workspace
 from workspaces.services import hash_api_key
+
+# Every server API request reads its key: the statement is compiled once.
+_API_KEY = CompiledQuery(
+    lambda key_hash: (
+        ApiKey.objects.select_related("workspace")
+        .filter(key_hash=key_hash, revoked_at__isnull=True)
+        .order_by("pk")[:1]
+    ),
+    key_hash="<key hash>",
+)
 
 
 def api_key_for_raw(*, raw_key: str) -> ApiKey | None:
     """The active key matching ``raw_key``, with its workspace, in one query."""
-    return (
-        ApiKey.objects.select_related("workspace")
-        .filter(key_hash=hash_api_key(raw_key), revoked_at__isnull=True)
-        .first()
-    )
+    return _API_KEY.first(key_hash=hash_api_key(raw_key))
 
 
 def workspaces_for_user(*, user: User | AnonymousUser) -> QuerySet[Workspace]:

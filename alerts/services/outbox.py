@@ -4,8 +4,9 @@ into alerts and deliveries.
 ``session_change_record`` runs inside the flow's transaction and writes one
 ``outbound.OutboxEvent`` (the session's id its subject) when a session gets an
 outcome; the dispatch task (this app's expander, registered with
-``outbound.registry``) is queued on commit, and if the broker is down the row
-waits for ``outbound``'s sweeper. ``outbox_dispatch`` expands the event once
+``outbound.registry``) is queued on commit (off the request, ``config.nudge``),
+and if the broker is down the row waits for ``outbound``'s sweeper.
+``outbox_dispatch`` expands the event once
 (row lock + ``dispatched_at``): routing rules -> at most one ``Alert`` per
 session and team -> one delivery per channel, and one per host endpoint
 subscribed to the event type, each with its ``DeliveryRoute``; then it sends
@@ -57,7 +58,8 @@ def session_change_record(
         if session.outcome == Outcome.ABANDONED
         else EventType.SESSION_COMPLETED
     )
-    # The expander (``outbox_dispatch``) is queued on commit.
+    # The expander (``outbox_dispatch``) is queued on commit, off the request: one
+    # message wakes a worker for a batch of waiting events (config.nudge).
     return event_create(
         workspace_id=session.workspace_id,
         subject_id=session.pk,
@@ -65,6 +67,7 @@ def session_change_record(
         follows_outcome=bool(before is not None and before.outcome),
         payload=session_event_payload(session, event_type=event_type),
         now=now,
+        covers=_batch_limit(),
     )
 
 

@@ -220,8 +220,17 @@ def open_response(
         fingerprint=request_fingerprint(body) if key else "",
         source=source,
     )
+    session = opened.session
     return Response(
-        CreatedSessionOut(opened.session).data,
+        # CreatedSessionOut's fields, copied without the serializer (the renderer
+        # writes the datetime as the serializer would).
+        {
+            "id": str(session.pk),
+            "token": session.token,
+            "url": session_url(session),
+            "status": session.status,
+            "expires_at": session.token_expires_at,
+        },
         status=status.HTTP_201_CREATED if opened.created else status.HTTP_200_OK,
     )
 

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from config.errors import Conflict, Gone, Invalid, NotFound
 from config.events import DomainEvent, publish
+from config.orm import row_insert
 from surveys.categorization.pipeline import Categorization, categorizer_for
 from surveys.locales import localized, normalize_locale
 from surveys.models import (
@@ -42,7 +43,7 @@ from surveys.models import (
     SessionStatus,
     TextMode,
 )
-from surveys.repository import session_row
+from surveys.repository import session_row, session_update
 from surveys.selectors import survey_reasons
 from workspaces.models import Workspace
 
@@ -124,7 +125,7 @@ def session_event_publish(
         )
     )
     if event.session_fields:
-        session.save(update_fields=list(dict.fromkeys(event.session_fields)))
+        session_update(session, event.session_fields)
     return event
 
 
@@ -254,7 +255,10 @@ def session_answer(
         response.text = text
         response.locale = locale
         found = _categorize_answer(response, session.workspace, chosen=reason.category_id)
-        response.save()
+        if answered_before:
+            response.save()
+        else:
+            row_insert(response)  # response.save(), the statement compiled once
         session.response = response
         _mentions_record(response, found.competitors if found else (), replace=answered_before)
 

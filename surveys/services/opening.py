@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.errors import Conflict, Invalid
+from config.orm import CompiledQuery, row_insert
 from surveys.locales import normalize_locale
 from surveys.models import OPEN_STATUSES, CancelSession, SessionIdempotencyKey, Survey
 from surveys.services.flow import SESSION_OPENED, mark_abandoned, session_event_publish
@@ -21,6 +22,25 @@ from workspaces.models import Workspace
 from workspaces.origins import url_on_origins
 
 # --- Opening a session --------------------------------------------------------------
+
+# The two reads of every opening, compiled once (``config.orm.CompiledQuery``).
+_SURVEY_TO_OPEN = CompiledQuery(
+    lambda workspace_id: Survey.objects.filter(workspace_id=workspace_id, is_active=True).order_by(
+        "-is_default", "id"
+    )[:1],
+    workspace_id=-710_001,
+)
+_OPEN_SESSION_LOCKED = CompiledQuery(
+    lambda workspace_id, subscription_id: (
+        CancelSession.objects.select_for_update()
+        .filter(
+            workspace_id=workspace_id, subscription_id=subscription_id, status__in=OPEN_STATUSES
+        )
+        .order_by("pk")[:1]
+    ),
+    workspace_id=-710_002,
+    subscription_id="<subscription id>",
+)
 
 
 @dataclass(frozen=True)
@@ -84,11 +104,7 @@ def session_open(
             code="return_url_not_allowed",
         )
 
-    survey = (
-        Survey.objects.filter(workspace=workspace, is_active=True)
-        .order_by("-is_default", "id")
-        .first()
-    )
+    survey = _SURVEY_TO_OPEN.first(workspace_id=workspace.pk)
     if survey is None:
         raise Conflict("This workspace has no active survey.", code="no_survey")
 
@@ -198,15 +214,7 @@ def _session_insert(
 ) -> OpenedSession:
     """The open session for the subscription, or a new one; in the caller's
     transaction (an expired open session is marked abandoned first)."""
-    current = (
-        CancelSession.objects.select_for_update()
-        .filter(
-            workspace=workspace,
-            subscription_id=subscription.id,
-            status__in=OPEN_STATUSES,
-        )
-        .first()
-    )
+    current = _OPEN_SESSION_LOCKED.first(workspace_id=workspace.pk, subscription_id=subscription.id)
     if current is not None:
         if current.token_expires_at > now:
             return OpenedSession(session=current, created=False)
@@ -234,6 +242,6 @@ def _session_insert(
         source=source,
         created_at=now,
     )
-    session.save(force_insert=True)
+    row_insert(session)  # session.save(force_insert=True), the statement compiled once
     session_event_publish(name=SESSION_OPENED, session=session, before=None, now=now)
     return OpenedSession(session=session, created=True)

@@ -18,9 +18,9 @@ from rest_framework.test import APIClient
 
 from alerts.content import alert_context
 from alerts.models import Alert, EventType
-from outbound.models import Delivery, OutboxEvent
 from alerts.services import routing_defaults_create
 from analytics.selectors import AnalyticsFilters, funnel, offer_performance
+from outbound.models import Delivery, OutboxEvent
 from surveys.models import CancelSession, Outcome, SessionStatus
 from surveys.services import (
     session_accept,

@@ -94,3 +94,28 @@ def test_the_locked_read_locks_only_the_session_row(workspace) -> None:
         assert sql.endswith("FOR UPDATE OF s")
     else:
         assert "FOR UPDATE" not in sql
+
+
+def test_session_update_writes_what_save_writes(workspace) -> None:
+    from surveys.repository import session_update
+
+    offer = make_offer(workspace)
+    session = make_session(workspace, locale="en")
+    now = timezone.now()
+    session.status = SessionStatus.COMPLETED
+    session.outcome = Outcome.SAVED
+    session.completed_at = now
+    session.offer = offer
+    session.accepted_terms = {"kind": "pause", "months": 2, "nested": {"a": [1, None]}}
+    session.locale = "zh-hans"  # changed, but not among the fields written
+    with max_queries(1):
+        session_update(session, ["status", "outcome", "completed_at", "offer", "accepted_terms"])
+    stored = CancelSession.objects.get(pk=session.pk)
+    assert stored.status == SessionStatus.COMPLETED and stored.outcome == Outcome.SAVED
+    assert stored.completed_at == now and stored.offer_id == offer.pk
+    assert stored.accepted_terms == {"kind": "pause", "months": 2, "nested": {"a": [1, None]}}
+    assert stored.locale == "en"  # changed on the instance only: not written
+    # Names repeated (subscribers may add one twice) are written once; NULL too.
+    session.completed_at = None
+    session_update(session, ["completed_at", "completed_at"])
+    assert CancelSession.objects.get(pk=session.pk).completed_at is None
