@@ -69,9 +69,10 @@ REVIEW_BELOW = 0.4
 
 def calibrated(raw: float, knots: tuple[tuple[float, float], ...]) -> float:
     """Piecewise-linear through the knots (raw share -> observed accuracy),
-    at most MAX_CONFIDENCE."""
+    towards 0 below the first one, at most MAX_CONFIDENCE."""
     if raw <= knots[0][0]:
-        return min(MAX_CONFIDENCE, knots[0][1])
+        x0, y0 = knots[0]
+        return min(MAX_CONFIDENCE, y0 * raw / x0 if x0 > 0 else y0)
     for (x0, y0), (x1, y1) in itertools.pairwise(knots):
         if raw <= x1:
             value = y0 if x1 == x0 else y0 + (y1 - y0) * (raw - x0) / (x1 - x0)
@@ -201,10 +202,10 @@ def decide(
         source = "rule" if from_rules >= from_model else "model"
         if confidence >= threshold:
             return best, confidence, source
-        return "other", confidence, source
+        return "other", min(confidence, threshold - 0.001), source
     # "Other" won: a rule for non-answers ("no reason", "随便"), the model's own
     # "other" class, or nothing known at all.
-    confidence = min(confidence_of(mixed[runner]), threshold) if runner else 0.0
+    confidence = min(confidence_of(mixed[runner]), threshold - 0.001) if runner else 0.0
     from_rules, from_model = parts["other"]
     if from_rules == from_model == 0:
         return "other", confidence, "none"

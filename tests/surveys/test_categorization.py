@@ -120,8 +120,29 @@ def test_a_team_members_correction_is_learnt(workspace, settings: Any) -> None:
     session = make_session(workspace)
     session_answer(token=session.token, reason_code="other", text=f"{phrase} again")
     learnt = Response.objects.get(session=session)
-    assert (learnt.category_id, learnt.category_source) == ("values", "model")
-    assert learnt.model_version == "lr-v1"
+    # Seven labelled texts: the model leans the right way, but a model of so few
+    # distinct texts is not trusted alone: still "other", for a person to look at.
+    assert (learnt.category_id, learnt.needs_review) == ("other", True)
+    from surveys.categorization.pipeline import categorizer_for
+
+    workspace.refresh_from_db()
+    categorizer = categorizer_for(workspace=workspace)
+    assert categorizer.model_version == "lr-v1"
+    probabilities = categorizer.evidence(f"{phrase} again").model_probabilities
+    assert max(probabilities, key=lambda c: probabilities[c]) == "values"
+
+
+def test_a_model_of_enough_distinct_texts_decides_alone() -> None:
+    from surveys.categorization.classifier import train_model
+
+    taught = [(f"the quarterly widget ceremony, week {n}", "values") for n in range(150)]
+    taught += [(f"the flurble levy went up in month {n}", "price") for n in range(150)]
+    categorizer = build_categorizer(
+        rules=[], competitors=[], model=train_model(taught), model_version="lr-v2"
+    )
+    found = categorizer.categorize("that quarterly widget ceremony again")
+    assert (found.category, found.source, found.model_version) == ("values", "model", "lr-v2")
+    assert not found.needs_review
 
 
 @pytest.mark.django_db

@@ -55,7 +55,8 @@ def test_review_queue_and_manual_label(api, workspace) -> None:
     answer = Response.objects.get(session=session)
     queue = api.get("/api/v1/responses/review").json()
     assert [item["id"] for item in queue] == [answer.pk]
-    assert queue[0]["source"] == "none"
+    # The default lexicon knows non-answers ("hmm", "reasons"): a rule said "other".
+    assert (queue[0]["category"], queue[0]["source"]) == ("other", "rule")
 
     labelled = api.post(
         f"/api/v1/responses/{answer.pk}/category", {"category": "values"}, format="json"
