@@ -230,7 +230,8 @@ def test_calibration_fit_is_monotone_and_maps_between_knots() -> None:
     assert [y for _x, y in knots] == sorted(y for _x, y in knots)
     assert knots == [(0.2, 0.2), (0.5, 0.5), (0.9, 0.9)]
     assert calibrated(0.7, tuple(knots)) == pytest.approx(0.7)
-    assert calibrated(0.0, tuple(knots)) == 0.0 and calibrated(0.1, tuple(knots)) == pytest.approx(0.1)
+    assert calibrated(0.0, tuple(knots)) == 0.0
+    assert calibrated(0.1, tuple(knots)) == pytest.approx(0.1)
     assert calibrated(1.0, tuple(knots)) == 0.9
 
 
