@@ -282,3 +282,30 @@ def test_the_held_out_figures_meet_the_floor(trained: Categorizer) -> None:
         report = reports[locale]
         assert report.accuracy >= 0.85, (locale, report.matrix())
         assert report.unplaceable_reviewed >= 0.9 * report.unplaceable, locale
+
+
+def test_categorize_eval_prints_the_figures_per_language(tmp_path: Path) -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    rows = ["locale,category,text"]
+    for text, category in TEMPLATES:
+        locale = "en" if text.isascii() else "zh-hans"
+        rows += [f"{locale},{category},{text}", f"{locale},{category},{text} again"]
+    rows += ["en,other,asdf", "en,other,no reason", "zh-hans,other,随便", "zh-hans,other,嗯"]
+    dataset = tmp_path / "answers.csv"
+    dataset.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = StringIO()
+    call_command(
+        "categorize_eval", "--dataset", str(dataset), "--folds", "2", "--model", "naive_bayes",
+        stdout=out,
+    )  # fmt: skip
+    text = out.getvalue()
+    assert "accuracy" in text and "macro-F1" in text and "ECE" in text and "review" in text
+    assert "Confusion matrix, en" in text and "Confusion matrix, zh-hans" in text
+    assert "Accuracy per confidence band, zh-hans" in text
+    with pytest.raises(CommandError, match="folds"):
+        call_command("categorize_eval", "--dataset", str(dataset), "--folds", "1")
+    with pytest.raises(CommandError, match="No such file"):
+        call_command("categorize_eval", "--dataset", str(tmp_path / "missing.csv"))
