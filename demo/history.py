@@ -58,9 +58,9 @@ REASON_WEIGHTS = {
     "other": (7, 9, 9, 9),
 }
 
-# What customers write, per reason: a few hundred distinct phrasings (with a
-# varied opening and ending), so that the model the demo trains on this history
-# learns words rather than a handful of sentences.
+# What customers write, per reason: a few hundred distinct phrasings, so that
+# the model the demo trains on this history learns words rather than a handful
+# of sentences (and, knowing it learnt from a few hundred, stays modest).
 VERBATIMS: dict[str, dict[str, list[str]]] = {
     "en": {
         "too_expensive": [
@@ -368,21 +368,11 @@ VERBATIMS: dict[str, dict[str, list[str]]] = {
         ],
     },
 }
-OPENERS = {
-    "en": ["", "", "", "Honestly, ", "To be honest, ", "Mainly: ", "Well, ", "Sadly ", "tbh "],
-    "zh-hans": ["", "", "", "说实话,", "主要是", "其实", "唉,", "坦白说,"],
-}
-CLOSERS = {
-    "en": ["", "", "", ".", "!", " for us", " right now", ", sorry", ". Thanks anyway"],
-    "zh-hans": ["", "", "", "。", "!", ",抱歉", ",谢谢", "吧", "了"],
-}
 
 
 def verbatim(rng: random.Random, locale: str, code: str) -> str:
     """A customer's words for a reason, in one of many phrasings."""
-    texts = VERBATIMS[locale].get(code) or VERBATIMS[locale]["other"]
-    core = rng.choice(texts)
-    return (rng.choice(OPENERS[locale]) + core + rng.choice(CLOSERS[locale])).strip()
+    return rng.choice(VERBATIMS[locale].get(code) or VERBATIMS[locale]["other"])
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,14 @@ def distinct_examples(examples: Iterable[tuple[str, str]]) -> list[tuple[str, st
     return [(first[key], counts.most_common(1)[0][0]) for key, counts in labels.items()]
 
 
+def _spread(examples: list[tuple[str, str]], limit: int) -> list[tuple[str, str]]:
+    """At most ``limit`` examples, evenly spread over the list (deterministic)."""
+    if len(examples) <= limit:
+        return examples
+    step = len(examples) / limit
+    return [examples[int(i * step)] for i in range(limit)]
+
+
 def _seen_grams(texts: Iterable[str], *, min_texts: int) -> list[str]:
     frequency: Counter[str] = Counter()
     for text in texts:
@@ -122,6 +130,9 @@ class LogisticModel:
     EPOCHS = 12
     RATE = 0.6
     L2 = 1e-4
+    # Training time grows with the texts: past this many distinct ones, an even
+    # spread of them is learnt from (training stays under a minute in a worker).
+    MAX_TEXTS = 3000
 
     @property
     def classes(self) -> list[str]:
@@ -185,7 +196,7 @@ class LogisticModel:
         """Learn from ``examples``; ``extra`` examples (the built-in non-answers)
         are learnt too but not counted as the workspace's distinct texts."""
         own = distinct_examples(examples)
-        distinct = distinct_examples([*own, *extra])
+        distinct = distinct_examples([*_spread(own, cls.MAX_TEXTS), *extra])
         labels = sorted({category for _text, category in distinct})
         temperature = 1.0
         fit, calibrate = _stratified_fifth(distinct)
