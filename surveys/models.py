@@ -406,4 +406,5 @@ class ClassifierModel(models.Model):
 
     @property
     def label(self) -> str:
-        return f"nb-v{self.version}"
+        kind = (self.parameters or {}).get("kind", "")
+        return f"{'lr' if kind.startswith('logistic') else 'nb'}-v{self.version}"

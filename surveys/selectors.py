@@ -128,7 +128,7 @@ def flow_state(*, session: CancelSession, locale: str, now: datetime | None = No
 def categorizer_data(*, workspace_id: int) -> dict[str, Any]:
     """What the workspace's categoriser is built from (three queries; cached by
     the caller per configuration version)."""
-    from surveys.categorization.classifier import NaiveBayes
+    from surveys.categorization.classifier import model_from_json
     from surveys.models import CategoryRule, ClassifierModel, Competitor
 
     rules = [
@@ -143,7 +143,7 @@ def categorizer_data(*, workspace_id: int) -> dict[str, Any]:
     return {
         "rules": rules,
         "competitors": competitors,
-        "model": NaiveBayes.from_json(latest.parameters) if latest else None,
+        "model": model_from_json(latest.parameters) if latest else None,
         "model_version": latest.label if latest else "",
     }
 

@@ -1,8 +1,12 @@
 """Categorising free-text exit answers, in English and Chinese.
 
-In order: the workspace's keyword rules and the default lexicon (``lexicon``,
-with negation), then a classifier trained on the workspace's own labelled texts
-(``classifier``: naive Bayes over character n-grams, so Chinese needs no word
-segmentation), then ``other`` with low confidence, queued for review.
-``pipeline.categorize`` is the entry point.
+The evidence of the workspace's keyword rules and the default lexicon
+(``lexicon``, with negation), of a model trained on the workspace's own labelled
+texts (``classifier``: logistic regression over character n-grams, so Chinese
+needs no word segmentation, trusted by how many distinct texts it learnt from
+and how much of the text it has seen) and of "I don't know" are mixed
+(``pipeline.decide``); the winner's share is calibrated into a confidence, and
+text nothing places, or placed with a confidence below the review threshold,
+goes to ``other`` and to review. ``pipeline.Categorizer.categorize`` is the
+entry point; ``evaluation`` measures it.
 """

@@ -14,6 +14,9 @@ _CLAUSE = re.compile(
     r"|但是|但|不过|可是|然而|只是"
 )
 _CONTRAST = re.compile(r"\bbut\b|\bhowever\b|\bthough\b|\bexcept\b|但是|但|不过|可是|然而|只是")
+# Runs of letters or digits in a Latin-like script, and runs of CJK characters.
+_LATIN_WORD = re.compile(r"[^\W\u3000-\u9fff\uf900-\ufaff_]+")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 
 
 def normalize(text: str) -> str:
@@ -51,3 +54,17 @@ def char_ngrams(text: str, low: int = 1, high: int = 4) -> list[str]:
     for size in range(low, high + 1):
         grams.extend(padded[i : i + size] for i in range(len(padded) - size + 1))
     return [g for g in grams if g.strip()]
+
+
+def content_grams(normalized: str) -> list[str]:
+    """The pieces of a normalised text that carry meaning, for asking "has the
+    model seen this before?": each Latin word as its edge-marked 3-grams ("asdf"
+    gives " as", "asd", "sdf", "df "), each run of Chinese as its bigrams (a lone
+    character as itself). Punctuation and spaces give nothing."""
+    grams: list[str] = []
+    for word in _LATIN_WORD.findall(normalized):
+        padded = f" {word} "
+        grams.extend(padded[i : i + 3] for i in range(len(padded) - 2))
+    for run in _CJK_RUN.findall(normalized):
+        grams.extend([run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)])
+    return grams

@@ -55,7 +55,8 @@ def test_review_queue_and_manual_label(api, workspace) -> None:
     answer = Response.objects.get(session=session)
     queue = api.get("/api/v1/responses/review").json()
     assert [item["id"] for item in queue] == [answer.pk]
-    assert queue[0]["source"] == "none"
+    # The default lexicon knows non-answers ("hmm", "reasons"): a rule said "other".
+    assert (queue[0]["category"], queue[0]["source"]) == ("other", "rule")
 
     labelled = api.post(
         f"/api/v1/responses/{answer.pk}/category", {"category": "values"}, format="json"
@@ -96,3 +97,72 @@ def test_competitor_mentions_counted_by_period(api, workspace) -> None:
     future = api.get("/api/v1/competitors/mentions?from=2099-01-01T00:00:00Z").json()
     assert future == []
     assert api.get("/api/v1/competitors/mentions?from=yesterday").status_code == 400
+
+
+def _templated_model(workspace) -> None:
+    """The demo's model of old: a few sentences, repeated many times."""
+    from surveys.categorization.classifier import train_model
+    from surveys.models import ClassifierModel
+    from workspaces.services import workspace_config_bump
+
+    templates = [
+        ("Too pricey for what we use", "price"),
+        ("Missing Gantt charts", "missing_features"),
+        ("Too many bugs after the last update", "product_quality"),
+        ("Setup took too long, gave up", "too_complex"),
+        ("Waited a week for a reply", "customer_service"),
+        ("We moved to Acme, it integrates with our CRM", "competitor"),
+        ("Project ended, don't need it for now", "not_needed"),
+    ] * 300
+    model = train_model(templates)
+    ClassifierModel.objects.create(
+        workspace=workspace,
+        version=1,
+        trained_at=workspace.created_at,
+        examples=len(templates),
+        labels_seen=len(templates),
+        parameters=model.to_json(),
+    )
+    workspace_config_bump(workspace_id=workspace.pk)
+
+
+def test_nonsense_is_other_and_queued_even_with_a_templated_model(api, workspace) -> None:
+    _templated_model(workspace)
+    texts = [
+        "asdf qwer",
+        "no reason",
+        "ok",
+        "my dog ate my laptop",
+        "随便",
+        "Just not for me anymore",
+    ]
+    body = api.post("/api/v1/categorize", {"texts": texts}, format="json").json()
+    for text, result in zip(texts, body, strict=True):
+        assert result["category"] == "other", (text, result)
+        assert result["needs_review"] is True, (text, result)
+        assert result["confidence"] < 0.5, (text, result)
+    sure = api.post("/api/v1/categorize", {"texts": ["far too pricey"]}, format="json").json()
+    assert sure[0]["category"] == "price" and sure[0]["needs_review"] is False
+
+
+def test_an_unplaceable_answer_gets_no_price_offer_and_reaches_the_review_queue(
+    api, workspace
+) -> None:
+    from tests.factories import make_offer
+
+    _templated_model(workspace)
+    make_offer(workspace)  # a discount for answers about price
+    vague = make_session(workspace)
+    session_answer(token=vague.token, reason_code="other", text="Just not for me anymore")
+    vague.refresh_from_db()
+    answer = Response.objects.get(session=vague)
+    assert (answer.category_id, answer.needs_review) == ("other", True)
+    assert answer.category_confidence < 0.5
+    assert vague.offer_id is None
+    pricey = make_session(workspace)
+    session_answer(token=pricey.token, reason_code="other", text="the fees are far too high")
+    pricey.refresh_from_db()
+    assert Response.objects.get(session=pricey).category_id == "price"
+    assert pricey.offer_id is not None
+    queue = api.get("/api/v1/responses/review").json()
+    assert [item["text"] for item in queue] == ["Just not for me anymore"]
