@@ -36,6 +36,7 @@ lock:
 	$(VENV)/bin/pip install --quiet "uv>=0.5,<1"
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
 		--generate-hashes --quiet -o $(LOCK)
+
 # axe-core for the browser tests' accessibility checks (npm writes this file on install).
 AXE_STAMP := tests/browser/node_modules/.package-lock.json
 $(AXE_STAMP): tests/browser/package-lock.json
