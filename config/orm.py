@@ -67,7 +67,7 @@ def row_insert(obj: M) -> M:
             setattr(
                 obj,
                 pk.attname,
-                connection.ops.last_insert_id(cursor, model._meta.db_table, pk.column),
+                connection.ops.last_insert_id(cursor, model._meta.db_table, str(pk.column)),
             )
     obj._state.adding = False
     obj._state.db = connection.alias
@@ -129,7 +129,8 @@ class CompiledQuery(Generic[M]):
         model = klass_info["model"]
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         attnames = [column[0].target.attname for column in select[start:end]]
-        populators = get_related_populators(klass_info, select, connection.alias)
+        # Django 5.2's signature (the stubs describe 6.x, which adds fetch_mode).
+        populators = get_related_populators(klass_info, select, connection.alias)  # type: ignore[call-arg]
         objects = []
         for row in compiler.results_iter([rows]):
             obj = model.from_db(connection.alias, attnames, row[start:end])

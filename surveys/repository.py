@@ -160,10 +160,10 @@ def _update_statement(vendor: str, names: tuple[str, ...]) -> tuple[str, tuple[F
     """``UPDATE`` of the session's ``names`` fields by primary key, per vendor."""
     q = connection.ops.quote_name
     fields = tuple(CancelSession._meta.get_field(name) for name in names)
-    assigned = ", ".join(f"{q(field.column)} = %s" for field in fields)  # type: ignore[union-attr]
+    assigned = ", ".join(f"{q(str(field.column))} = %s" for field in fields)  # type: ignore[union-attr]
     pk = CancelSession._meta.pk
     assert pk is not None
-    sql = f"UPDATE {q(CancelSession._meta.db_table)} SET {assigned} WHERE {q(pk.column)} = %s"
+    sql = f"UPDATE {q(CancelSession._meta.db_table)} SET {assigned} WHERE {q(str(pk.column))} = %s"
     return sql, fields  # type: ignore[return-value]
 
 
