@@ -7,7 +7,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from alerts.models import OutboxEvent
+from outbound.models import OutboxEvent
 from config.orm import CompiledQuery, row_create, row_insert
 from surveys.models import OPEN_STATUSES, CancelSession
 from tests.factories import make_session
@@ -28,7 +28,7 @@ def test_row_create_inserts_the_row_create_would(workspace) -> None:
         event = row_create(
             OutboxEvent,
             workspace_id=workspace.pk,
-            session=session,
+            subject_id=session.pk,
             event_type="session.completed",
             payload={"text": "é ☃", "n": [1, None, 2.5], "ok": True},
             created_at=now,
@@ -41,7 +41,7 @@ def test_row_create_inserts_the_row_create_would(workspace) -> None:
     second = row_create(
         OutboxEvent, workspace_id=workspace.pk, event_type="digest", payload={}, created_at=now
     )
-    assert second.pk > event.pk and second.session_id is None
+    assert second.pk > event.pk and second.subject_id is None
 
 
 def test_row_insert_sets_auto_fields_and_refuses_a_duplicate(workspace) -> None:
