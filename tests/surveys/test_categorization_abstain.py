@@ -187,7 +187,7 @@ def test_the_held_out_texts_are_not_trained_on() -> None:
     held_out = {normalize(e.text) for e in load_examples(HELD_OUT)}
     assert not held_out & {normalize(e.text) for e in load_examples(TRAINING)}
     assert not held_out & {normalize(text) for text in NON_ANSWERS}
-    from demo.history import VERBATIMS
+    from demo.verbatims import VERBATIMS
 
     history = {normalize(t) for by in VERBATIMS.values() for texts in by.values() for t in texts}
     assert not held_out & history
