@@ -39,6 +39,7 @@ CUSTOMER_CODE = [
     BASE / "offers/presentation.py",
     BASE / "offers/confirmation.py",
     BASE / "config/throttling.py",
+    BASE / "config/middleware.py",  # the 400 page for a NUL in a form post
 ]
 
 CJK = r"[\u3400-\u9fff\uf900-\ufaff]"
