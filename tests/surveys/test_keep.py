@@ -94,7 +94,7 @@ def test_keep_after_the_offer_was_shown_declines_it(anon_api, workspace, offer) 
     # The offer shown stays on record; nothing was accepted.
     assert session.offer_id == offer.pk and session.accepted_terms == {}
 
-    event = OutboxEvent.objects.get(session=session)
+    event = OutboxEvent.objects.get(subject_id=session.pk)
     assert event.event_type == EventType.SESSION_COMPLETED
     data = event.payload["data"]
     assert (data["status"], data["outcome"], data["offer"]) == ("completed", "saved", None)
@@ -109,7 +109,7 @@ def test_keep_after_the_offer_was_shown_declines_it(anon_api, workspace, offer) 
     assert "kept" in cancel.json()["error"]["message"]
     session.refresh_from_db()
     assert (session.outcome, session.kept, session.accepted_terms) == ("saved", True, {})
-    assert OutboxEvent.objects.filter(session=session).count() == 1
+    assert OutboxEvent.objects.filter(subject_id=session.pk).count() == 1
 
 
 def test_keeping_twice_answers_the_same_and_records_once(anon_api, workspace) -> None:
@@ -118,7 +118,7 @@ def test_keeping_twice_answers_the_same_and_records_once(anon_api, workspace) ->
     second = anon_api.post(flow(session, "keep"))
     assert first.status_code == second.status_code == 200
     assert first.json() == second.json()
-    assert OutboxEvent.objects.filter(session=session).count() == 1
+    assert OutboxEvent.objects.filter(subject_id=session.pk).count() == 1
 
 
 def test_keep_after_cancel_is_a_conflict_naming_the_outcome(anon_api, workspace) -> None:
@@ -130,7 +130,7 @@ def test_keep_after_cancel_is_a_conflict_naming_the_outcome(anon_api, workspace)
     assert error["code"] == "session_completed" and "cancelled" in error["message"]
     session.refresh_from_db()
     assert (session.outcome, session.kept) == ("cancelled", False)
-    assert OutboxEvent.objects.filter(session=session).count() == 1
+    assert OutboxEvent.objects.filter(subject_id=session.pk).count() == 1
 
 
 def test_keep_after_accepting_is_a_conflict(anon_api, workspace, offer) -> None:
@@ -164,7 +164,7 @@ def test_a_customer_marked_abandoned_can_still_keep(workspace) -> None:
     CancelSession.objects.filter(pk=session.pk).update(token_expires_at=later + timedelta(hours=1))
     kept = session_keep(token=session.token, now=later)
     assert (kept.status, kept.outcome, kept.kept) == ("completed", "saved", True)
-    events = OutboxEvent.objects.filter(session=session).order_by("pk")
+    events = OutboxEvent.objects.filter(subject_id=session.pk).order_by("pk")
     assert [e.event_type for e in events] == [
         EventType.SESSION_ABANDONED,
         EventType.SESSION_COMPLETED,
@@ -280,7 +280,7 @@ def test_hosted_keep_goes_back_to_the_return_url(browser, workspace) -> None:
     # Twice (a double click): the same way back, one outcome.
     again = browser.post(page(session, "keep"))
     assert again.status_code == 302 and again["Location"] == "https://app.example.com/account"
-    assert OutboxEvent.objects.filter(session=session).count() == 1
+    assert OutboxEvent.objects.filter(subject_id=session.pk).count() == 1
 
 
 def test_hosted_keep_inside_the_widget_frame_ends_on_the_done_page(browser, workspace) -> None:
@@ -338,7 +338,7 @@ def test_the_staying_page_reads_in_chinese(browser, workspace) -> None:
     session = make_session(workspace, locale="zh-hans")
     browser.post(page(session, "keep"))
     html = browser.get(page(session, "done")).content.decode()
-    assert "您的订阅保持原样:没有取消,也没有任何变化。" in html
+    assert "您的订阅保持原样：没有取消，也没有任何变化。" in html
 
 
 def test_a_keep_alerts_like_any_outcome(
