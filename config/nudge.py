@@ -17,11 +17,17 @@ between loses only nudges, whose rows the sweeper finds.
 
 When tasks run eagerly (the embedded mode without a broker, the unit tests) the
 nudge is published at once, in the caller's thread, exactly as before.
+
+Each nudge keeps the caller's context variables (``contextvars``), and a message
+is published in the context of the first nudge it carries: the request id
+(``config.requestlog``) reaches the task's headers as if the request had
+published it.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextvars
 import logging
 import os
 import threading
@@ -46,7 +52,7 @@ class Nudger:
 
     def __init__(self, *, linger: float = LINGER) -> None:
         self.linger = linger
-        self._waiting: deque[tuple[Any, Any, int, Publish]] = deque()
+        self._waiting: deque[tuple[Any, Any, int, Publish, contextvars.Context]] = deque()
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._pid = 0
@@ -58,27 +64,27 @@ class Nudger:
         if task.app.conf.task_always_eager:
             publish(task, arg)
             return
-        self._waiting.append((task, arg, max(1, covers), publish))
+        self._waiting.append((task, arg, max(1, covers), publish, contextvars.copy_context()))
         self._ensure_thread()
         self._wake.set()
 
     def flush(self) -> int:
         """Publish what is waiting, now, in this thread; how many messages."""
-        batch: list[tuple[Any, Any, int, Publish]] = []
+        batch: list[tuple[Any, Any, int, Publish, contextvars.Context]] = []
         while True:
             try:
                 batch.append(self._waiting.popleft())
             except IndexError:
                 break
         sent = 0
-        groups: dict[tuple[str, int, Publish], list[tuple[Any, Any]]] = {}
-        for task, arg, covers, publish in batch:
-            groups.setdefault((task.name, covers, publish), []).append((task, arg))
+        groups: dict[tuple[str, int, Publish], list[tuple[Any, Any, contextvars.Context]]] = {}
+        for task, arg, covers, publish, context in batch:
+            groups.setdefault((task.name, covers, publish), []).append((task, arg, context))
         for (_name, covers, publish), items in groups.items():
             for start in range(0, len(items), covers):
-                task, arg = items[start]
+                task, arg, context = items[start]
                 try:
-                    publish(task, arg)
+                    context.run(publish, task, arg)
                 except Exception:  # the publisher should not raise; the sweeper covers it
                     log.exception("Could not publish %s(%r); the sweeper covers it.", task, arg)
                 sent += 1

@@ -143,7 +143,7 @@ def test_old_outbox_event_is_503_naming_outbox(client: Client, workspace, settin
     session = make_session(workspace)
     OutboxEvent.objects.create(
         workspace=workspace,
-        session=session,
+        subject_id=session.pk,
         event_type="session.completed",
         payload={},
         created_at=timezone.now() - timedelta(minutes=10),
@@ -162,7 +162,7 @@ def test_too_many_pending_is_503_naming_outbox(client: Client, workspace, settin
     for _ in range(2):
         OutboxEvent.objects.create(
             workspace=workspace,
-            session=session,
+            subject_id=session.pk,
             event_type="session.completed",
             payload={},
             created_at=timezone.now(),
@@ -180,7 +180,7 @@ def test_dead_deliveries_over_the_limit_are_503(client: Client, workspace, setti
     now = timezone.now()
     event = OutboxEvent.objects.create(
         workspace=workspace,
-        session=session,
+        subject_id=session.pk,
         event_type="session.completed",
         payload={},
         created_at=now,

@@ -73,3 +73,26 @@ def test_the_thread_publishes_soon_and_a_failing_publish_does_not_stop_it() -> N
     while 3 not in published and time.monotonic() < deadline:
         time.sleep(0.01)
     assert published == [2, 3]
+
+
+def test_a_message_is_published_in_the_context_of_the_first_nudge_it_carries() -> None:
+    """The request id (a context variable) reaches the task's headers from the
+    publishing thread as it would from the request."""
+    import contextvars
+
+    request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+    seen: list[tuple[int, str]] = []
+    task = fake_task("batched", eager=False)
+    nudger = Nudger(linger=60)
+
+    def publish(t: SimpleNamespace, arg: int) -> None:
+        seen.append((arg, request_id.get()))
+
+    for n, rid in enumerate(["req-a", "req-b", "req-c"]):
+        token = request_id.set(rid)
+        nudger.nudge(task, n, covers=2, publish=publish)
+        request_id.reset(token)
+    done = threading.Thread(target=nudger.flush)
+    done.start()
+    done.join()
+    assert seen == [(0, "req-a"), (2, "req-c")]

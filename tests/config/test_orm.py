@@ -7,8 +7,8 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from outbound.models import OutboxEvent
 from config.orm import CompiledQuery, row_create, row_insert
+from outbound.models import OutboxEvent
 from surveys.models import OPEN_STATUSES, CancelSession
 from tests.factories import make_session
 from tests.queries import max_queries
