@@ -117,16 +117,31 @@ def subscription_events_erase(
     have built them from the customer's id or email) with ``pseudonym(id)``, in the
     caller's transaction. The subscription id, type and time stay: the saves
     figure keeps counting them, as the sessions keep theirs. A later replay under
-    the old id records a second copy, which counts the same. Returns how many."""
+    the old id records a second copy, which counts the same; erasing again drops
+    that copy, as its erased twin is already there. Returns how many."""
     events = list(
         SubscriptionEvent.objects.select_for_update()
         .filter(workspace_id=workspace_id, subscription_id__in=subscription_ids)
         .exclude(event_id__startswith=ERASED_EVENT_PREFIX)
         .order_by("pk")
     )
+    erased = {event.pk: ERASED_EVENT_PREFIX + pseudonym(event.event_id) for event in events}
+    taken = set(
+        SubscriptionEvent.objects.filter(
+            workspace_id=workspace_id, event_id__in=set(erased.values())
+        ).values_list("event_id", flat=True)
+    )
+    renamed, twins = [], []
     for event in events:
-        event.event_id = ERASED_EVENT_PREFIX + pseudonym(event.event_id)
-    SubscriptionEvent.objects.bulk_update(events, ["event_id"], batch_size=500)
+        if erased[event.pk] in taken:
+            twins.append(event.pk)
+            continue
+        taken.add(erased[event.pk])
+        event.event_id = erased[event.pk]
+        renamed.append(event)
+    if twins:
+        SubscriptionEvent.objects.filter(pk__in=twins).delete()
+    SubscriptionEvent.objects.bulk_update(renamed, ["event_id"], batch_size=500)
     return len(events)
 
 

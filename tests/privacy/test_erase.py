@@ -192,6 +192,32 @@ def test_erasing_again_is_harmless_and_recorded(held: Held, api: Any) -> None:
     assert CancelSession.objects.filter(customer_id=first["customer"]).count() == 2
 
 
+def test_an_event_replayed_under_its_old_id_after_erasure_is_erased_again(
+    held: Held, api: Any
+) -> None:
+    """The host replays an event under the id it had before erasure: a second copy
+    is recorded; erasing again drops that copy (its erased twin is there) instead
+    of failing on the unique id (found by the contract test: a 500)."""
+    from django.utils import timezone
+
+    from offers.subscription_events import SubscriptionEventInput, subscription_event_record
+
+    assert api.delete(f"/api/v1/customers/{CUSTOMER}").status_code == 200
+    subscription_event_record(
+        workspace=held.workspace,
+        event=SubscriptionEventInput(
+            id=f"churn-{CUSTOMER}",
+            subscription="sub_A1",
+            type="cancelled",
+            occurred_at=timezone.now(),
+        ),
+    )
+    assert api.delete(f"/api/v1/customers/{CUSTOMER}").status_code == 200
+    events = SubscriptionEvent.objects.filter(workspace=held.workspace, subscription_id="sub_A1")
+    assert events.count() == 1
+    assert all(e.event_id.startswith("erased_") for e in events)
+
+
 def test_audit_record_names_who_and_counts_without_personal_data(held: Held, api: Any) -> None:
     api.delete(f"/api/v1/customers/{CUSTOMER}")
 
