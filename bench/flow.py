@@ -6,7 +6,10 @@ with the stack's floor (a bare Django view doing one indexed query).
 
 Each endpoint gets its own phase of the same length and concurrency as the
 floor, against sessions prepared in the right state, so the ratios compare like
-with like. Prints requests/s, p50 and p99 per endpoint and the ratio to the floor
+with like. A phase runs as ``--rounds`` slices, taken round-robin with the other
+phases, so that a change in the machine's load during the run (another job
+starting or ending) weighs on every phase alike rather than on whichever phase
+ran then. Prints requests/s, p50 and p99 per endpoint and the ratio to the floor
 (throughput; 1.0 = as fast as the floor), and for the write endpoints the ratio to
 the "write floor": the bare transaction a transition needs, in raw SQL (see
 ``bench/urls.py``). Needs PostgreSQL: DATABASE_URL, or the
@@ -175,14 +178,18 @@ def start_server(port: int, workers: int, threads: int, env: dict) -> subprocess
 
 
 def client(args: tuple) -> tuple[list[float], int, int]:
-    """One client process: send its requests until the deadline; keep-alive."""
+    """One client process: send its requests until the deadline; keep-alive.
+    Returns the latencies of the answered requests, the errors, and how many of
+    its requests it took."""
     port, requests, deadline = args
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     latencies: list[float] = []
     errors = 0
+    taken = 0
     for method, path, body, headers in requests:
         if time.monotonic() >= deadline:
             break
+        taken += 1
         started = time.perf_counter()
         try:
             conn.request(method, path, body=body, headers=headers)
@@ -197,18 +204,33 @@ def client(args: tuple) -> tuple[list[float], int, int]:
             continue
         latencies.append(time.perf_counter() - started)
     conn.close()
-    return latencies, errors, len(latencies)
+    return latencies, errors, taken
 
 
-def run_phase(port: int, clients: int, seconds: float, requests: list) -> dict:
+def run_slice(port: int, clients: int, seconds: float, requests: list) -> dict:
+    """One slice of a phase: its latencies, errors, wall time and requests used."""
     shares = [requests[i::clients] for i in range(clients)]
     with multiprocessing.Pool(clients) as pool:
         start = time.monotonic()
         deadline = start + seconds
         results = pool.map(client, [(port, share, deadline) for share in shares])
         elapsed = time.monotonic() - start
-    latencies = sorted(x for lat, _e, _n in results for x in lat)
-    errors = sum(e for _l, e, _n in results)
+    return {
+        "latencies": [x for lat, _e, _n in results for x in lat],
+        "errors": sum(e for _l, e, _n in results),
+        "elapsed": elapsed,
+        # each client takes every clients-th request of the slice, in order
+        "used": max((n - 1) * clients + i + 1 for i, (_l, _e, n) in enumerate(results) if n)
+        if any(n for _l, _e, n in results)
+        else 0,
+    }
+
+
+def summarise(slices: list[dict], requests: int) -> dict:
+    """A phase's figures over all its slices: total requests over total time."""
+    latencies = sorted(x for s in slices for x in s["latencies"])
+    errors = sum(s["errors"] for s in slices)
+    elapsed = sum(s["elapsed"] for s in slices)
     if not latencies:
         return {"rps": 0.0, "p50": 0.0, "p99": 0.0, "n": 0, "errors": errors}
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
@@ -218,13 +240,20 @@ def run_phase(port: int, clients: int, seconds: float, requests: list) -> dict:
         "p99": p99 * 1000,
         "n": len(latencies),
         "errors": errors,
-        "exhausted": len(latencies) >= len(requests),
+        "exhausted": len(latencies) >= requests,
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--seconds", type=float, default=8.0, help="seconds per phase")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="split each phase into this many slices, run round-robin across the phases, "
+        "so a change of the machine's load during the run falls on every phase alike",
+    )
     parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
@@ -292,11 +321,20 @@ def main() -> None:
         ],
     }
     try:
-        run_phase(port, options.clients, 2.0, phases["floor (1 indexed query)"])  # warm-up
-        results = {}
-        for name, requests in phases.items():
-            print(f"phase: {name}…", file=sys.stderr)
-            results[name] = run_phase(port, options.clients, options.seconds, requests)
+        run_slice(port, options.clients, 2.0, phases["floor (1 indexed query)"])  # warm-up
+        rounds = max(1, options.rounds)
+        slices: dict[str, list[dict]] = {name: [] for name in phases}
+        offsets = dict.fromkeys(phases, 0)
+        for round_ in range(rounds):
+            print(f"round {round_ + 1} of {rounds}…", file=sys.stderr)
+            for name, requests in phases.items():
+                # a write's sessions are used once: each slice starts where the last ended
+                part = run_slice(
+                    port, options.clients, options.seconds / rounds, requests[offsets[name] :]
+                )
+                offsets[name] += part["used"]
+                slices[name].append(part)
+        results = {name: summarise(slices[name], len(phases[name])) for name in phases}
     finally:
         server.terminate()
         server.wait(10)
@@ -309,7 +347,8 @@ def main() -> None:
     writes = {"POST /api/v1/sessions", "POST …/answer", "POST …/accept", "POST …/cancel"}
     print(
         f"\ngunicorn {options.workers} workers x {options.threads} threads, "
-        f"{options.clients} client processes, {options.seconds:.0f} s per phase, PostgreSQL\n"
+        f"{options.clients} client processes, {options.seconds:.0f} s per phase "
+        f"in {max(1, options.rounds)} round-robin slices, PostgreSQL\n"
     )
     print(
         f"{'endpoint':28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x floor':>8} "
