@@ -20,7 +20,7 @@ from functools import cache
 from typing import Any, Generic, TypeVar
 
 from django.db import connection
-from django.db.models import Field, Model, QuerySet
+from django.db.models import Field, Model, QuerySet, UniqueConstraint
 from django.db.models.query import get_related_populators
 from django.db.models.sql import InsertQuery
 
@@ -56,11 +56,7 @@ def row_insert(obj: M) -> M:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         if returning and connection.features.can_return_columns_from_insert:
-            row = cursor.fetchone()
-            for field, value in zip(returning, row, strict=True):
-                for convert in field.get_db_converters(connection):
-                    value = convert(value, field, connection)
-                setattr(obj, field.attname, value)
+            _returned_set(obj, returning, cursor.fetchone())
         elif returning:
             pk = model._meta.pk
             assert pk is not None
@@ -72,6 +68,67 @@ def row_insert(obj: M) -> M:
     obj._state.adding = False
     obj._state.db = connection.alias
     return obj
+
+
+@cache
+def _insert_unless(model: type[Model], vendor: str, constraint_name: str) -> str:
+    """``_insert``'s statement with ``ON CONFLICT (…) [WHERE …] DO NOTHING`` for
+    the model's unique constraint ``constraint_name`` (its condition too, so the
+    database infers a partial unique index), before any ``RETURNING``."""
+    sql, _fields, returning = _insert(model, vendor)
+    if returning and not connection.features.can_return_columns_from_insert:
+        raise ValueError(f"{model.__name__}: its insert returns columns; {vendor} cannot")
+    [constraint] = [
+        c
+        for c in model._meta.constraints
+        if c.name == constraint_name and isinstance(c, UniqueConstraint)
+    ]
+    q = connection.ops.quote_name
+    targets = [model._meta.get_field(name) for name in constraint.fields]
+    if not all(isinstance(f, Field) for f in targets):
+        raise ValueError(f"{constraint_name}: only columns of {model.__name__} itself")
+    columns = ", ".join(q(str(f.column)) for f in targets)  # type: ignore[union-attr]
+    clause = f" ON CONFLICT ({columns})"
+    if constraint.condition is not None:
+        # The constraint's own SQL for its condition, as its index was made with.
+        # (Django's private helper: the stubs do not list it.)
+        editor = connection.schema_editor()
+        clause += " WHERE " + constraint._get_condition_sql(model, editor)  # type: ignore[attr-defined]
+    head, returning_sql, tail = sql.partition(" RETURNING ")
+    if returning and not returning_sql:
+        raise ValueError(f"{model.__name__}: no RETURNING found in {sql!r}")
+    return head + clause + " DO NOTHING" + returning_sql + tail
+
+
+def row_insert_unless(obj: Model, *, constraint: str) -> bool:
+    """``row_insert``, except that a row clashing with the unique ``constraint``
+    is not written and raises nothing: ``INSERT … ON CONFLICT DO NOTHING``, one
+    statement where a read first would take two. True when the row was written.
+    A clash with any other constraint still raises ``IntegrityError``."""
+    model = type(obj)
+    _sql, fields, returning = _insert(model, connection.vendor)
+    sql = _insert_unless(model, connection.vendor, constraint)
+    params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if returning:
+            row = cursor.fetchone()
+            written = row is not None
+            if row is not None:
+                _returned_set(obj, returning, row)
+        else:
+            written = cursor.rowcount == 1
+    if written:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return written
+
+
+def _returned_set(obj: Model, returning: tuple[Field, ...], row: Any) -> None:
+    for field, value in zip(returning, row, strict=True):
+        for convert in field.get_db_converters(connection):
+            value = convert(value, field, connection)
+        setattr(obj, field.attname, value)
 
 
 class CompiledQuery(Generic[M]):

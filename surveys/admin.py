@@ -44,7 +44,11 @@ class ReasonInline(WorkspaceScopedInline, admin.TabularInline):
 
 
 @admin.register(Survey)
-class SurveyAdmin(WorkspaceScopedAdmin):
+class SurveyAdmin(ConfigChangeAdmin):
+    """Which survey a new session opens is cached per configuration version: any
+    save bumps it (``ConfigChangeAdmin``); a change of wording or reasons bumps the
+    survey's own version too."""
+
     list_display = ["name", "workspace", "version", "is_default", "is_active", "updated_at"]
     list_filter = ["workspace", "is_active"]
     readonly_fields = ["version", "created_at", "updated_at"]

@@ -18,12 +18,17 @@ a page pays no query and little time for it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.safestring import SafeString
 
 from config.csp import DEFAULT_POLICY, policy
 from surveys.models import CancelSession, Outcome, SessionStatus
+from surveys.selectors import ReasonView
 from workspaces.brand import workspace_brand
 from workspaces.config_cache import ConfigCache
 from workspaces.models import Workspace
@@ -94,4 +99,33 @@ def hosted_context(session: CancelSession, *, done: bool = False) -> dict[str, A
             "return_url": session.return_url,
             "outcome": outcome_message(session) if done else None,
         }
-    return {"brand": workspace_brand(workspace), "embed": embed}
+    return {"brand": workspace_brand(workspace), "embed": embed, "urls": flow_urls(session.token)}
+
+
+# The hosted steps, by the name after ``flow-`` in surveys/urls.py.
+_STEPS = ("survey", "offer", "accept", "cancel", "keep", "language", "done")
+# Stands for the token while the addresses are reversed once; tokens are URL-safe
+# (``secrets.token_urlsafe``), so reversing a real one gives the same address.
+_TOKEN_MARK = "0token0mark0"
+
+
+@lru_cache(maxsize=16)
+def _step_addresses(script_prefix: str, urlconf: str | None) -> dict[str, str]:
+    return {step: reverse(f"flow-{step}", args=[_TOKEN_MARK]) for step in _STEPS}
+
+
+def flow_urls(token: str) -> dict[str, str]:
+    """A session's hosted step addresses (``urls.offer``…), as ``{% url
+    'flow-offer' token %}`` gives them, without resolving a pattern per link per
+    page: each is reversed once per script prefix and URLconf."""
+    addresses = _step_addresses(get_script_prefix(), get_urlconf())
+    return {step: address.replace(_TOKEN_MARK, token) for step, address in addresses.items()}
+
+
+@lru_cache(maxsize=512)
+def reason_choices(reasons: tuple[ReasonView, ...], checked: str) -> SafeString:
+    """The survey page's radio buttons (``surveys/_reasons.html``), rendered once
+    per list of reasons, their order and the one checked: keyed by what it shows,
+    never stale. The fragment holds no translated string of its own (the labels
+    come localised), so the active language does not enter the key."""
+    return render_to_string("surveys/_reasons.html", {"reasons": reasons, "checked": checked})

@@ -14,10 +14,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.errors import Conflict, Invalid
-from config.orm import CompiledQuery, row_insert
+from config.orm import CompiledQuery, row_insert, row_insert_unless
 from surveys.locales import normalize_locale
 from surveys.models import OPEN_STATUSES, CancelSession, SessionIdempotencyKey, Survey
 from surveys.services.flow import SESSION_OPENED, mark_abandoned, session_event_publish
+from workspaces.config_cache import ConfigCache
 from workspaces.models import Workspace
 from workspaces.origins import url_on_origins
 
@@ -30,6 +31,13 @@ _SURVEY_TO_OPEN = CompiledQuery(
     )[:1],
     workspace_id=-710_001,
 )
+# Which survey a new session gets is configuration: every change to a workspace's
+# surveys (admin, services) bumps its config_version, so it is read once per
+# version and process. The instance is shared: nothing on the way writes to it.
+_OPENING_SURVEY: ConfigCache[Survey | None] = ConfigCache(
+    lambda workspace: _SURVEY_TO_OPEN.first(workspace_id=workspace.pk)
+)
+ONE_OPEN_SESSION = "one_open_session_per_subscription"
 _OPEN_SESSION_LOCKED = CompiledQuery(
     lambda workspace_id, subscription_id: (
         CancelSession.objects.select_for_update()
@@ -104,23 +112,26 @@ def session_open(
             code="return_url_not_allowed",
         )
 
-    survey = _SURVEY_TO_OPEN.first(workspace_id=workspace.pk)
+    survey = _OPENING_SURVEY.get(workspace)
     if survey is None:
         raise Conflict("This workspace has no active survey.", code="no_survey")
 
     try:
         with transaction.atomic():
             opened = _session_insert(
-                workspace=workspace,
-                survey=survey,
-                customer=customer,
-                subscription=subscription,
-                locale=locale,
-                return_url=return_url,
-                metadata=metadata,
-                idempotency_key=idempotency_key,
-                fingerprint=fingerprint,
-                source=source,
+                _session_new(
+                    workspace=workspace,
+                    survey=survey,
+                    customer=customer,
+                    subscription=subscription,
+                    locale=locale,
+                    return_url=return_url,
+                    metadata=metadata,
+                    idempotency_key=idempotency_key,
+                    fingerprint=fingerprint,
+                    source=source,
+                    now=now,
+                ),
                 now=now,
             )
             if idempotency_key:
@@ -198,7 +209,30 @@ def _idempotent_replay(
     return OpenedSession(session=used.session, created=used.created)
 
 
-def _session_insert(
+def _session_insert(session: CancelSession, *, now: datetime) -> OpenedSession:
+    """The open session for the subscription, or a new one; in the caller's
+    transaction (an expired open session is marked abandoned first).
+
+    Most openings are for a subscription with no open session: the insert is
+    tried first and skipped on a clash with the one-open-session constraint (one
+    statement); only then is the open session read, locked."""
+    if not row_insert_unless(session, constraint=ONE_OPEN_SESSION):
+        current = _OPEN_SESSION_LOCKED.first(
+            workspace_id=session.workspace_id, subscription_id=session.subscription_id
+        )
+        if current is not None:
+            if current.token_expires_at > now:
+                return OpenedSession(session=current, created=False)
+            current.workspace = session.workspace
+            mark_abandoned(current, now=now)
+        # The clash is gone (abandoned here, or ended since): a plain insert now,
+        # and a racer that got in first is the caller's IntegrityError.
+        row_insert(session)
+    session_event_publish(name=SESSION_OPENED, session=session, before=None, now=now)
+    return OpenedSession(session=session, created=True)
+
+
+def _session_new(
     *,
     workspace: Workspace,
     survey: Survey,
@@ -211,16 +245,9 @@ def _session_insert(
     fingerprint: str,
     source: str,
     now: datetime,
-) -> OpenedSession:
-    """The open session for the subscription, or a new one; in the caller's
-    transaction (an expired open session is marked abandoned first)."""
-    current = _OPEN_SESSION_LOCKED.first(workspace_id=workspace.pk, subscription_id=subscription.id)
-    if current is not None:
-        if current.token_expires_at > now:
-            return OpenedSession(session=current, created=False)
-        current.workspace = workspace
-        mark_abandoned(current, now=now)
-    session = CancelSession(
+) -> CancelSession:
+    """A new session, not yet written."""
+    return CancelSession(
         workspace=workspace,
         survey=survey,
         survey_version=survey.version,
@@ -242,6 +269,3 @@ def _session_insert(
         source=source,
         created_at=now,
     )
-    row_insert(session)  # session.save(force_insert=True), the statement compiled once
-    session_event_publish(name=SESSION_OPENED, session=session, before=None, now=now)
-    return OpenedSession(session=session, created=True)

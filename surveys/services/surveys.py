@@ -7,6 +7,7 @@ from django.db import transaction
 from surveys.models import Category, Reason, Survey
 from surveys.taxonomy import CATEGORIES, DEFAULT_QUESTION, DEFAULT_REASONS
 from workspaces.models import Workspace
+from workspaces.services import workspace_config_bump
 
 
 def categories_ensure() -> None:
@@ -45,6 +46,8 @@ def survey_create_default(*, workspace: Workspace) -> Survey:
                 DEFAULT_REASONS, start=1
             )
         )
+        # Which survey opens is cached per configuration version.
+        workspace_config_bump(workspace_id=workspace.pk)
     return survey
 
 
@@ -56,5 +59,6 @@ def survey_bump_version(*, survey: Survey) -> Survey:
     """
     with transaction.atomic():
         Survey.objects.filter(pk=survey.pk).update(version=survey.version + 1)
+        workspace_config_bump(workspace_id=survey.workspace_id)
         survey.refresh_from_db(fields=["version", "updated_at"])
     return survey

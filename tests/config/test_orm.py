@@ -107,3 +107,40 @@ def test_compiled_query_refuses_unclear_samples() -> None:
     ambiguous = CompiledQuery(lambda name: ApiKey.objects.filter(name=name, prefix="x"), name="x")
     with pytest.raises(ValueError):
         ambiguous.all(name="y")
+
+
+def test_row_insert_unless_skips_only_a_clash_with_its_constraint(workspace) -> None:
+    from config.orm import row_insert_unless
+    from surveys.services.opening import ONE_OPEN_SESSION
+
+    opened = make_session(workspace, subscription_id="sub_unless")
+
+    def copy_of(session: CancelSession, **changes) -> CancelSession:
+        values = {
+            f.attname: getattr(session, f.attname)
+            for f in CancelSession._meta.concrete_fields
+            if f.attname not in ("id", "token", "kept")
+        }
+        return CancelSession(**{**values, **changes})
+
+    clash = copy_of(opened)
+    with max_queries(1):
+        assert row_insert_unless(clash, constraint=ONE_OPEN_SESSION) is False
+    assert clash._state.adding is True
+    assert CancelSession.objects.filter(subscription_id="sub_unless").count() == 1
+
+    other = copy_of(opened, subscription_id="sub_unless_2")
+    assert row_insert_unless(other, constraint=ONE_OPEN_SESSION) is True
+    stored = CancelSession.objects.get(pk=other.pk)
+    assert fields(stored) == fields(other) and other.kept is False  # returned by the database
+
+    # Only an open session clashes (a partial index): an ended one does not.
+    CancelSession.objects.filter(pk=opened.pk).update(status="completed")
+    again = copy_of(opened)
+    assert row_insert_unless(again, constraint=ONE_OPEN_SESSION) is True
+
+    # Another constraint still raises: the same idempotency key.
+    CancelSession.objects.filter(pk=again.pk).update(idempotency_key="k1")
+    keyed = copy_of(opened, subscription_id="sub_unless_3", idempotency_key="k1")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        row_insert_unless(keyed, constraint=ONE_OPEN_SESSION)

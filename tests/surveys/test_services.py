@@ -79,6 +79,10 @@ def test_editing_the_survey_never_rewrites_past_answers(workspace) -> None:
     assert session.response.reason_label == "It's too expensive"
     assert session.response.category_id == "price"
     assert session.response.survey_version == 1
+    # A new session gets the new version: the survey to open is cached per
+    # configuration version, which the bump moved on (as a request, which loads
+    # its workspace afresh, sees it).
+    workspace.refresh_from_db()
     assert make_session(workspace).survey_version == 2
 
 
@@ -88,3 +92,53 @@ def test_same_answer_twice_writes_nothing_new(workspace, django_assert_num_queri
     first = CancelSession.objects.get(pk=session.pk).response.updated_at
     session_answer(token=session.token, reason_code="too_expensive", text="pricey")
     assert CancelSession.objects.get(pk=session.pk).response.updated_at == first
+
+
+def test_a_survey_changed_in_the_admin_is_what_the_next_session_opens(workspace, rf) -> None:
+    """Which survey opens is cached per configuration version: the admin's save
+    moves the version on, so the next opening (its workspace loaded afresh, as a
+    request's is) sees the change, with no stale survey kept."""
+    from django.contrib import admin
+    from django.contrib.auth.models import User
+
+    from config.errors import Conflict
+    from surveys.admin import SurveyAdmin
+    from surveys.models import Survey
+
+    make_session(workspace)  # the default survey, now cached
+    request = rf.post("/admin/")
+    request.user = User.objects.create_superuser("root", "root@example.com", "pw-12345678")
+    survey = Survey.objects.get(workspace=workspace)
+    survey.is_active = False
+    SurveyAdmin(Survey, admin.site).save_model(request, survey, None, True)
+    workspace.refresh_from_db()
+    with pytest.raises(Conflict) as refused:
+        make_session(workspace)
+    assert refused.value.code == "no_survey"
+    survey.is_active = True
+    SurveyAdmin(Survey, admin.site).save_model(request, survey, None, True)
+    workspace.refresh_from_db()
+    assert make_session(workspace).survey_id == survey.pk
+
+
+def test_opening_again_for_a_subscription_with_an_open_session_gives_that_session(
+    workspace,
+) -> None:
+    """The insert is tried first and skipped on the one-open-session clash; the
+    open session comes back, nothing new is written, no second 'opened' event."""
+    from outbound.models import OutboxEvent
+    from surveys.services import CustomerInput, SubscriptionInput, session_open
+
+    first = make_session(workspace, subscription_id="sub_again")
+    events = OutboxEvent.objects.count()
+    again = session_open(
+        workspace=workspace,
+        customer=CustomerInput(id="cus_again"),
+        subscription=SubscriptionInput(id="sub_again"),
+    )
+    assert again.created is False and again.session.pk == first.pk
+    assert CancelSession.objects.filter(subscription_id="sub_again").count() == 1
+    assert OutboxEvent.objects.count() == events
+    session_cancel(token=first.token)
+    third = make_session(workspace, subscription_id="sub_again")  # the old one has ended
+    assert third.pk != first.pk and third.status == SessionStatus.STARTED
