@@ -31,6 +31,7 @@ def orm(token: str) -> CancelSession:
 
 def test_a_fresh_session_reads_as_the_orm_reads_it(workspace) -> None:
     session = make_session(workspace, metadata={"plan": "pro", "n": [1, 2]})
+    session_row(token=make_session(workspace).token)  # its configuration now cached
     with max_queries(1):
         found = session_row(token=session.token)
         assert found is not None
@@ -119,3 +120,39 @@ def test_session_update_writes_what_save_writes(workspace) -> None:
     session.completed_at = None
     session_update(session, ["completed_at", "completed_at"])
     assert CancelSession.objects.get(pk=session.pk).completed_at is None
+
+
+def test_configuration_is_cached_by_row_version_and_never_served_stale(workspace) -> None:
+    """On PostgreSQL the workspace, survey and offer come from a cache keyed by
+    their row version: a cold read costs a second statement, a warm one none, and
+    any change of the row (even one no service announces) is read afresh. On
+    SQLite every read reads everything, in one statement."""
+    from offers.models import Offer
+    from surveys.repository import CONFIGURATION
+    from workspaces.models import Workspace
+
+    versioned = connection.vendor == "postgresql"
+    offer = make_offer(workspace)
+    session = make_session(workspace)
+    session_answer(token=session.token, reason_code="too_expensive")
+    CONFIGURATION.clear()
+    with CaptureQueriesContext(connection) as cold:
+        first = session_row(token=session.token)
+    assert len(cold.captured_queries) == (2 if versioned else 1)
+    with max_queries(1):
+        second = session_row(token=session.token)
+    assert first is not None and second is not None
+    assert values(second.offer) == values(orm(session.token).offer)
+    # Each caller has its own instances: what one sets stays with it.
+    assert second.workspace is not first.workspace and second.offer is not first.offer
+    second.workspace.name = "changed on one request only"
+    assert session_row(token=session.token).workspace.name == workspace.name  # type: ignore[union-attr]
+    # A row changed behind the services' backs (no configuration version bump):
+    Offer.objects.filter(pk=offer.pk).update(name="Renamed offer")
+    Workspace.objects.filter(pk=workspace.pk).update(name="Renamed workspace")
+    with transaction.atomic():
+        third = session_row(token=session.token, locked=True, with_history=True)
+    assert third is not None
+    assert third.offer.name == "Renamed offer"  # type: ignore[union-attr]
+    assert third.workspace.name == "Renamed workspace"
+    assert values(third.survey) == values(orm(session.token).survey)
