@@ -149,7 +149,7 @@ def _statement(
         if part.alias not in _CONFIG_ALIASES or not _versioned(vendor):
             columns.append(part.columns)
             continue
-        pk = f"{part.alias}.{q(str(part.model._meta.pk.column))}"  # type: ignore[union-attr]
+        pk = f"{part.alias}.{q(str(part.model._meta.pk.column))}"
         read = pk if lean else part.columns
         columns.append(f"{read}, {part.alias}.xmin::text")
     select = ", ".join(columns)
@@ -251,6 +251,7 @@ def session_row(
         if row is None:
             return None
         objects, start = _read(row, parts, lean=False)
+    assert objects is not None  # the full read caches what it reads
     session, workspace, survey, offer, response = objects
     assert isinstance(session, CancelSession)
     fields = CancelSession._meta
