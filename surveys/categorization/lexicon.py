@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from surveys.categorization.text import clauses, normalize
+from surveys.categorization.text import LATIN_CHAR, LATIN_END, LATIN_START, clauses, normalize
 
 # category -> locale -> {phrase: weight}. Phrases are matched on normalised text
 # (lower case, half-width); Latin phrases on word boundaries, a trailing "*"
@@ -1853,9 +1853,9 @@ class Lexicon:
 
 def _piece(phrase: str) -> str:
     stem = phrase.rstrip("*")
-    body = re.escape(stem) + (r"\w*" if phrase.endswith("*") else "")
-    start = r"\b" if _LATIN.match(stem[:1]) else ""
-    end = r"\b" if _LATIN.match(stem[-1:]) and not phrase.endswith("*") else ""
+    body = re.escape(stem) + (f"{LATIN_CHAR}*" if phrase.endswith("*") else "")
+    start = LATIN_START if _LATIN.match(stem[:1]) else ""
+    end = LATIN_END if _LATIN.match(stem[-1:]) and not phrase.endswith("*") else ""
     return start + body + end
 
 

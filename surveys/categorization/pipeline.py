@@ -24,7 +24,7 @@ from surveys.categorization.lexicon import (
     default_phrases,
     rule_scores,
 )
-from surveys.categorization.text import normalize
+from surveys.categorization.text import LATIN_END, LATIN_START, normalize
 from workspaces.config_cache import ConfigCache
 
 if TYPE_CHECKING:
@@ -118,7 +118,10 @@ def competitor_pattern(id: int, name: str, aliases: list[str]) -> CompetitorPatt
         if not spelling:
             continue
         latin = spelling[:1].isascii() and spelling[:1].isalnum()
-        pieces.append((r"\b" if latin else "") + re.escape(spelling) + (r"\b" if latin else ""))
+        end_latin = spelling[-1:].isascii() and spelling[-1:].isalnum()
+        pieces.append(
+            (LATIN_START if latin else "") + re.escape(spelling) + (LATIN_END if end_latin else "")
+        )
     return CompetitorPattern(id, name, re.compile("|".join(pieces) or r"(?!)"))
 
 

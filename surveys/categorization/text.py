@@ -17,6 +17,12 @@ _CONTRAST = re.compile(r"\bbut\b|\bhowever\b|\bthough\b|\bexcept\b|但是|但|�
 # Runs of letters or digits in a Latin-like script, and runs of CJK characters.
 _LATIN_WORD = re.compile(r"[^\W\u3000-\u9fff\uf900-\ufaff_]+")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+# Edges of a Latin word that also hold next to Chinese: ``\b`` sees none between
+# "是" and "bug" (both are word characters), so "到处是bug" or "换成notion了"
+# would not match "bug" or "notion".
+LATIN_CHAR = r"[^\W\u3000-\u9fff\uf900-\ufaff_]"
+LATIN_START = rf"(?<!{LATIN_CHAR})"
+LATIN_END = rf"(?!{LATIN_CHAR})"
 
 
 def normalize(text: str) -> str:
