@@ -27,9 +27,11 @@ LATIN_END = rf"(?!{LATIN_CHAR})"
 
 def normalize(text: str) -> str:
     """NFKC (full-width to half-width), lower case, typographic quotes to ASCII,
-    runs of spaces to one."""
+    其它 as 其他, runs of spaces to one."""
     text = unicodedata.normalize("NFKC", text).lower()
     text = text.replace("\u2019", "'").replace("\u2018", "'")
+    # 其它 and 其他 ("other") are the same word
+    text = text.replace("其它", "其他")
     return _SPACE.sub(" ", text).strip()
 
 
