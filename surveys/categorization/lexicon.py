@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from surveys.categorization.text import LATIN_CHAR, LATIN_END, LATIN_START, clauses, normalize
+from surveys.categorization.unplaceable import STORY_STRONG, story_weight
 
 # category -> locale -> {phrase: weight}. Phrases are matched on normalised text
 # (lower case, half-width); Latin phrases on word boundaries, a trailing "*"
@@ -2037,7 +2038,8 @@ def rule_scores(text: str, lexicon: Lexicon) -> dict[str, float]:
     scores: dict[str, float] = {}
     if lexicon.pattern is None:
         return scores
-    for clause, after_contrast in clauses(normalize(text)):
+    normalized = normalize(text)
+    for clause, after_contrast in clauses(normalized):
         boost = 1.5 if after_contrast else 1.0
         lacks = _LACKS_SERVICE.search(clause)
         for match in lexicon.pattern.finditer(clause):
@@ -2053,4 +2055,9 @@ def rule_scores(text: str, lexicon: Lexicon) -> dict[str, float]:
             scores["missing_features"] = scores.get("missing_features", 0.0) + 2.0 * boost
         if lacks:
             scores["missing_features"] = scores.get("missing_features", 0.0) + 2.5 * boost
+    # A moment of someone's life with nothing about the product in it, and no
+    # strong phrase for a reason: not an answer.
+    strongest = max((v for c, v in scores.items() if c != "other"), default=0.0)
+    if strongest < STORY_STRONG and (weight := story_weight(normalized)):
+        scores["other"] = scores.get("other", 0.0) + weight
     return scores

@@ -172,6 +172,13 @@ def test_a_model_of_few_texts_never_outvotes_the_rules() -> None:
         ("not satisfied with it", "product_quality"),
         ("自动扣费也不提醒", "price"),
         ("展会办完了", "not_needed"),
+        # a moment of someone's life is not a reason; a reason told with a date is
+        ("上个月我们去海南玩了一周,天天晒太阳", "other"),
+        ("my cousin visited in July and we went camping", "other"),
+        ("we closed the shop last week", "not_needed"),
+        ("公司上周倒闭了", "not_needed"),
+        ("昨天又宕机了", "product_quality"),
+        ("今天又贵了", "price"),
         # not a reason: a TV season, "no thoughts"
         ("那部剧的新一季更好看", "other"),
         ("no thoughts really", "other"),
