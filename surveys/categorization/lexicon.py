@@ -1552,6 +1552,7 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "季节性": 3,
             "旺季": 2,
             "淡季": 3,
+            "报税季": 3,
             "太忙": 3,
             "忙": 1.5,
             "顾不上": 2.5,
