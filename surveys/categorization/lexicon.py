@@ -14,7 +14,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from surveys.categorization.text import clauses, normalize
+from surveys.categorization.text import LATIN_CHAR, LATIN_END, LATIN_START, clauses, normalize
+from surveys.categorization.unplaceable import STORY_STRONG, story_weight
 
 # category -> locale -> {phrase: weight}. Phrases are matched on normalised text
 # (lower case, half-width); Latin phrases on word boundaries, a trailing "*"
@@ -140,7 +141,7 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "月费": 2,
             "续费": 1,
             "账单": 2,
-            "扣费": 2,
+            "扣费": 2.5,
             "扣钱": 2,
             "扣款": 2,
             "收钱": 2,
@@ -206,6 +207,15 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "降本": 3,
             "白花钱": 3,
             "浪费钱": 3,
+            "承受不了": 2.5,
+            "好几千": 2.5,
+            "几千块": 2.5,
+            "几百块": 2.5,
+            "一万多": 2,
+            "自动扣费": 3,
+            "自动续费": 3,
+            "经费用完": 3,
+            "预算用完": 3,
         },
     },
     "product_quality": {
@@ -329,6 +339,10 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "doesn't function": 2.5,
             "never works": 3,
             "rarely works": 3,
+            "not satisfied": 3,
+            "unsatisfied": 2.5,
+            "poor experience": 2.5,
+            "bad experience": 2,
         },
         "zh-hans": {
             "bug": 2.5,
@@ -343,7 +357,7 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "出错": 2,
             "报错": 2.5,
             "错误": 1.5,
-            "宕机": 2.5,
+            "宕机": 3,
             "质量": 2,
             "不好用": 1.5,
             "数据丢失": 3,
@@ -387,13 +401,13 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "稳定性": 2,
             "问题": 1,
             "耗电": 2.5,
-            "体验差": 1.5,
-            "体验很差": 1.5,
+            "体验差": 2.5,
+            "体验很差": 2.5,
             "不靠谱": 2.5,
             "靠不住": 2.5,
             "不可靠": 2.5,
             "失望": 1.5,
-            "不满意": 1.5,
+            "不满意": 2.5,
             "重复数据": 2.5,
             "服务器": 2.5,
             "崩": 2.5,
@@ -436,6 +450,14 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "延时": 2,
             "速度": 1.5,
             "速度慢": 3,
+            "时灵时不灵": 3,
+            "时好时坏": 3,
+            "数字不对": 3,
+            "数据不对": 3,
+            "错了": 1.5,
+            "体验不好": 2.5,
+            "用着不爽": 2.5,
+            "不爽": 1.5,
         },
     },
     "customer_service": {
@@ -509,7 +531,7 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "email": 1,
             "contact": 1.5,
             "reach": 1,
-            "specialist": 1.5,
+            "specialist": 2,
             "cases": 1,
             "unanswered": 3,
             "care": 0.75,
@@ -529,6 +551,10 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "reach anyone": 3,
             "reach a human": 3,
             "talk to someone": 2.5,
+            "talk to a human": 3,
+            "real person": 2.5,
+            "no phone number": 3,
+            "your reps": 3,
         },
         "zh-hans": {
             "客服": 3,
@@ -605,6 +631,11 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "石沉大海": 3,
             "没下文": 3,
             "态度差": 3,
+            "再也没消息": 3,
+            "没消息": 2.5,
+            "没有消息": 2.5,
+            "答非所问": 3,
+            "回得": 2,
         },
     },
     "competitor": {
@@ -715,7 +746,7 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "clickup": 2,
             "basecamp": 2,
             "microsoft": 2,
-            "slack": 1.5,
+            "slack": 2,
             "xero": 2,
             "quickbooks": 2,
             "oracle": 2,
@@ -744,6 +775,30 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "outperform*": 2.5,
             "signed up with": 2.5,
             "instead of you": 3,
+            "notion": 2.5,
+            "asana": 2.5,
+            "jira": 2.5,
+            "trello": 2.5,
+            "airtable": 2.5,
+            "monday.com": 2.5,
+            "hubspot": 2.5,
+            "microsoft teams": 2.5,
+            "google workspace": 2.5,
+            "microsoft 365": 2.5,
+            "office 365": 2.5,
+            "wrike": 2.5,
+            "smartsheet": 2.5,
+            "confluence": 2.5,
+            "odoo": 2.5,
+            "squarespace": 2.5,
+            "calendly": 2.5,
+            "mailchimp": 2.5,
+            "canva": 2.5,
+            "figma": 2,
+            "dropbox": 2,
+            "local company": 2.5,
+            "local vendor": 2.5,
+            "moved over": 2.5,
         },
         "zh-hans": {
             "换成": 3,
@@ -848,6 +903,32 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "类似的产品": 3,
             "国产": 1.5,
             "自建": 2.5,
+            "钉钉": 3,
+            "企业微信": 3,
+            "腾讯文档": 3,
+            "石墨文档": 3,
+            "金山文档": 3,
+            "语雀": 2.5,
+            "腾讯会议": 2.5,
+            "印象笔记": 2.5,
+            "有道云笔记": 2.5,
+            "坚果云": 2.5,
+            "简道云": 2.5,
+            "明道云": 2.5,
+            "伙伴云": 2.5,
+            "纷享销客": 2.5,
+            "销售易": 2.5,
+            "禅道": 2.5,
+            "另外那家": 3,
+            "那家": 1.5,
+            "隔壁那家": 3,
+            "同类工具": 2.5,
+            "同类的": 2,
+            "换了别的": 3,
+            "用别的": 2.5,
+            "开源软件": 2,
+            "开源的": 2,
+            "大家都在用": 2.5,
         },
     },
     "missing_features": {
@@ -1178,6 +1259,7 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "unclear": 2,
             "get lost": 2.5,
             "got lost": 2.5,
+            "phd": 2.5,
         },
         "zh-hans": {
             "复杂": 3,
@@ -1270,6 +1352,11 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "用不来": 3,
             "不顺手": 2.5,
             "不习惯": 2,
+            "眼花缭乱": 3,
+            "功能太多": 3,
+            "高手": 2.5,
+            "博士": 2.5,
+            "太专业": 2.5,
         },
     },
     "not_needed": {
@@ -1404,6 +1491,8 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "hospital": 2.5,
             "funeral": 3,
             "overseas": 3,
+            "grew out of": 3,
+            "needs have changed": 3,
         },
         "zh-hans": {
             "不需要": 3,
@@ -1460,8 +1549,10 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "卖掉": 3,
             "缩减": 2,
             "规模": 1,
-            "季": 1.5,
+            "季节性": 3,
+            "旺季": 2,
             "淡季": 3,
+            "报税季": 3,
             "太忙": 3,
             "忙": 1.5,
             "顾不上": 2.5,
@@ -1516,6 +1607,9 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "关店": 3,
             "破产": 3,
             "没生意": 3,
+            "办完了": 2.5,
+            "办完": 2,
+            "不办了": 2.5,
         },
     },
     "values": {
@@ -1577,9 +1671,9 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "war": 2,
             "censorship": 3,
             "government": 2,
-            "diversity": 2.5,
+            "diversity": 3,
             "gdpr": 2.5,
-            "stolen": 2,
+            "stolen": 3,
             "not right": 2,
             "felt wrong": 2.5,
             "promise": 1.5,
@@ -1611,6 +1705,10 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "disrespect*": 2.5,
             "integrity": 2.5,
             "politics": 3,
+            "track too much": 3,
+            "spammy": 2.5,
+            "pushy": 2.5,
+            "the way you treat": 3,
         },
         "zh-hans": {
             "价值观": 3,
@@ -1694,6 +1792,11 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "霸王条款": 3,
             "强制": 1.5,
             "吃相": 2.5,
+            "独立小公司": 3,
+            "支持独立": 3,
+            "放在国外": 3,
+            "现在的方向": 3,
+            "产品方向": 3,
         },
     },
     "other": {
@@ -1759,6 +1862,9 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "yes": 1.5,
             "good luck": 3,
             "good": 1,
+            "other reasons": 3,
+            "you guess": 3,
+            "explain later": 3,
         },
         "zh-hans": {
             "个人原因": 3,
@@ -1812,6 +1918,10 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "好的": 1.5,
             "还好": 1.5,
             "呃": 2,
+            "其他原因": 3,
+            "你猜": 3,
+            "帮忙": 1,
+            "以后再说": 3,
         },
     },
 }
@@ -1830,9 +1940,22 @@ _LATIN = re.compile(r"[a-z0-9]")
 _NO_THING = re.compile(
     r"(?:(?:there(?:'s| is) |there are |you have |it has )?no (?!reason|idea|comment|one\b|thanks"
     r"|time\b|need|longer|more\b|problem|issue|response|reply|answer|help\b|support\b|way\b"
-    r"|particular|matter|clue|money|budget|use\b)[a-z0-9])"
+    r"|particular|matter|clue|money|budget|use\b|thoughts?\b|opinion|phone\b)[a-z0-9])"
     r"|没有(?!原因|人|什么|啥|时间|必要|用|需要|钱|预算|问题|理由|了|特别|想象)"
 )
+
+
+# A service or feature the product lacks ("网站上没有在线预约服务", "不提供开票服务",
+# "you don't offer a translation service"): a missing feature, and the "服务" /
+# "service" in it says nothing about customer service.
+_LACKS_SERVICE = re.compile(
+    r"(?:没有|没|缺少|缺乏|缺|不提供|没提供|不能提供|无法提供|不支持|希望有|要是有|如果有)(?!有?人)"
+    r"[^,。]{0,12}?(?<!售后)(?<!客户)(?:服务|功能)"
+    r"|\b(?:no|lacks?|lacking|missing|without|(?:doesn't|doesnt|don't|dont|does not|do not)"
+    r" (?:offer|provide|have|include))\b(?:\s+[\w-]+){0,4}?(?<!customer)(?<!support)"
+    r"\s+(?:service|feature|option)s?\b"
+)
+_SERVICE_WORDS = {"服务", "service"}
 
 
 @dataclass(frozen=True)
@@ -1853,9 +1976,9 @@ class Lexicon:
 
 def _piece(phrase: str) -> str:
     stem = phrase.rstrip("*")
-    body = re.escape(stem) + (r"\w*" if phrase.endswith("*") else "")
-    start = r"\b" if _LATIN.match(stem[:1]) else ""
-    end = r"\b" if _LATIN.match(stem[-1:]) and not phrase.endswith("*") else ""
+    body = re.escape(stem) + (f"{LATIN_CHAR}*" if phrase.endswith("*") else "")
+    start = LATIN_START if _LATIN.match(stem[:1]) else ""
+    end = LATIN_END if _LATIN.match(stem[-1:]) and not phrase.endswith("*") else ""
     return start + body + end
 
 
@@ -1916,15 +2039,26 @@ def rule_scores(text: str, lexicon: Lexicon) -> dict[str, float]:
     scores: dict[str, float] = {}
     if lexicon.pattern is None:
         return scores
-    for clause, after_contrast in clauses(normalize(text)):
+    normalized = normalize(text)
+    for clause, after_contrast in clauses(normalized):
         boost = 1.5 if after_contrast else 1.0
+        lacks = _LACKS_SERVICE.search(clause)
         for match in lexicon.pattern.finditer(clause):
             phrase = _lookup(lexicon, match.group())
             if phrase is None or _negated(clause, match.start(), match.end(), phrase.category):
+                continue
+            if lacks and phrase.text in _SERVICE_WORDS:
                 continue
             scores[phrase.category] = scores.get(phrase.category, 0.0) + phrase.weight * boost
         # A clause that opens with "no ..." / "没有…" names what was missing
         # ("No Gantt view", "no undo button", "没有两步验证").
         if _NO_THING.match(clause):
             scores["missing_features"] = scores.get("missing_features", 0.0) + 2.0 * boost
+        if lacks:
+            scores["missing_features"] = scores.get("missing_features", 0.0) + 2.5 * boost
+    # A moment of someone's life with nothing about the product in it, and no
+    # strong phrase for a reason: not an answer.
+    strongest = max((v for c, v in scores.items() if c != "other"), default=0.0)
+    if strongest < STORY_STRONG and (weight := story_weight(normalized)):
+        scores["other"] = scores.get("other", 0.0) + weight
     return scores

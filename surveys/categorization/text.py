@@ -17,13 +17,21 @@ _CONTRAST = re.compile(r"\bbut\b|\bhowever\b|\bthough\b|\bexcept\b|但是|但|�
 # Runs of letters or digits in a Latin-like script, and runs of CJK characters.
 _LATIN_WORD = re.compile(r"[^\W\u3000-\u9fff\uf900-\ufaff_]+")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+# Edges of a Latin word that also hold next to Chinese: ``\b`` sees none between
+# "是" and "bug" (both are word characters), so "到处是bug" or "换成notion了"
+# would not match "bug" or "notion".
+LATIN_CHAR = r"[^\W\u3000-\u9fff\uf900-\ufaff_]"
+LATIN_START = rf"(?<!{LATIN_CHAR})"
+LATIN_END = rf"(?!{LATIN_CHAR})"
 
 
 def normalize(text: str) -> str:
     """NFKC (full-width to half-width), lower case, typographic quotes to ASCII,
-    runs of spaces to one."""
+    其它 as 其他, runs of spaces to one."""
     text = unicodedata.normalize("NFKC", text).lower()
     text = text.replace("\u2019", "'").replace("\u2018", "'")
+    # 其它 and 其他 ("other") are the same word
+    text = text.replace("其它", "其他")
     return _SPACE.sub(" ", text).strip()
 
 

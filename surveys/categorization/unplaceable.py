@@ -9,6 +9,46 @@ file; a test checks.)
 
 from __future__ import annotations
 
+import re
+
+# An off-topic story: a moment of someone's life ("yesterday", "上周", "周末", "in
+# June") with nothing about the product, its price, its people or their work in
+# it ("we adopted a puppy last week...", "周末带孩子去公园放风筝"), nor an event that
+# is a reason (closing the shop, moving, retiring), nor a word of price or speed
+# or of an outage ("今天又贵了", "上个月停机了好几次"). When no strong phrase speaks
+# for a reason, the rules count it as "other" (``story_weight``).
+_STORY = re.compile(
+    r"昨天|昨晚|今天|今早|前天|上周|这周|上个月|上礼拜|周末|周[一二三四五六日]|星期"
+    r"|[一二三四五六七八九十]+月份?"
+    r"|早上|晚上|假期|放假|度假|夏天|冬天"
+    r"|\b(?:yesterday|today|tonight|last (?:week|night|weekend|month|year)"
+    r"|this (?:morning|week|weekend|summer|winter)"
+    r"|on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|weekend|holiday|vacation"
+    r"|in (?:january|february|march|april|may|june|july|august|september|october|november"
+    r"|december))\b"
+)
+_ABOUT_THE_PRODUCT = re.compile(
+    r"你们|产品|软件|系统|工具|平台|功能|账号|账户|订阅|续费|客服|服务|回复|工单|价|钱|费|用|应用|网站"
+    r"|数据|团队|公司|项目|业务|店|生意|工作|客户|贵|便宜|涨|慢|卡|闪退|崩|停机|宕机|掉线|打不开|登录"
+    r"|加载|同步|报错"
+    r"|\b(?:you|your|it|this|app|tool|software|service|support|account|subscription|renewal"
+    r"|ticket|price|pay|team|company|business|project|product|data|customers?|clients?|work|job"
+    r"|uses?|used|using|need|needed|shop|store|studio|closed|closing|shut|moved|moving"
+    r"|retired|retiring|passed away|died|expensive|cheap\w*|slow|crash\w*|bugs?|outages?"
+    r"|downtime|sync\w*)\b"
+)
+# Below this rule score for a real category, a story counts as "other".
+STORY_STRONG = 3.0
+STORY_WEIGHT = 3.0
+
+
+def story_weight(normalized: str) -> float:
+    """STORY_WEIGHT for an off-topic story (normalised text), else 0."""
+    if _STORY.search(normalized) and not _ABOUT_THE_PRODUCT.search(normalized):
+        return STORY_WEIGHT
+    return 0.0
+
+
 NON_ANSWERS: tuple[str, ...] = (
     # English: empty words, refusals, keyboard mashes, off-topic, the request itself
     "none",

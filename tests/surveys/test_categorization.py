@@ -54,6 +54,23 @@ def test_the_default_lexicon(text: str, category: str) -> None:
     assert (result.category, result.source) == (category, "rule")
 
 
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [("更新之后到处是bug", "product_quality"), ("以后用gitee", "competitor")],
+)
+def test_latin_words_are_found_next_to_chinese(text: str, category: str) -> None:
+    """No word boundary between "是" and "bug" for ``\\b``: the edges are Latin only."""
+    assert LEXICON_ONLY.categorize(text).category == category
+    assert LEXICON_ONLY.categorize("debug mode").category == "other"
+
+
+def test_a_competitor_named_next_to_chinese_is_tagged() -> None:
+    categorizer = build_categorizer(rules=[], competitors=[(7, "Notion", ["诺深"])], model=None)
+    assert categorizer.competitors_in("我们换成notion了") == (7,)
+    assert categorizer.competitors_in("用诺深") == (7,)
+    assert categorizer.competitors_in("a notional saving") == ()
+
+
 def test_nothing_recognisable_is_other_and_queued_for_review() -> None:
     result = LEXICON_ONLY.categorize("zzyzx")
     assert result.category == "other" and result.source == "none" and result.needs_review

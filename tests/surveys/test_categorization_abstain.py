@@ -156,6 +156,32 @@ def test_a_model_of_few_texts_never_outvotes_the_rules() -> None:
         # that support let them down
         ("support let me down when it mattered", "customer_service"),
         ("客服根本不回消息", "customer_service"),
+        # a rival by its name or as 其它 (the same word as 其他)
+        ("公司要求统一用钉钉", "competitor"),
+        ("其它平台更便宜", "competitor"),
+        ("团队搬到notion上了", "competitor"),
+        ("we moved everything to Asana", "competitor"),
+        # a service the product lacks is a missing feature, not customer service
+        ("网站不提供在线支付服务", "missing_features"),
+        ("产品里没有翻译服务", "missing_features"),
+        ("you don't offer a booking service", "missing_features"),
+        ("售后服务太差", "customer_service"),
+        # breaks, unhappy, costs, situation changed, in new words
+        ("系统时好时坏", "product_quality"),
+        ("非常不满意", "product_quality"),
+        ("not satisfied with it", "product_quality"),
+        ("自动扣费也不提醒", "price"),
+        ("展会办完了", "not_needed"),
+        # a moment of someone's life is not a reason; a reason told with a date is
+        ("上个月我们去海南玩了一周,天天晒太阳", "other"),
+        ("my cousin visited in July and we went camping", "other"),
+        ("we closed the shop last week", "not_needed"),
+        ("公司上周倒闭了", "not_needed"),
+        ("昨天又宕机了", "product_quality"),
+        ("今天又贵了", "price"),
+        # not a reason: a TV season, "no thoughts"
+        ("那部剧的新一季更好看", "other"),
+        ("no thoughts really", "other"),
         # negated and contrasted
         ("the price is fine, the reporting is too basic", "missing_features"),
         ("not complicated, just buggy", "product_quality"),
