@@ -8,10 +8,13 @@ when before accepting: "30% off your next 3 months, then $49.00 a month".
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass, field
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -222,7 +225,77 @@ def offer_view(
     now: datetime | None = None,
 ) -> OfferView:
     """The offer as the customer reads it. With the session, the prices and
-    dates are theirs (MRR, end of the paid period)."""
+    dates are theirs (MRR, end of the paid period).
+
+    It is a function of the offer's content, the language, the currency, the MRR
+    and the start date only, and formatting it (Babel, a dozen translated
+    strings) costs more than the flow's own transaction: so each view is made
+    once per such key and kept (``OFFER_VIEWS``), never stale, since the key
+    holds all it reads."""
+    mrr_cents = session.mrr_cents if session is not None else 0
+    start = offer_start_date(session, now)
+    key = (
+        offer.pk,
+        offer.kind,
+        offer.name,
+        _frozen(offer.terms),
+        _frozen(offer.copy),
+        locale,
+        currency,
+        mrr_cents,
+        start,
+    )
+    found = OFFER_VIEWS.get(key)
+    if found is None:
+        found = _offer_view(
+            offer, locale=locale, currency=currency, mrr_cents=mrr_cents, start=start
+        )
+        OFFER_VIEWS.put(key, found)
+    # Each caller gets its own terms dict and lists; the strings are shared.
+    return replace(
+        found,
+        terms=dict(found.terms),
+        details=list(found.details),
+        pause_choices=list(found.pause_choices),
+    )
+
+
+def _frozen(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+class _Views:
+    """The last offer views made, least recently used out."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[Any, ...], OfferView] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> OfferView | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[Any, ...], view: OfferView) -> None:
+        with self._lock:
+            self._entries[key] = view
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+OFFER_VIEWS = _Views()
+
+
+def _offer_view(
+    offer: Offer, *, locale: str, currency: str, mrr_cents: int, start: date
+) -> OfferView:
     with translation.override(locale):
         copy = _copy_for(offer, locale)
         accept_labels: dict[str, str] = {
@@ -235,10 +308,7 @@ def offer_view(
             OfferKind.SUPPORT: _("Yes, contact me"),
         }
         summary, details, choices = _explain(
-            offer,
-            currency=currency,
-            mrr_cents=session.mrr_cents if session is not None else 0,
-            start=offer_start_date(session, now),
+            offer, currency=currency, mrr_cents=mrr_cents, start=start
         )
         return OfferView(
             id=offer.pk,

@@ -195,3 +195,30 @@ def test_compliance_mode_puts_cancelling_first(client, workspace) -> None:
     done = plain(client.get(f"/c/{session.token}/done/").content.decode())
     assert "Your contract ends on December 22, 2026." in done
     assert "We received your cancellation on" in done
+
+
+def test_a_view_made_once_is_reused_and_never_stale(workspace) -> None:
+    """Views are kept by all they read (offer content, language, currency, MRR,
+    start date): a change of any gives a new view, the same again the kept one,
+    and a caller changing its copy changes no one else's."""
+    from offers.models import Offer
+    from offers.presentation import OFFER_VIEWS
+
+    OFFER_VIEWS.clear()
+    offer = make_offer(workspace)
+    session = open_session(workspace)
+    first = offer_view(offer, locale="en", currency="USD", session=session)
+    again = offer_view(offer, locale="en", currency="USD", session=session)
+    assert again == first and again is not first
+    again.terms["percent"] = 99  # this caller's own copy
+    assert offer_view(offer, locale="en", currency="USD", session=session).terms["percent"] == 30
+    assert offer_view(offer, locale="zh-hans", currency="USD", session=session).title != (
+        first.title
+    )
+    assert "€" in offer_view(offer, locale="en", currency="EUR", session=session).summary
+    session.mrr_cents = 10000
+    assert "$100.00" in offer_view(offer, locale="en", currency="USD", session=session).summary
+    Offer.objects.filter(pk=offer.pk).update(terms={"percent": 50, "months": 3})
+    offer.refresh_from_db()
+    changed = offer_view(offer, locale="en", currency="USD", session=session)
+    assert changed.terms_text == "50% off your next 3 months"
