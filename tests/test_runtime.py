@@ -9,12 +9,14 @@ import sys
 
 from django.urls import get_resolver
 
-from config.runtime import heap_settle
+from config.runtime import GC_THRESHOLDS, heap_settle
 
 
 def test_heap_settle_imports_the_views_and_freezes_what_is_loaded() -> None:
+    before = gc.get_threshold()
     try:
         frozen = heap_settle()
+        assert gc.get_threshold() == GC_THRESHOLDS  # the youngest collected less often
         assert "url_patterns" in get_resolver().__dict__  # the URLconf is loaded
         assert "analytics.api" in sys.modules  # and the views it reaches
         assert frozen > 1000
@@ -24,12 +26,15 @@ def test_heap_settle_imports_the_views_and_freezes_what_is_loaded() -> None:
         assert frozen - 100 < gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
+        gc.set_threshold(*before)
 
 
 def test_the_wsgi_application_is_settled_when_loaded() -> None:
+    before = gc.get_threshold()
     try:
         wsgi = importlib.reload(importlib.import_module("config.wsgi"))
         assert callable(wsgi.application)
         assert gc.get_freeze_count() > 1000
     finally:
         gc.unfreeze()
+        gc.set_threshold(*before)
