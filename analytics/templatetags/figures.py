@@ -5,9 +5,10 @@ from __future__ import annotations
 from django import template
 from django.utils.translation import gettext as _
 
-register = template.Library()
+from config.figures import points as points_text
+from config.figures import signed as _signed
 
-MINUS = "\u2212"  # the typographic minus sign, as wide as the plus
+register = template.Library()
 
 
 @register.filter
@@ -18,11 +19,6 @@ def pct(rate: float | None, digits: int = 1) -> str:
     return f"{rate * 100:.{digits}f}%"
 
 
-def _signed(value: float, text: str) -> str:
-    sign = "+" if value > 0 else (MINUS if value < 0 else "±")
-    return sign + text
-
-
 @register.filter
 def change(rate: float | None) -> str:
     """A relative change: 0.25 -> "+25%", -0.1 -> "-10%" (with a minus sign), None -> "—"."""
@@ -31,8 +27,8 @@ def change(rate: float | None) -> str:
 
 @register.filter
 def points(delta: float | None) -> str:
-    """A change of share in percentage points: 0.05 -> "+5.0 pp"."""
-    return "—" if delta is None else _signed(delta, f"{abs(delta) * 100:.1f} pp")
+    """A change of share in percentage points: 0.05 -> "+5.0 pp" (``config.figures``)."""
+    return points_text(delta)
 
 
 @register.filter

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django import template
 
+from config.figures import points as points_text
+
 register = template.Library()
 
 
@@ -15,10 +17,9 @@ def percent(value: float | None, digits: int = 1) -> str:
 
 @register.filter
 def points(value: float | None) -> str:
-    """A difference of proportions in percentage points: "+4.2 pp"."""
-    if value is None:
-        return "—"
-    return f"{value * 100:+.1f} pp"
+    """A difference of proportions in percentage points: "+4.2 pp", in the
+    reader's language (``config.figures``)."""
+    return points_text(value)
 
 
 @register.filter
