@@ -10,21 +10,11 @@ in twenty (``bench/analytics.py``). Those objects live as long as the process, s
 nothing is lost by not collecting them; a worker forked from the process also
 shares their memory pages for longer, since collecting no longer writes to them.
 
-It also collects the youngest generation less often (``GC_THRESHOLDS``): a flow
-request makes a few thousand short-lived objects, nearly all freed by reference
-counting, yet at Python's default (a collection every 700 allocations) it paid
-for several collections each. Measured in one process, alternating (an answer
-through the test client, 250 at a time, 4 rounds): 1,686 -> 1,629 us of CPU per
-answer, the bare-transaction floor unchanged (968 -> 975 us).
 """
 
 from __future__ import annotations
 
 import gc
-
-# (youngest, middle, oldest): collect the youngest generation every 50,000 net
-# allocations of containers instead of 700; the older ones at the same ratios.
-GC_THRESHOLDS = (50_000, 10, 10)
 
 
 def heap_settle() -> int:
@@ -35,5 +25,4 @@ def heap_settle() -> int:
     get_resolver().url_patterns  # noqa: B018 - imports every view module
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
     return gc.get_freeze_count()

@@ -9,14 +9,13 @@ import sys
 
 from django.urls import get_resolver
 
-from config.runtime import GC_THRESHOLDS, heap_settle
+from config.runtime import heap_settle
 
 
 def test_heap_settle_imports_the_views_and_freezes_what_is_loaded() -> None:
     before = gc.get_threshold()
     try:
         frozen = heap_settle()
-        assert gc.get_threshold() == GC_THRESHOLDS  # the youngest collected less often
         assert "url_patterns" in get_resolver().__dict__  # the URLconf is loaded
         assert "analytics.api" in sys.modules  # and the views it reaches
         assert frozen > 1000
