@@ -9,7 +9,6 @@ objects of Django and the project first: seen as 60 to 130 ms added to one call
 in twenty (``bench/analytics.py``). Those objects live as long as the process, so
 nothing is lost by not collecting them; a worker forked from the process also
 shares their memory pages for longer, since collecting no longer writes to them.
-
 """
 
 from __future__ import annotations
