@@ -37,7 +37,12 @@ class FastJSONRenderer(JSONRenderer):
     ) -> bytes:
         if data is None:
             return b""
-        if self.get_indent(accepted_media_type or "", renderer_context or {}) is not None:
+        media_type, context = accepted_media_type or "", renderer_context or {}
+        # Pretty-printing is asked for by a media type parameter or the context;
+        # most requests have neither, and DRF would parse the header to find so.
+        if (";" in media_type or context.get("indent") is not None) and self.get_indent(
+            media_type, context
+        ) is not None:
             return super().render(data, accepted_media_type, renderer_context)
         try:
             out = orjson.dumps(data, default=self.encoder_class().default, option=OPTIONS)

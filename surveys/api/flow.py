@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from config.errors import Gone, NotFound
 from config.limits import BIGINT_MAX, SMALLINT_MAX
 from config.openapi import error_responses
+from config.serializers import FlatInput
 from config.throttling import FlowTokenThrottle
 from surveys.locales import normalize_locale
 from surveys.models import CancelSession
@@ -33,14 +34,14 @@ from surveys.services import (
 )
 
 
-class AnswerIn(serializers.Serializer):
+class AnswerIn(FlatInput):
     reason = serializers.CharField(max_length=60)
     text = serializers.CharField(
         required=False, allow_blank=True, default="", trim_whitespace=True, max_length=None
     )
 
 
-class AcceptIn(serializers.Serializer):
+class AcceptIn(FlatInput):
     offer = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     months = serializers.IntegerField(
         min_value=-SMALLINT_MAX,
