@@ -104,15 +104,12 @@ def save_first_cancellation(session: CancelSession) -> Computed:
     )
     return Computed(
         sql=(
+            # The type written out, as the partial index of cancellations says it.
             "SELECT MIN(occurred_at) FROM offers_subscriptionevent WHERE workspace_id = %s "
-            "AND subscription_id = %s AND type = %s AND occurred_at >= %s"
+            f"AND subscription_id = %s AND type = '{SubscriptionEventType.CANCELLED.value}' "
+            "AND occurred_at >= %s"
         ),
-        params=(
-            session.workspace_id,
-            session.subscription_id,
-            str(SubscriptionEventType.CANCELLED),
-            moment,
-        ),
+        params=(session.workspace_id, session.subscription_id, moment),
     )
 
 
