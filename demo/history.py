@@ -31,6 +31,7 @@ from offers.models import (
     SubscriptionEventType,
     pause_bounds,
 )
+from offers.saves import save_cancellations_refresh
 from offers.selectors import CustomerHistory, offer_pick
 from offers.services import accepted_terms_for
 from offers.subscription_events import SubscriptionEventInput, subscription_event_fingerprint
@@ -381,6 +382,9 @@ def _history_insert(
             flush()
     if sessions:
         flush()
+    # Rows written in bulk, past the services: each save's first cancellation
+    # (offers.saves) is counted from the events afterwards.
+    save_cancellations_refresh(workspace_id=workspace.pk)
     return HistoryResult(
         sessions=made_sessions, responses=made_responses, subscription_events=made_events
     )

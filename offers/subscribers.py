@@ -5,6 +5,9 @@ transaction. Registered in ``OffersConfig.ready``:
 - ``session.completed``, order 10: the terms as applied when the offer was
   accepted (a pause length outside the offer's bounds is refused, and the
   acceptance rolls back);
+- ``session.completed``, order 15: a save's first cancellation recorded already
+  (``offers.saves``: an event may come before the session that names its
+  subscription);
 - every session event, orders 40 and 50: queue the customer's confirmation and
   applying the outcome in Stripe, on the outbox row alerts recorded (order 30).
 """
@@ -17,6 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from config.events import DomainEvent, subscribe
+from offers.saves import save_first_cancellation
 from offers.selectors import CustomerHistory, SessionFacts, offer_pick, tenure_days
 from offers.services import accepted_terms_for, outcome_billing_queue, outcome_confirmation_queue
 from surveys.models import CancelSession, Outcome, SessionStatus
@@ -29,6 +33,7 @@ from surveys.services import (
 
 OFFER_CHOICE_ORDER = 10
 ACCEPTED_TERMS_ORDER = 10
+SAVE_CANCELLED_ORDER = 15
 CONFIRMATION_ORDER = 40
 BILLING_ORDER = 50
 
@@ -93,6 +98,19 @@ def accepted_terms_set(event: DomainEvent) -> None:
     event.session_fields.append("accepted_terms")
 
 
+def save_cancelled_set(event: DomainEvent) -> None:
+    """A save keeps its first cancellation at or after it (one already recorded,
+    if any), which the saves figure reads (``offers.saves``): worked out by the
+    session's own UPDATE. The session is locked, so a cancellation recorded
+    meanwhile waits for the save and sees it."""
+    session: CancelSession = event.session
+    if session.outcome != Outcome.SAVED:
+        return
+    # Set from SQL as the session is written (its value handed back then).
+    session.save_cancelled_at = save_first_cancellation(session)  # type: ignore[assignment]
+    event.session_fields.append("save_cancelled_at")
+
+
 def confirmation_queue(event: DomainEvent) -> None:
     outcome_confirmation_queue(session=event.session, event=event.records.get("outbox"))
 
@@ -104,6 +122,7 @@ def billing_queue(event: DomainEvent) -> None:
 def register() -> None:
     subscribe(SESSION_ANSWERED, offer_choose, order=OFFER_CHOICE_ORDER)
     subscribe(SESSION_COMPLETED, accepted_terms_set, order=ACCEPTED_TERMS_ORDER)
+    subscribe(SESSION_COMPLETED, save_cancelled_set, order=SAVE_CANCELLED_ORDER)
     for name in SESSION_EVENTS:
         subscribe(name, confirmation_queue, order=CONFIRMATION_ORDER)
         subscribe(name, billing_queue, order=BILLING_ORDER)

@@ -39,6 +39,7 @@ from django.db import IntegrityError, transaction
 
 from config.errors import Conflict, ServiceError
 from offers.models import SubscriptionEvent, SubscriptionEventSource, SubscriptionEventType
+from offers.saves import save_cancellation_record, save_cancellations_refresh
 from workspaces.models import Workspace
 
 # The id an erased event is left with: this prefix and a keyed hash of its id.
@@ -87,18 +88,19 @@ def subscription_event_record(
     if existing is None:
         try:
             with transaction.atomic():
-                return (
-                    SubscriptionEvent.objects.create(
-                        workspace=workspace,
-                        event_id=event.id,
-                        subscription_id=event.subscription,
-                        type=event.type,
-                        occurred_at=event.occurred_at,
-                        source=source,
-                        request_fingerprint=fingerprint,
-                    ),
-                    True,
+                recorded = SubscriptionEvent.objects.create(
+                    workspace=workspace,
+                    event_id=event.id,
+                    subscription_id=event.subscription,
+                    type=event.type,
+                    occurred_at=event.occurred_at,
+                    source=source,
+                    request_fingerprint=fingerprint,
                 )
+                # The saves it ends (offers.saves), with it; a replay records
+                # nothing and changes nothing.
+                save_cancellation_record(recorded)
+                return recorded, True
         except IntegrityError:  # posted at the same moment by another request
             existing = SubscriptionEvent.objects.get(workspace=workspace, event_id=event.id)
     if existing.request_fingerprint != fingerprint:
@@ -141,6 +143,12 @@ def subscription_events_erase(
         renamed.append(event)
     if twins:
         SubscriptionEvent.objects.filter(pk__in=twins).delete()
+        # A twin has the subscription, type and time of its erased copy, so the
+        # saves' first cancellations stay; recounted all the same.
+        save_cancellations_refresh(
+            workspace_id=workspace_id,
+            subscription_ids={event.subscription_id for event in events if event.pk in twins},
+        )
     SubscriptionEvent.objects.bulk_update(renamed, ["event_id"], batch_size=500)
     return len(events)
 

@@ -174,6 +174,11 @@ class CancelSession(models.Model):
     # When the customer's personal data was erased (by request or by retention):
     # the session keeps its counts, its id a pseudonym, and no personal data.
     personal_data_erased_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A saved session's first cancellation (a subscription event of its
+    # subscription, at or after the save), null while there is none: what the
+    # saves figure reads to tell whether the save lasted a horizon. Kept by
+    # offers.saves when the save is made and when a cancellation is recorded.
+    save_cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -201,12 +206,18 @@ class CancelSession(models.Model):
                 fields=["workspace", "currency", "created_at"], name="session_ws_currency"
             ),
             # Saved sessions by the time of the save, with what the saves figure
-            # groups by (whether saves lasted: offers.saves).
+            # groups by and whether they lasted (offers.saves): read index-only.
             models.Index(
                 fields=["workspace", "completed_at"],
-                include=["subscription_id", "offer", "experiment_variant"],
+                include=["offer", "experiment_variant", "save_cancelled_at"],
                 condition=Q(outcome="saved"),
-                name="session_saved",
+                name="session_saved_lasting",
+            ),
+            # A subscription's saved sessions, which a cancellation of it may end.
+            models.Index(
+                fields=["workspace", "subscription_id"],
+                condition=Q(outcome="saved"),
+                name="session_saved_subscription",
             ),
             # Finished sessions still holding personal data, oldest first (retention).
             models.Index(

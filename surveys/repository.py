@@ -28,6 +28,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -275,30 +276,80 @@ def session_row(
     return session
 
 
+@dataclass(frozen=True)
+class Computed:
+    """A field's value the database works out as it writes the session: ``sql``
+    (a scalar subquery, its parameters ``params``) in place of the value, in the
+    same ``UPDATE``; the session gets the value back (``RETURNING``). It reads
+    what is committed when the statement starts, the session's row locked."""
+
+    sql: str
+    params: tuple[Any, ...] = ()
+
+
 @cache
-def _update_statement(vendor: str, names: tuple[str, ...]) -> tuple[str, tuple[Field, ...]]:
-    """``UPDATE`` of the session's ``names`` fields by primary key, per vendor."""
+def _update_statement(
+    vendor: str, names: tuple[str, ...], computed: tuple[tuple[str, str], ...] = ()
+) -> tuple[str, tuple[Field, ...]]:
+    """``UPDATE`` of the session's ``names`` fields by primary key, per vendor;
+    ``computed``: (name, SQL) of the fields set from SQL, returned."""
     q = connection.ops.quote_name
     fields = tuple(CancelSession._meta.get_field(name) for name in names)
-    assigned = ", ".join(f"{q(str(field.column))} = %s" for field in fields)  # type: ignore[union-attr]
+    by_sql = dict(computed)
+    assigned = ", ".join(
+        f"{q(str(field.column))} = ({by_sql[field.name]})"  # type: ignore[union-attr]
+        if field.name in by_sql
+        else f"{q(str(field.column))} = %s"  # type: ignore[union-attr]
+        for field in fields
+    )
     pk = CancelSession._meta.pk
     assert pk is not None
     sql = f"UPDATE {q(CancelSession._meta.db_table)} SET {assigned} WHERE {q(str(pk.column))} = %s"
+    if computed:
+        returned = (CancelSession._meta.get_field(name) for name, _sql in computed)
+        sql += " RETURNING " + ", ".join(q(str(f.column)) for f in returned)  # type: ignore[union-attr]
     return sql, fields  # type: ignore[return-value]
 
 
 def session_update(session: CancelSession, fields: list[str]) -> None:
     """Write the session's ``fields`` (names, as for ``save(update_fields=…)``) in
     one statement: what ``save`` sends, without building the query each time (the
-    model has no signals and no ``auto_now`` fields to honour)."""
+    model has no signals and no ``auto_now`` fields to honour). A field holding
+    ``Computed`` is set from its SQL and then holds the value written."""
     names = tuple(dict.fromkeys(fields))
-    sql, model_fields = _update_statement(connection.vendor, names)
-    params = [
-        field.get_db_prep_save(getattr(session, field.attname), connection)
-        for field in model_fields
-    ]
+    values = [getattr(session, _attname(name)) for name in names]
+    computed = tuple(
+        (name, value.sql)
+        for name, value in zip(names, values, strict=True)
+        if isinstance(value, Computed)
+    )
+    sql, model_fields = _update_statement(connection.vendor, names, computed)
+    params: list[Any] = []
+    for field, value in zip(model_fields, values, strict=True):
+        if isinstance(value, Computed):
+            params.extend(value.params)
+        else:
+            params.append(field.get_db_prep_save(value, connection))
     pk = CancelSession._meta.pk
     assert pk is not None
     params.append(pk.get_db_prep_save(session.pk, connection))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        if computed:
+            returned = dict(zip((name for name, _sql in computed), cursor.fetchone(), strict=True))
+            for field in model_fields:
+                if field.name in returned:
+                    setattr(session, field.attname, _from_db(field, returned[field.name]))
+
+
+@cache
+def _attname(name: str) -> str:
+    return str(CancelSession._meta.get_field(name).attname)  # type: ignore[union-attr]
+
+
+def _from_db(field: Field, value: Any) -> Any:
+    """A value read back as the ORM would hand it (SQLite: text to datetime)."""
+    col = field.get_col(CancelSession._meta.db_table)
+    for convert in connection.ops.get_db_converters(col) + field.get_db_converters(connection):
+        value = convert(value, col, connection)
+    return value

@@ -80,6 +80,7 @@ def test_the_apps_subscribe_in_the_stated_order(db: None) -> None:
     ]
     assert subscribers(SESSION_COMPLETED) == [
         "offers.subscribers.accepted_terms_set",
+        "offers.subscribers.save_cancelled_set",
         *after,
         *outcomes,
     ]
