@@ -105,6 +105,10 @@ def test_pause_with_chosen_months(live_server, phone) -> None:
     phone.goto(f"{live_server.url}/c/{session.token}/")
     phone.get_by_label("I'm not using it enough right now").check()
     phone.get_by_role("button", name="Continue").click()
+    # The offer page whole, its style sheet applied: the boxes below are measured
+    # (without this, a loaded machine measured them unstyled now and then).
+    phone.wait_for_url("**/offer/")
+    phone.wait_for_load_state("load")
     months = phone.get_by_role("radio")
     assert months.count() == 3
     for index in range(3):  # nothing is chosen for the customer
