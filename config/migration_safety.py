@@ -54,6 +54,7 @@ LARGE_MODELS = frozenset(
         "alerts.alert",
         "alerts.alertchange",
         "alerts.deliveryroute",
+        "offers.subscriptionevent",  # one row per renewal, cancellation… of every customer
     }
 )
 PROJECT_APPS = ("workspaces", "outbound", "surveys", "offers", "alerts", "analytics", "privacy")
