@@ -8,8 +8,6 @@ when before accepting: "30% off your next 3 months, then $49.00 a month".
 from __future__ import annotations
 
 import calendar
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -19,6 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from config.lru import LRU
 from offers.models import Offer, OfferKind, pause_bounds
 from surveys.formatting import customer_date, customer_price
 
@@ -264,33 +263,8 @@ def _frozen(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
-class _Views:
-    """The last offer views made, least recently used out."""
-
-    def __init__(self, size: int = 1024) -> None:
-        self._size = size
-        self._entries: OrderedDict[tuple[Any, ...], OfferView] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...]) -> OfferView | None:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[Any, ...], view: OfferView) -> None:
-        with self._lock:
-            self._entries[key] = view
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-OFFER_VIEWS = _Views()
+# The last offer views made, by all they read.
+OFFER_VIEWS: LRU[tuple[Any, ...], OfferView] = LRU(1024)
 
 
 def _offer_view(

@@ -25,8 +25,6 @@ SQLite and PostgreSQL (``tests/surveys/test_repository.py``).
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -36,6 +34,7 @@ from django.db import connection
 from django.db.models import Field, Model
 from django.db.models.base import ModelState
 
+from config.lru import LRU
 from surveys.models import CancelSession, Outcome, Response, Survey
 from workspaces.models import Workspace
 
@@ -87,36 +86,9 @@ class _Part:
         return self.model.from_db(db, self.attnames, values)
 
 
-class _Configuration:
-    """The last configuration rows read, by (alias, id, row version)."""
-
-    def __init__(self, size: int = 512) -> None:
-        self._size = size
-        self._entries: OrderedDict[tuple[str, Any, str], Model] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, Any, str]) -> Model | None:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-        # A copy of its own for each caller: what it caches on the instance
-        # (related objects) or sets on it stays with that request.
-        return _copy(found) if found is not None else None
-
-    def put(self, key: tuple[str, Any, str], instance: Model) -> None:
-        stored = _copy(instance)
-        with self._lock:
-            self._entries[key] = stored
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-CONFIGURATION = _Configuration()
+# The last configuration rows read, by (alias, id, row version); callers take
+# and give copies (``_copy``), so no two requests share an instance.
+CONFIGURATION: LRU[tuple[str, Any, str], Model] = LRU(512)
 
 
 def _copy(instance: Model) -> Model:
@@ -214,10 +186,10 @@ def _read(
                 found = CONFIGURATION.get(key)
                 if found is None:
                     return None, start
-                objects.append(found)
+                objects.append(_copy(found))
                 continue
             instance = part.build(values, db, connection)
-            CONFIGURATION.put(key, instance)
+            CONFIGURATION.put(key, _copy(instance))
             objects.append(instance)
             continue
         # An outer join that found nothing: its primary key is NULL.

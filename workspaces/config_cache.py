@@ -10,11 +10,10 @@ SQLite) never sees another workspace's entry.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from config.lru import LRU
 from workspaces.models import Workspace
 
 T = TypeVar("T")
@@ -25,23 +24,17 @@ class ConfigCache(Generic[T]):
 
     def __init__(self, load: Callable[[Workspace], T], *, size: int = 64) -> None:
         self._load = load
-        self._size = size
-        self._entries: OrderedDict[tuple[int, str, int], T] = OrderedDict()
-        self._lock = threading.Lock()
+        # A value may be None (no survey to open): what is cached is a 1-tuple.
+        self._entries: LRU[tuple[int, str, int], tuple[T]] = LRU(size)
 
     def get(self, workspace: Workspace) -> T:
         key = (workspace.pk, workspace.public_id, workspace.config_version)
-        with self._lock:
-            if key in self._entries:
-                self._entries.move_to_end(key)
-                return self._entries[key]
+        found = self._entries.get(key)
+        if found is not None:
+            return found[0]
         value = self._load(workspace)
-        with self._lock:
-            self._entries[key] = value
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+        self._entries.put(key, (value,))
         return value
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._entries.clear()
