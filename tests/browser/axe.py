@@ -28,6 +28,9 @@ RUN = """async () => {
 def axe_inject(context: Any) -> None:
     """Load axe-core in every page and frame ``context`` opens."""
     if not AXE.exists():
+        # Only on a machine without the npm install (a newcomer's first run):
+        # `make test` and .ci/run install it, and under REQUIRE_FULL_SUITE (set
+        # by .ci/run) any skipped test fails the run (tests/conftest.py).
         pytest.skip("axe-core is not installed: run `npm ci` in tests/browser")
     context.add_init_script(path=str(AXE))
     # By default axe talks only to same-origin frames; the widget's is not.

@@ -28,6 +28,10 @@ RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "")
 
 
 def rabbitmq_missing() -> str:
+    """Why the RabbitMQ tests cannot run here, or "". They skip then, like every
+    integration test without its service; .ci/run sets RABBITMQ_URL and
+    REQUIRE_FULL_SUITE, under which a skip fails the run (tests/conftest.py), so
+    in CI a RabbitMQ that is missing or down is a red build, never a silent pass."""
     if not RABBITMQ_URL:
         return "needs RABBITMQ_URL=amqp://… (CI sets it; see README)"
     from kombu import Connection
