@@ -78,11 +78,14 @@ def _insert_unless(model: type[Model], vendor: str, constraint_name: str) -> str
     sql, _fields, returning = _insert(model, vendor)
     if returning and not connection.features.can_return_columns_from_insert:
         raise ValueError(f"{model.__name__}: its insert returns columns; {vendor} cannot")
-    [constraint] = [
+    found = [
         c
         for c in model._meta.constraints
         if c.name == constraint_name and isinstance(c, UniqueConstraint)
     ]
+    if not found:
+        raise ValueError(f"{model.__name__} has no unique constraint {constraint_name!r}")
+    [constraint] = found
     q = connection.ops.quote_name
     targets = [model._meta.get_field(name) for name in constraint.fields]
     if not all(isinstance(f, Field) for f in targets):

@@ -144,3 +144,12 @@ def test_row_insert_unless_skips_only_a_clash_with_its_constraint(workspace) -> 
     keyed = copy_of(opened, subscription_id="sub_unless_3", idempotency_key="k1")
     with pytest.raises(IntegrityError), transaction.atomic():
         row_insert_unless(keyed, constraint=ONE_OPEN_SESSION)
+
+
+def test_row_insert_unless_names_an_unknown_constraint(workspace) -> None:
+    from config.orm import row_insert_unless
+
+    session = CancelSession(workspace=workspace, survey=workspace.surveys.get())
+    with pytest.raises(ValueError, match="no unique constraint 'nope'"):
+        row_insert_unless(session, constraint="nope")
+    assert not CancelSession.objects.filter(pk=session.pk).exists()
