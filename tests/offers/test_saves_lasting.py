@@ -266,3 +266,21 @@ def test_the_dashboard_reads_three_horizons_at_once(
         for h in HORIZONS
     ]
     assert [h["retained"] for h in found] == [1, 0, 0]
+
+
+def test_saves_refresh_refuses_bad_input_and_says_how_far_it_is(db: None) -> None:
+    import io
+
+    from django.core.management.base import CommandError
+
+    for since in ("yesterday", "2026-12-05T09:00"):  # not a time; no offset
+        with pytest.raises(CommandError, match="--since: an ISO time with its offset"):
+            call_command("saves_refresh", since=since, stdout=io.StringIO())
+    with pytest.raises(CommandError, match="No workspace 'nope'"):
+        call_command("saves_refresh", workspace="nope", stdout=io.StringIO())
+    workspace = make_workspace()
+    keep(workspace, "sub_p1", at("2026-01-01T12:00"))
+    out = io.StringIO()
+    call_command("saves_refresh", workspace=workspace.slug, stdout=out)
+    assert "1 subscriptions to recount" in out.getvalue()
+    assert out.getvalue().rstrip().endswith("saves recounted.")

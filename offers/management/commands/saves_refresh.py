@@ -13,6 +13,7 @@ previous version wrote meanwhile). Running it again changes nothing.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ from surveys.models import CancelSession, Outcome
 from workspaces.models import Workspace
 
 BATCH = 1000
+PROGRESS_EVERY = 5.0  # seconds between progress lines
 
 
 class Command(BaseCommand):
@@ -64,9 +66,17 @@ class Command(BaseCommand):
                     saves.filter(completed_at__gte=since).values_list("subscription_id", flat=True)
                 )
             ordered = sorted(subscriptions)
+            self.stdout.write(
+                f"workspace {workspace_id}: {len(ordered):,} subscriptions to recount"
+            )
+            started = time.monotonic()
             for start in range(0, len(ordered), BATCH):
                 with transaction.atomic():
                     written += save_cancellations_refresh(
                         workspace_id=workspace_id, subscription_ids=ordered[start : start + BATCH]
                     )
+                done = min(start + BATCH, len(ordered))
+                if done < len(ordered) and time.monotonic() - started >= PROGRESS_EVERY:
+                    started = time.monotonic()
+                    self.stdout.write(f"  {done:,} of {len(ordered):,} subscriptions")
         self.stdout.write(f"{written:,} saves recounted.")
