@@ -102,8 +102,6 @@ def hosted_context(session: CancelSession, *, done: bool = False) -> dict[str, A
     return {"brand": workspace_brand(workspace), "embed": embed, "urls": flow_urls(session.token)}
 
 
-# The hosted steps, by the name after ``flow-`` in surveys/urls.py.
-_STEPS = ("survey", "offer", "accept", "cancel", "keep", "language", "done")
 # Stands for the token while the addresses are reversed once; tokens are URL-safe
 # (``secrets.token_urlsafe``), so reversing a real one gives the same address.
 _TOKEN_MARK = "0token0mark0"
@@ -111,7 +109,11 @@ _TOKEN_MARK = "0token0mark0"
 
 @lru_cache(maxsize=16)
 def _step_addresses(script_prefix: str, urlconf: str | None) -> dict[str, str]:
-    return {step: reverse(f"flow-{step}", args=[_TOKEN_MARK]) for step in _STEPS}
+    """Every hosted step of surveys/urls.py (``flow-<step>``, taking the token)."""
+    from surveys.urls import urlpatterns
+
+    names = [p.name for p in urlpatterns if p.name and p.name.startswith("flow-")]
+    return {name.removeprefix("flow-"): reverse(name, args=[_TOKEN_MARK]) for name in names}
 
 
 def flow_urls(token: str) -> dict[str, str]:

@@ -54,3 +54,13 @@ def test_step_links_follow_the_script_prefix() -> None:
     finally:
         set_script_prefix("/")
     assert flow_urls("tok_123")["survey"] == "/c/tok_123/"
+    # Every hosted step of surveys/urls.py, none written out twice.
+    assert set(flow_urls("t")) == {
+        "survey",
+        "offer",
+        "accept",
+        "cancel",
+        "keep",
+        "language",
+        "done",
+    }
