@@ -7,7 +7,8 @@ their queries: where a request's time goes, without the HTTP server.
 Uses the same preparation as ``bench/flow.py`` (PostgreSQL: DATABASE_URL, or
 the default postgres://postgres@127.0.0.1:5432/bench_flow), drives each endpoint
 through Django's test client (all the middleware, no socket), and prints per
-endpoint the mean time, the queries of one request, and pyinstrument's call
+endpoint the mean time (and the CPU time of this process and of its PostgreSQL
+backend, read from /proc: the server is local), the queries of one request, and pyinstrument's call
 tree cut at ``--top`` lines (frames under 2% of the time hidden; ``--top 0``:
 no profiler, only the timings and queries). Needs the dev dependency
 ``pyinstrument``.
@@ -93,6 +94,18 @@ def main() -> None:
             f"/api/v1/flow/{data['cancel'][i]}/cancel", content_type="application/json"
         ),
     }
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (backend,) = cursor.fetchone()
+
+    def backend_cpu() -> float:
+        """CPU seconds of this connection's PostgreSQL backend (a local server)."""
+        try:
+            fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     for name, call in endpoints.items():
         if options.only and options.only not in name:
             continue
@@ -102,6 +115,7 @@ def main() -> None:
         profiler = Profiler(interval=0.0002)
         started = time.perf_counter()
         cpu_started = time.process_time()
+        db_started = backend_cpu()
         if options.top:
             profiler.start()
         for i in range(1, n):
@@ -110,10 +124,12 @@ def main() -> None:
             profiler.stop()
         elapsed = (time.perf_counter() - started) / max(n - 1, 1)
         cpu = (time.process_time() - cpu_started) / max(n - 1, 1)
+        db_cpu = (backend_cpu() - db_started) / max(n - 1, 1)
         ms = elapsed * 1000
         print(
             f"\n=== {name}: HTTP {status}, {ms:.2f} ms/request ({cpu * 1000:.2f} ms CPU in "
-            f"this process), {len(queries)} queries"
+            f"this process, {db_cpu * 1000:.2f} ms in its PostgreSQL backend), "
+            f"{len(queries)} queries"
         )
         for sql in queries:
             print(f"  SQL {sql[:150]}")

@@ -35,8 +35,9 @@ class DomainEvent:
     session just made) are set for session events; ``workspace`` for workspace
     events. ``data`` carries what the change was asked with (the months of a
     pause). A subscriber that changes the session during the event names the
-    fields it changed in ``session_fields`` (the publisher writes them with its
-    own, in one statement) and refreshes ``after``; what one subscriber records
+    fields it changed in ``session_fields`` (written with the publisher's own in
+    one statement, by the publisher's subscriber; the list holds what is not
+    written yet) and refreshes ``after``; what one subscriber records
     for a later one (the outbox row) goes in ``records``.
     """
 

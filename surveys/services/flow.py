@@ -107,11 +107,13 @@ def session_event_publish(
     data: dict[str, Any] | None = None,
 ) -> DomainEvent:
     """Every change of a session (or its answer) ends here, inside its
-    transaction: publish its one event, then write the session's changed
-    ``fields`` together with those the subscribers changed (the offer shown, the
-    terms accepted), in one statement. The subscribers record what follows from
-    the change (rollups, alerts, outcome webhooks) atomically with it; an error
-    in one rolls the change back."""
+    transaction: publish its one event. The session's changed ``fields`` are
+    written together with those the subscribers changed (the offer shown, the
+    terms accepted), in one statement, by surveys' own subscriber
+    (``session_fields_write``, ``surveys.subscribers.SESSION_WRITE_ORDER``): after
+    the subscribers that change the session, before the rollups. The subscribers
+    record what follows from the change (rollups, alerts, outcome webhooks)
+    atomically with it; an error in one rolls the change back."""
     event = publish(
         DomainEvent(
             name=name,
@@ -124,9 +126,19 @@ def session_event_publish(
             session_fields=list(fields or ()),
         )
     )
-    if event.session_fields:
-        session_update(session, event.session_fields)
+    # Anything named after the write (or all of it, were surveys' subscriber
+    # not registered) is written now: never lost, one statement more.
+    session_fields_write(event)
     return event
+
+
+def session_fields_write(event: DomainEvent) -> None:
+    """Write the fields of ``event.session`` named so far in one UPDATE, once:
+    ``event.session_fields`` is then empty."""
+    if event.session_fields:
+        fields = list(dict.fromkeys(event.session_fields))
+        event.session_fields.clear()
+        session_update(event.session, fields)
 
 
 # --- The flow -------------------------------------------------------------------

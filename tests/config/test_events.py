@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from config import events
 from config.events import DomainEvent, publish, subscribe, subscribers, unsubscribe
@@ -18,6 +19,7 @@ from surveys.services import (
     SESSION_COMPLETED,
     SESSION_EVENTS,
     SESSION_OPENED,
+    session_accept,
     session_answer,
     session_cancel,
 )
@@ -61,13 +63,15 @@ def test_handlers_run_in_their_stated_order_not_their_arrival(clean: None) -> No
 
 
 def test_the_apps_subscribe_in_the_stated_order(db: None) -> None:
-    """offers decides (the offer shown, the terms accepted), analytics counts,
-    alerts records the outbox row, offers queues confirmation and billing on it."""
+    """offers decides (the offer shown, the terms accepted), alerts records the
+    outbox row, offers queues confirmation and billing on it, surveys writes the
+    session, and analytics counts last (its rows are the shared ones)."""
     after = [
-        "analytics.subscribers.rollups_update",
         "alerts.subscribers.outbox_record",
         "offers.subscribers.confirmation_queue",
         "offers.subscribers.billing_queue",
+        "surveys.subscribers.session_write",
+        "analytics.subscribers.rollups_update",
     ]
     # surveys counts outcomes and categorisations for /metrics last, after commit.
     outcomes = ["surveys.subscribers.outcome_count"]
@@ -119,14 +123,15 @@ def failing(event: DomainEvent) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_failing_subscriber_rolls_the_transition_back() -> None:
+@pytest.mark.parametrize("order", [35, 95], ids=["after the outbox row", "after every write"])
+def test_a_failing_subscriber_rolls_the_transition_back(order: int) -> None:
     from analytics.models import SessionRollup
     from outbound.models import OutboxEvent
 
     workspace = make_workspace()
     session = make_session(workspace)
     rollups = list(SessionRollup.objects.values_list("sessions", flat=True).order_by("pk"))
-    subscribe(SESSION_COMPLETED, failing, order=35)  # after the outbox row is written
+    subscribe(SESSION_COMPLETED, failing, order=order)
     try:
         with pytest.raises(RuntimeError):
             session_cancel(token=session.token)
@@ -159,3 +164,52 @@ def test_a_failing_subscriber_rolls_a_new_workspace_back() -> None:
     workspace = make_workspace(slug="kept")
     assert Survey.objects.filter(workspace=workspace, is_default=True).count() == 1
     assert CancelSession.objects.count() == 0
+
+
+def test_the_rollups_are_the_last_write_before_the_commit(db: None) -> None:
+    """The session's UPDATE (surveys, 80) comes before the rollups' upsert
+    (analytics, 90), so the rollup rows that concurrent outcomes share are locked
+    only for their upsert and the commit; every transition writes its session
+    once."""
+    workspace = make_workspace()
+    offer = make_offer(workspace)
+    session = make_session(workspace)
+    transitions = {
+        "answer": lambda: session_answer(token=session.token, reason_code="too_expensive"),
+        "accept": lambda: session_accept(token=session.token, offer_id=offer.pk),
+    }
+    for name, transition in transitions.items():
+        with CaptureQueriesContext(connection) as seen:
+            transition()
+        writes = [
+            q["sql"].split("(")[0].split(" SET ")[0]
+            for q in seen.captured_queries
+            if q["sql"].startswith(("INSERT", "UPDATE"))
+        ]
+        assert writes[-1].startswith("INSERT INTO analytics_sessionrollup"), (name, writes)
+        updates = [w for w in writes if w.startswith('UPDATE "surveys_cancelsession"')]
+        assert len(updates) == 1, (name, writes)
+        assert writes.index(updates[0]) == len(writes) - 2, (name, writes)
+
+
+def late_metadata(event: DomainEvent) -> None:
+    event.session.metadata = {**(event.session.metadata or {}), "late": True}
+    event.session_fields.append("metadata")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_field_named_after_the_sessions_write_is_written_too() -> None:
+    """A subscriber after surveys' write (order 80) that changes the session still
+    gets its field stored: by one more UPDATE after the last subscriber."""
+    workspace = make_workspace()
+    session = make_session(workspace)
+    subscribe(SESSION_COMPLETED, late_metadata, order=85)
+    try:
+        with CaptureQueriesContext(connection) as seen:
+            session_cancel(token=session.token)
+    finally:
+        unsubscribe(SESSION_COMPLETED, late_metadata)
+    session.refresh_from_db()
+    assert (session.outcome, session.metadata.get("late")) == (Outcome.CANCELLED, True)
+    updates = [q for q in seen.captured_queries if q["sql"].startswith('UPDATE "surveys_')]
+    assert len(updates) == 2
