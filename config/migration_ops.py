@@ -12,6 +12,8 @@ here do the same jobs without that:
   concurrently and whose constraint is added ``NOT VALID`` and then validated;
 - ``AddUniqueConstraintConcurrently``: the unique index built concurrently, then
   attached as the constraint;
+- ``UniqueWithoutPatternIndex``: a unique CharField looked up by equality only
+  loses the ``_like`` index Django adds on PostgreSQL (dropped concurrently);
 - ``SetNotNullAfterCheck``: ``CHECK (col IS NOT NULL) NOT VALID``, ``VALIDATE``,
   ``SET NOT NULL`` (PostgreSQL 12+ trusts the check and skips its scan), drop the
   check;
@@ -495,6 +497,94 @@ class SetNotNullAfterCheck(AlterField):
         # AlterField undoes itself by running forwards between the swapped states;
         # dropping NOT NULL is instant, so the plain way it is.
         super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+
+class UniqueWithoutPatternIndex(Operation):
+    """A ``unique=True`` CharField becomes a plain field with a ``UniqueConstraint``
+    of the same name as the column's UNIQUE (which stays, untouched), and on
+    PostgreSQL the second index Django made with it, ``<…>_like``
+    (``varchar_pattern_ops``, for ``LIKE 'prefix%'``), is dropped concurrently.
+
+    For a column looked up by equality only (a token, an event id): every insert
+    and every new row version wrote both indexes, and with random values each
+    write to the second dirtied a page of its own (a full page in the WAL after a
+    checkpoint). ``field`` is the field without ``unique``. Undone, the index is
+    built again concurrently. Needs ``atomic = False`` on PostgreSQL."""
+
+    reduces_to_sql = False
+    reversible = True
+
+    def __init__(self, model_name: str, name: str, field: Any, constraint_name: str) -> None:
+        self.model_name = model_name
+        self.name = name
+        self.field = field
+        self.constraint_name = constraint_name
+
+    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        return (
+            self.__class__.__qualname__,
+            [],
+            {
+                "model_name": self.model_name,
+                "name": self.name,
+                "field": self.field,
+                "constraint_name": self.constraint_name,
+            },
+        )
+
+    def state_forwards(self, app_label: str, state: ProjectState) -> None:
+        model = self.model_name.lower()
+        state.alter_field(app_label, model, self.name.lower(), self.field, True)
+        constraint = UniqueConstraint(fields=[self.name], name=self.constraint_name)
+        state.add_constraint(app_label, model, constraint)
+
+    def _index(
+        self, app_label: str, state: ProjectState, schema_editor: Any
+    ) -> tuple[str, str, str]:
+        model = state.apps.get_model(app_label, self.model_name)
+        table = model._meta.db_table
+        column = model._meta.get_field(self.name).column
+        name = pg_editor(schema_editor)._create_index_name(table, [column], suffix="_like")
+        return name, table, column
+
+    def database_forwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        if not is_postgres(schema_editor):
+            return  # no such index elsewhere; the column keeps its UNIQUE
+        name, _table, _column = self._index(app_label, from_state, schema_editor)
+        _outside_transaction(schema_editor, f"DROP INDEX CONCURRENTLY {name}")
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(name)}")
+
+    def database_backwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        if not is_postgres(schema_editor):
+            return
+        name, table, column = self._index(app_label, to_state, schema_editor)
+        qn = schema_editor.quote_name
+        pg_create_index_concurrently(
+            schema_editor,
+            name,
+            lambda: schema_editor.execute(
+                f"CREATE INDEX CONCURRENTLY {qn(name)} ON {qn(table)} "
+                f"({qn(column)} varchar_pattern_ops)"
+            ),
+        )
+
+    def describe(self) -> str:
+        return (
+            f"{self.model_name}.{self.name}: unique by {self.constraint_name}, "
+            "without its LIKE index"
+        )
 
 
 class RunDeferredSQL(Operation):

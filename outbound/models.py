@@ -21,16 +21,17 @@ models (``db_table``), so moving them copied no row.
 
 from __future__ import annotations
 
-import uuid
-
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from config.ids import uuid7
 from workspaces.models import Workspace
 
 
 def new_event_id() -> str:
-    return "msg_" + uuid.uuid4().hex
+    """``msg_`` and a time-ordered UUID (config.ids): new ids share the last
+    pages of their unique index."""
+    return "msg_" + uuid7().hex
 
 
 class OutboxEvent(models.Model):
@@ -48,7 +49,8 @@ class OutboxEvent(models.Model):
     # writer keeps its own rows and this one consistent.
     subject_id = models.UUIDField(null=True, blank=True, db_column="session_id", db_index=True)
     event_type = models.CharField(max_length=40)
-    event_id = models.CharField(max_length=40, unique=True, default=new_event_id)
+    # Unique by the constraint below, without the LIKE index of a unique CharField.
+    event_id = models.CharField(max_length=40, default=new_event_id)
     payload = models.JSONField()
     # The subject had an event before this one (a session abandoned, then cancelled).
     follows_outcome = models.BooleanField(default=False)
@@ -58,6 +60,10 @@ class OutboxEvent(models.Model):
     class Meta:
         db_table = "alerts_outboxevent"
         ordering = ["-created_at"]
+        constraints = [
+            # The name PostgreSQL gave the column's UNIQUE (alerts 0001).
+            models.UniqueConstraint(fields=["event_id"], name="alerts_outboxevent_event_id_key"),
+        ]
         indexes = [
             models.Index(
                 fields=["created_at"],

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import secrets
-import uuid
+import time
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from config.ids import uuid7
 from workspaces.models import Workspace
 
 LOCALES = [code for code, _name in settings.LANGUAGES]
@@ -99,7 +100,13 @@ class Reason(models.Model):
 
 
 def new_session_token() -> str:
-    return secrets.token_urlsafe(32)
+    """The customer's secret for the flow: the time in milliseconds (12 hex digits,
+    so tokens made together sort together and the sessions being written share a
+    few pages of the token's index, see ``config.ids``) and 256 random bits
+    (``secrets.token_urlsafe(32)``, 43 characters), which are the secret. URL-safe,
+    55 characters."""
+    milliseconds = time.time_ns() // 1_000_000
+    return f"{milliseconds & 0xFFFFFFFFFFFF:012x}{secrets.token_urlsafe(32)}"
 
 
 class SessionStatus(models.TextChoices):
@@ -122,11 +129,14 @@ class Outcome(models.TextChoices):
 class CancelSession(models.Model):
     """One customer's trip through the cancel flow for one subscription."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Time-ordered (config.ids): the sessions being written share the index's last pages.
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="sessions")
     survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="sessions")
     survey_version = models.PositiveIntegerField()
-    token = models.CharField(max_length=64, unique=True, default=new_session_token)
+    # Unique by the constraint below: looked up by equality only, so without the
+    # second (LIKE) index Django makes for a unique CharField on PostgreSQL.
+    token = models.CharField(max_length=64, default=new_session_token)
     token_expires_at = models.DateTimeField()
 
     customer_id = models.CharField(max_length=200)
@@ -183,6 +193,8 @@ class CancelSession(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
+            # The name PostgreSQL gave the column's UNIQUE (surveys 0001).
+            models.UniqueConstraint(fields=["token"], name="surveys_cancelsession_token_key"),
             models.UniqueConstraint(
                 fields=["workspace", "subscription_id"],
                 condition=Q(status__in=["started", "answered", "offered"]),

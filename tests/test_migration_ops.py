@@ -203,3 +203,51 @@ def test_an_index_is_removed_and_put_back_concurrently() -> None:
     assert "response_words" in indexes()
     if connection.vendor == "postgresql":
         assert pg_index_valid(connection.schema_editor(), "response_words") is True
+
+
+def _pattern_indexes() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE indexdef LIKE '%%varchar_pattern_ops%%' "
+            "AND tablename IN ('surveys_cancelsession', 'alerts_outboxevent')"
+        )
+        return {name for (name,) in cursor.fetchall()}
+
+
+@postgres_only
+def test_tokens_and_event_ids_stay_unique_without_their_like_indexes() -> None:
+    """surveys 0015 and outbound 0002: the LIKE indexes of the token and the
+    event id are dropped (and put back when undone); the columns stay unique."""
+    from django.db import IntegrityError, transaction
+
+    from outbound.models import OutboxEvent
+    from surveys.models import CancelSession
+
+    assert _pattern_indexes() == set()
+    try:
+        call_command("migrate", "surveys", "0014", verbosity=0)
+        call_command("migrate", "outbound", "0001", verbosity=0)
+        assert _pattern_indexes() == {
+            "surveys_cancelsession_token_0709db62_like",
+            "alerts_outboxevent_event_id_9af8bde1_like",
+        }
+    finally:
+        call_command("migrate", verbosity=0)
+    assert _pattern_indexes() == set()
+    workspace = make_workspace()
+    session = make_session(workspace)
+    other = make_session(workspace)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CancelSession.objects.filter(pk=other.pk).update(token=session.token)
+    event = OutboxEvent.objects.create(
+        workspace=workspace, event_type="t", payload={}, created_at=session.created_at
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OutboxEvent.objects.create(
+            workspace=workspace,
+            event_type="t",
+            event_id=event.event_id,
+            payload={},
+            created_at=session.created_at,
+        )
+    assert CancelSession.objects.filter(token=session.token).count() == 1
