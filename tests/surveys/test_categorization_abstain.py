@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from surveys.categorization.classifier import LogisticModel, NaiveBayes, train_model
+from surveys.categorization.classifier import LogisticModel, NaiveBayes
 from surveys.categorization.evaluation import (
     HELD_OUT,
     TRAINING,
@@ -20,6 +20,7 @@ from surveys.categorization.evaluation import (
     fit_calibration,
     load_examples,
 )
+from surveys.categorization.kinds import train_model
 from surveys.categorization.pipeline import (
     REVIEW_BELOW,
     Categorizer,
