@@ -122,7 +122,10 @@ class EmbeddingModel:
     distinct: int = 0
     seen: frozenset[str] = frozenset()
 
-    # Chosen on the training file's dev folds (not on the held-out file).
+    # Chosen on the training file's dev folds (not on the held-out file). Alone the
+    # model is a little more accurate with less L2 (88% at 3e-6 and 800 steps, 86%
+    # here, 75% at 1e-3), but through the pipeline that places as many answers
+    # right and sends two fewer unplaceable ones to review (399 of 402, not 401).
     L2 = 1e-4
     STEPS = 400
     MAX_TEXTS = 3000
