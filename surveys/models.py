@@ -430,4 +430,6 @@ class ClassifierModel(models.Model):
     @property
     def label(self) -> str:
         kind = (self.parameters or {}).get("kind", "")
+        if kind.startswith("embedding"):
+            return f"emb-v{self.version}"
         return f"{'lr' if kind.startswith('logistic') else 'nb'}-v{self.version}"

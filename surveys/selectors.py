@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,8 @@ from surveys.models import CancelSession, Reason, Response
 from surveys.presenters import offer_view
 from surveys.repository import session_row
 from workspaces.models import Workspace
+
+log = logging.getLogger(__name__)
 
 
 def session_by_token(*, token: str) -> CancelSession | None:
@@ -128,7 +131,8 @@ def flow_state(*, session: CancelSession, locale: str, now: datetime | None = No
 def categorizer_data(*, workspace_id: int) -> dict[str, Any]:
     """What the workspace's categoriser is built from (three queries; cached by
     the caller per configuration version)."""
-    from surveys.categorization.classifier import model_from_json
+    from surveys.categorization.embedding import EmbeddingsUnavailable
+    from surveys.categorization.kinds import model_from_json
     from surveys.models import CategoryRule, ClassifierModel, Competitor
 
     rules = [
@@ -140,10 +144,20 @@ def categorizer_data(*, workspace_id: int) -> dict[str, Any]:
         for c in Competitor.objects.filter(workspace_id=workspace_id)
     ]
     latest = ClassifierModel.objects.filter(workspace_id=workspace_id).order_by("-version").first()
+    model = None
+    if latest is not None:
+        try:
+            model = model_from_json(latest.parameters)
+        except EmbeddingsUnavailable as exc:
+            # Stored by a deployment that had the embeddings extra: the rules still
+            # categorise (and answers go to review) until the extra is back or the
+            # next model of another kind is trained.
+            log.error("workspace %s: classifier %s not loaded: %s", workspace_id, latest.label, exc)
+            latest = None
     return {
         "rules": rules,
         "competitors": competitors,
-        "model": model_from_json(latest.parameters) if latest else None,
+        "model": model,
         "model_version": latest.label if latest else "",
     }
 

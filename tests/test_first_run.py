@@ -70,13 +70,15 @@ def test_the_license_is_an_spdx_expression() -> None:
 
 def test_the_lock_file_covers_the_dependencies() -> None:
     """`make lock` writes requirements-dev.lock from pyproject.toml; every
-    dependency named there is pinned, with hashes."""
+    dependency named there is pinned, with hashes (the embeddings extra too, so
+    that its tests run)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     lock = (ROOT / "requirements-dev.lock").read_text().lower().replace("_", "-")
     pinned = {
         line.split("==")[0].strip() for line in lock.splitlines() if "==" in line and line[0] != " "
     }
-    for requirement in [*project["dependencies"], *project["optional-dependencies"]["dev"]]:
+    extras = project["optional-dependencies"]
+    for requirement in [*project["dependencies"], *extras["dev"], *extras["embeddings"]]:
         name = requirement.split("[")[0].split(">")[0].split("<")[0].split("=")[0].strip()
         assert name.lower().replace("_", "-") in pinned, name
     assert "--hash=sha256:" in lock

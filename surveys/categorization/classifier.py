@@ -11,6 +11,7 @@ them, so the pipeline can trust it less on text unlike anything it learnt.
 candidate in the comparison (``bench/categorize_models.py``).
 
 Both are stored as JSON, so a model is a database row with a version, not a file.
+``kinds`` picks and loads them (and the optional ``embedding.EmbeddingModel``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from surveys.categorization.text import char_ngrams, content_grams, normalize
-from surveys.categorization.unplaceable import NON_ANSWERS
 
 ALPHA = 0.1  # naive Bayes additive smoothing
 
@@ -361,23 +361,3 @@ class NaiveBayes:
             distinct=int(data.get("distinct", 0)),
             seen=frozenset(data.get("seen", ())),
         )
-
-
-def model_from_json(data: dict[str, Any]) -> Model:
-    """A stored model, whichever kind it is."""
-    if data.get("kind") == "logistic_char_1_4":
-        return LogisticModel.from_json(data)
-    return NaiveBayes.from_json(data)
-
-
-MODEL_KINDS = ("logistic", "naive_bayes")
-
-
-def train_model(examples: Iterable[tuple[str, str]], *, kind: str = "logistic") -> Model:
-    """A model of a workspace's labelled answers, plus the built-in non-answers
-    as "other" (so it can say "I don't know"). Logistic regression by default:
-    chosen by the held-out comparison in the README."""
-    extra = [(text, "other") for text in NON_ANSWERS]
-    if kind == "naive_bayes":
-        return NaiveBayes.train(examples, extra=extra)
-    return LogisticModel.train(examples, extra=extra)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from surveys.categorization.classifier import MODEL_KINDS, train_model
+from surveys.categorization.kinds import MODEL_KINDS, train_model
 from surveys.categorization.pipeline import (
     Categorizer,
     Evidence,

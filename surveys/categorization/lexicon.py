@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from surveys.categorization.text import LATIN_CHAR, LATIN_END, LATIN_START, clauses, normalize
-from surveys.categorization.unplaceable import STORY_STRONG, story_weight
+from surveys.categorization.unplaceable import STORY_STRONG, non_answer_weight, story_weight
 
 # category -> locale -> {phrase: weight}. Phrases are matched on normalised text
 # (lower case, half-width); Latin phrases on word boundaries, a trailing "*"
@@ -1865,6 +1865,9 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "other reasons": 3,
             "you guess": 3,
             "explain later": 3,
+            "are you a robot": 4,
+            "are you a bot": 4,
+            "are you human": 4,
         },
         "zh-hans": {
             "个人原因": 3,
@@ -1895,6 +1898,12 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "改主意": 3,
             "一言难尽": 3,
             "说来话长": 3,
+            # "you wouldn't understand": not that the product is hard to understand
+            "说了你也不懂": 4,
+            "你不会懂": 4,
+            # a question to the survey itself, not a complaint about a chatbot
+            "你是机器人吗": 4,
+            "你是真人吗": 4,
             "原因很多": 3,
             "同上": 3,
             "见上": 3,
@@ -2060,5 +2069,8 @@ def rule_scores(text: str, lexicon: Lexicon) -> dict[str, float]:
     # strong phrase for a reason: not an answer.
     strongest = max((v for c, v in scores.items() if c != "other"), default=0.0)
     if strongest < STORY_STRONG and (weight := story_weight(normalized)):
+        scores["other"] = scores.get("other", 0.0) + weight
+    # The whole answer says nothing ("other", "其他", "...", "🙂", "123").
+    if weight := non_answer_weight(normalized):
         scores["other"] = scores.get("other", 0.0) + weight
     return scores

@@ -27,25 +27,72 @@ _STORY = re.compile(
     r"|in (?:january|february|march|april|may|june|july|august|september|october|november"
     r"|december))\b"
 )
+# A moment of daily life named without a date: relatives, pets, meals, sport and
+# hobbies, weather, the commute ("my cat knocked over a glass", "晚上吃火锅").
+# Not children: a child born or grown up is often the reason ("孩子出生了,没精力").
+_DAILY_LIFE = re.compile(
+    r"妈妈|爸爸|老婆|老公|儿子|女儿|爷爷|奶奶|外婆|姥姥|叔叔|阿姨|舅舅|姐姐|妹妹|哥哥|弟弟"
+    r"|猫|狗|吃饭|早饭|午饭|晚饭|火锅|奶茶|咖啡|包子|饺子|面条|做饭|下雨|下雪|天气|好热|好冷"
+    r"|地铁|公交|堵车|爬山|跑步|钓鱼|足球|篮球|电影|电视剧|演唱会|游戏|旅游|相亲|结婚|生日|头发"
+    r"|\b(?:mom|mum|dad|wife|husband|son|daughter|grandma|grandpa|uncle|aunt|cousin"
+    r"|sister|brother|neighbou?r|cat|dog|puppy|kitten|breakfast|lunch|dinner|pizza|pasta|coffee"
+    r"|tea|bread|cake|bak(?:e|ed|ing)|cook(?:ed|ing)?|rain(?:ed|ing|s)?|snow(?:ed|ing|s)?"
+    r"|weather|sunny|traffic|train|bus|football|soccer|basketball|baseball|tennis|golf|fishing"
+    r"|hiking|running|gym|movie|film|tv|show|season|episode|concert|wedding|birthday|haircut"
+    r"|dentist|garden)\b"
+)
 _ABOUT_THE_PRODUCT = re.compile(
     r"你们|产品|软件|系统|工具|平台|功能|账号|账户|订阅|续费|客服|服务|回复|工单|价|钱|费|用|应用|网站"
     r"|数据|团队|公司|项目|业务|店|生意|工作|客户|贵|便宜|涨|慢|卡|闪退|崩|停机|宕机|掉线|打不开|登录"
-    r"|加载|同步|报错"
+    r"|加载|同步|报错|出生|怀孕|精力|没空|没时间|退休"
     r"|\b(?:you|your|it|this|app|tool|software|service|support|account|subscription|renewal"
     r"|ticket|price|pay|team|company|business|project|product|data|customers?|clients?|work|job"
     r"|uses?|used|using|need|needed|shop|store|studio|closed|closing|shut|moved|moving"
     r"|retired|retiring|passed away|died|expensive|cheap\w*|slow|crash\w*|bugs?|outages?"
-    r"|downtime|sync\w*)\b"
+    r"|downtime|sync\w*|born|pregnan\w*|no time|busy|school)\b"
 )
-# Below this rule score for a real category, a story counts as "other".
-STORY_STRONG = 3.0
+# A sports team is not the customer's team.
+_SPORTS_TEAM = re.compile(
+    r"\b(?:football|soccer|basketball|baseball|hockey|rugby|cricket|volleyball|school) team\b|球队"
+)
+# Below this rule score for a real category, a story counts as "other": a single
+# strong word ("broke", "too slow") in a story that names nothing of the product
+# is about the story ("my shoelace broke running for the train").
+STORY_STRONG = 3.5
 STORY_WEIGHT = 3.0
 
 
 def story_weight(normalized: str) -> float:
     """STORY_WEIGHT for an off-topic story (normalised text), else 0."""
-    if _STORY.search(normalized) and not _ABOUT_THE_PRODUCT.search(normalized):
-        return STORY_WEIGHT
+    if not (_STORY.search(normalized) or _DAILY_LIFE.search(normalized)):
+        return 0.0
+    # "this morning" is a time, not "this app"; a football team not the customer's.
+    if _ABOUT_THE_PRODUCT.search(_STORY.sub(" ", _SPORTS_TEAM.sub(" ", normalized))):
+        return 0.0
+    return STORY_WEIGHT
+
+
+# Whole answers that say nothing: the name of the "Other" choice itself, a filler
+# word, or no word at all (punctuation, emoji, digits). Only the whole answer:
+# "other tools do it better" is a reason, "other" is not.
+_WHOLE_NON_ANSWERS = frozenset(
+    {
+        "other", "others", "other reason", "stuff", "things", "misc", "etc", "same",
+        "its complicated", "it's complicated", "just because", "idk", "no idea", "pass",
+        "skip", "next", "nvm", "nevermind", "never mind", "mood", "vibes", "bored",
+        "其他", "其他原因", "别的", "略", "如题", "无", "没", "不", "懒", "你猜", "秘密",
+        "emmm", "em", "嗯", "哦", "额", "呃", "唉",
+    }
+)  # fmt: skip
+_NO_WORD = re.compile(r"[\W\d_]*")
+NON_ANSWER_WEIGHT = 6.0
+
+
+def non_answer_weight(normalized: str) -> float:
+    """NON_ANSWER_WEIGHT when the whole (normalised) answer says nothing, else 0."""
+    bare = re.sub(r"[\s\W_]+$|^[\s\W_]+", "", normalized)
+    if bare in _WHOLE_NON_ANSWERS or _NO_WORD.fullmatch(normalized):
+        return NON_ANSWER_WEIGHT
     return 0.0
 
 

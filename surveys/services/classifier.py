@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import Invalid, NotFound
-from surveys.categorization.classifier import train_model
+from surveys.categorization.kinds import train_model
 from surveys.categorization.pipeline import Categorization, categorizer_for
 from surveys.models import Category, CategorySource, ClassifierModel, Response
 from surveys.selectors import labelled_examples
@@ -82,7 +82,7 @@ def classifier_train(*, workspace_id: int, now: datetime | None = None) -> Class
         or len({category for _text, category in examples}) < 2
     ):
         return None
-    model = train_model(examples)
+    model = train_model(examples, kind=settings.CLASSIFIER_MODEL)
     with transaction.atomic():
         latest = (
             ClassifierModel.objects.select_for_update()

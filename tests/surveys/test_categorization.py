@@ -150,7 +150,7 @@ def test_a_team_members_correction_is_learnt(workspace, settings: Any) -> None:
 
 
 def test_a_model_of_enough_distinct_texts_decides_alone() -> None:
-    from surveys.categorization.classifier import train_model
+    from surveys.categorization.kinds import train_model
 
     taught = [(f"the quarterly widget ceremony, week {n}", "values") for n in range(150)]
     taught += [(f"the flurble levy went up in month {n}", "price") for n in range(150)]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from surveys.categorization.classifier import LogisticModel, NaiveBayes, train_model
+from surveys.categorization.classifier import LogisticModel, NaiveBayes
 from surveys.categorization.evaluation import (
     HELD_OUT,
     TRAINING,
@@ -20,6 +20,7 @@ from surveys.categorization.evaluation import (
     fit_calibration,
     load_examples,
 )
+from surveys.categorization.kinds import train_model
 from surveys.categorization.pipeline import (
     REVIEW_BELOW,
     Categorizer,
@@ -189,6 +190,41 @@ def test_a_model_of_few_texts_never_outvotes_the_rules() -> None:
 )
 def test_coverage_by_meaning_in_both_languages(text: str, category: str) -> None:
     assert LEXICON_ONLY.categorize(text).category == category
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # the whole answer says nothing: the choice's own name, no word at all
+        ("Other", "other"),
+        ("其它", "other"),
+        ("🙃🙃🙃", "other"),
+        ("？！", "other"),
+        ("2024", "other"),
+        ("its complicated", "other"),
+        ("说了你也不懂", "other"),
+        ("are you a robot?", "other"),
+        # daily life without a date, a sports team, "this morning" is a time
+        ("my uncle took me fishing at the lake", "other"),
+        ("Our basketball team lost on Saturday", "other"),
+        ("woke up late this morning and spilled my tea, a broken mug too", "other"),
+        ("晚上和姐姐去吃火锅", "other"),
+        # ... but a life change, or the product named in the story, is a reason
+        ("we had a baby and have no time for it now", "not_needed"),
+        ("this morning the app crashed again", "product_quality"),
+        ("其他平台更便宜", "competitor"),
+    ],
+)
+def test_answers_that_say_nothing_and_stories_by_meaning(text: str, category: str) -> None:
+    found = LEXICON_ONLY.categorize(text)
+    assert found.category == category, found
+    assert found.needs_review == (category == "other")
+
+
+def test_a_whole_non_answer_is_not_put_to_the_model(trained: Categorizer) -> None:
+    for text in ["other", "其他", "its complicated", "..."]:
+        assert trained.evidence(text).model_probabilities == {}
+    assert trained.evidence("other tools are cheaper").model_probabilities
 
 
 def test_the_data_is_large_balanced_and_has_unplaceable_answers() -> None:

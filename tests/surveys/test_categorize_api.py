@@ -101,7 +101,7 @@ def test_competitor_mentions_counted_by_period(api, workspace) -> None:
 
 def _templated_model(workspace) -> None:
     """The demo's model of old: a few sentences, repeated many times."""
-    from surveys.categorization.classifier import train_model
+    from surveys.categorization.kinds import train_model
     from surveys.models import ClassifierModel
     from workspaces.services import workspace_config_bump
 
