@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """How much write-ahead log each write of the flow makes, and where it goes.
 
-    .venv/bin/python bench/wal.py [--requests 1000] [--top 8]
+    .venv/bin/python bench/wal.py [--requests 1000] [--top 8] [--history 200000]
 
 Prepares sessions as ``bench/flow.py`` does, then for the write floor and each
 write endpoint: a CHECKPOINT, ``--requests`` requests through Django's test
@@ -13,7 +13,11 @@ the whole 8 kB page), and the relations (tables, indexes) with the most
 full-page images per request: an index written at random places (a random key)
 is where they come from. Right after a checkpoint is the worst case; between
 checkpoints a page is written whole once, so the more distinct pages a workload
-touches, the nearer it stays to it. PostgreSQL: DATABASE_URL, or the default
+touches, the nearer it stays to it. How many pages an index has decides how
+often a random key lands on one not yet written: ``--history N`` first adds N
+finished sessions (made as the code makes them, ids and tokens included) to the
+bench's database, so that it is the size of a real one; it stays for later
+runs. PostgreSQL: DATABASE_URL, or the default
 postgres://postgres@127.0.0.1:5432/bench_flow. Prints figures; asserts nothing.
 """
 
@@ -37,10 +41,58 @@ from bench.support import ensure_database  # noqa: E402
 BLOCKS = r"rel \d+/\d+/(\d+) fork \w+ blk \d+( \(FPW\))?"
 
 
+def history(count: int, batch: int = 5000) -> None:
+    """Add ``count`` cancelled sessions of the bench workspace, made with the
+    model's own defaults (id, token), in batches, with progress."""
+    import time
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from surveys.models import CancelSession, Outcome, SessionStatus
+    from workspaces.models import Workspace
+
+    workspace = Workspace.objects.get(slug="bench")
+    survey = workspace.surveys.get(is_default=True)
+    now = timezone.now()
+    started = time.monotonic()
+    for done in range(0, count, batch):
+        rows = [
+            CancelSession(
+                workspace=workspace,
+                survey=survey,
+                survey_version=survey.version,
+                token_expires_at=now,
+                customer_id=f"cus_h{done + i}",
+                subscription_id=f"sub_h{done + i}",
+                plan="Pro",
+                mrr_cents=4900,
+                currency="USD",
+                locale="en",
+                status=SessionStatus.COMPLETED,
+                outcome=Outcome.CANCELLED,
+                created_at=now - timedelta(days=1),
+                completed_at=now - timedelta(days=1),
+            )
+            for i in range(min(batch, count - done))
+        ]
+        CancelSession.objects.bulk_create(rows)
+        print(
+            f"  history: {done + len(rows)}/{count} sessions ({time.monotonic() - started:.0f} s)",
+            file=sys.stderr,
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE surveys_cancelsession")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=1000, help="requests per endpoint")
     parser.add_argument("--top", type=int, default=8, help="relations listed per endpoint")
+    parser.add_argument(
+        "--history", type=int, default=0, help="finished sessions to add to the database first"
+    )
     options = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL") or DEFAULT_DB
@@ -56,6 +108,8 @@ def main() -> None:
     )
     n = options.requests
     data = prepare(n)
+    if options.history:
+        history(options.history)
 
     from django.db import connection
     from django.test import Client
