@@ -15,7 +15,10 @@ the "write floor": the bare transaction a transition needs, in raw SQL (see
 ``bench/urls.py``). Needs PostgreSQL: DATABASE_URL, or the
 default postgres://postgres@127.0.0.1:5432/bench_flow (created if missing), and
 Redis for the outcomes' queued alerts: BENCH_REDIS_URL, default
-redis://127.0.0.1:6379/15 (emptied at the end).
+redis://127.0.0.1:6379/15 (emptied at the end). ``--fresh`` drops and creates
+the bench's database first: runs on one database otherwise inherit the dead rows
+and index growth of the runs before, which moved the write endpoints by 10 to 15%
+between two back-to-back runs here (autovacuum off).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.support import ensure_database  # noqa: E402
+from bench.support import ensure_database, recreate_database  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_flow"
 BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -98,14 +101,19 @@ def prepare(sessions_per_phase: int) -> dict:
             print(f"  answered {n + 1}/{len(accept_tokens)} for the accept phase", file=sys.stderr)
     read_tokens = make("read")
     write_floor_tokens = write_floor_sessions(sessions_per_phase, run)
-    # Statistics as autovacuum keeps them in production: each run adds tens of
-    # thousands of rows at once, and with stale figures the planner takes a
-    # customer's history from the wrong index (the saves' index, scanned from
-    # the newest save: 45 ms an answer instead of 0.04 on 560k sessions).
+    # Statistics and dead rows as autovacuum keeps them in production (it may be
+    # off on a bench machine): each run adds tens of thousands of rows at once,
+    # and with stale figures the planner takes a customer's history from the
+    # wrong index (the saves' index, scanned from the newest save: 45 ms an
+    # answer instead of 0.04 on 560k sessions). Then a checkpoint, so that no
+    # timed one (every 5 minutes by default) falls in the middle of one run and
+    # not another: each run starts as just after one, where the first change to
+    # each page writes it whole to the WAL.
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM ANALYZE")
+        cursor.execute("CHECKPOINT")
     assert CancelSession.objects.filter(
         token__in=accept_tokens[:5], status=SessionStatus.OFFERED
     ).count() == min(5, len(accept_tokens))
@@ -266,12 +274,21 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sessions", type=int, default=8000, help="sessions per phase")
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="drop and create the bench's database first (a database of its own only!), "
+        "so that a run inherits no dead rows and no index growth from the runs before",
+    )
     options = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL") or DEFAULT_DB
     if not database_url.startswith("postgres"):
         raise SystemExit("bench/flow.py measures PostgreSQL: set DATABASE_URL=postgres://…")
-    if database_url == DEFAULT_DB:
+    if options.fresh:
+        print(f"--fresh: dropping and creating {database_url.rsplit('/', 1)[1]}", file=sys.stderr)
+        recreate_database(database_url)
+    elif database_url == DEFAULT_DB:
         ensure_database(database_url)
     env = {
         **os.environ,
