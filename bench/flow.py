@@ -34,8 +34,10 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -126,6 +128,50 @@ def prepare(sessions_per_phase: int) -> dict:
         "accept": accept_tokens,
         "read": read_tokens,
         "write_floor": write_floor_tokens,
+    }
+
+
+def client_endpoints(client: Any, data: dict, label: str) -> dict[str, Callable[[int], Any]]:
+    """The floors and the flow's endpoints as calls of Django's test client (one
+    process, no server; ``bench/profile_flow.py``, ``bench/wal.py``): the i-th
+    call takes the i-th prepared session of its phase. ``label`` names the
+    customers that the opening calls make."""
+    bearer = f"Bearer {data['key']}"
+
+    def open_body(i: int) -> str:
+        return json.dumps(
+            {
+                "customer": {"id": f"cus_{label}_{data['run']}_{i}"},
+                "subscription": {"id": f"sub_{label}_{data['run']}_{i}", "plan": "Pro"},
+            }
+        )
+
+    return {
+        "floor (1 indexed query)": lambda i: client.get("/bench/floor"),
+        "write floor (bare txn)": lambda i: client.post(
+            f"/bench/write-floor/{data['write_floor'][i]}"
+        ),
+        "POST /api/v1/sessions": lambda i: client.post(
+            "/api/v1/sessions",
+            open_body(i),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=bearer,
+        ),
+        "GET /api/v1/flow/{token}": lambda i: client.get(f"/api/v1/flow/{data['read'][i]}"),
+        "GET /c/{token}/ (page)": lambda i: client.get(f"/c/{data['read'][i]}/"),
+        "POST …/answer": lambda i: client.post(
+            f"/api/v1/flow/{data['answer'][i]}/answer",
+            '{"reason": "too_expensive"}',
+            content_type="application/json",
+        ),
+        "POST …/accept": lambda i: client.post(
+            f"/api/v1/flow/{data['accept'][i]}/accept",
+            json.dumps({"offer": data["offer"]}),
+            content_type="application/json",
+        ),
+        "POST …/cancel": lambda i: client.post(
+            f"/api/v1/flow/{data['cancel'][i]}/cancel", content_type="application/json"
+        ),
     }
 
 

@@ -17,7 +17,6 @@ no profiler, only the timings and queries). Needs the dev dependency
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.flow import BENCH_REDIS, DEFAULT_DB, prepare  # noqa: E402
+from bench.flow import BENCH_REDIS, DEFAULT_DB, client_endpoints, prepare  # noqa: E402
 from bench.support import ensure_database  # noqa: E402
 
 
@@ -56,44 +55,8 @@ def main() -> None:
     from pyinstrument import Profiler
 
     client = Client()
-    bearer = f"Bearer {data['key']}"
     n = options.requests
-
-    def open_body(i: int) -> str:
-        return json.dumps(
-            {
-                "customer": {"id": f"cus_prof_{data['run']}_{i}"},
-                "subscription": {"id": f"sub_prof_{data['run']}_{i}", "plan": "Pro"},
-            }
-        )
-
-    endpoints = {
-        "floor (1 indexed query)": lambda i: client.get("/bench/floor"),
-        "write floor (bare txn)": lambda i: client.post(
-            f"/bench/write-floor/{data['write_floor'][i]}"
-        ),
-        "POST /api/v1/sessions": lambda i: client.post(
-            "/api/v1/sessions",
-            open_body(i),
-            content_type="application/json",
-            HTTP_AUTHORIZATION=bearer,
-        ),
-        "GET /api/v1/flow/{token}": lambda i: client.get(f"/api/v1/flow/{data['read'][i]}"),
-        "GET /c/{token}/ (page)": lambda i: client.get(f"/c/{data['read'][i]}/"),
-        "POST …/answer": lambda i: client.post(
-            f"/api/v1/flow/{data['answer'][i]}/answer",
-            '{"reason": "too_expensive"}',
-            content_type="application/json",
-        ),
-        "POST …/accept": lambda i: client.post(
-            f"/api/v1/flow/{data['accept'][i]}/accept",
-            json.dumps({"offer": data["offer"]}),
-            content_type="application/json",
-        ),
-        "POST …/cancel": lambda i: client.post(
-            f"/api/v1/flow/{data['cancel'][i]}/cancel", content_type="application/json"
-        ),
-    }
+    endpoints = client_endpoints(client, data, "prof")
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         (backend,) = cursor.fetchone()

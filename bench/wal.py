@@ -24,16 +24,14 @@ postgres://postgres@127.0.0.1:5432/bench_flow. Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.flow import BENCH_REDIS, DEFAULT_DB, prepare  # noqa: E402
+from bench.flow import BENCH_REDIS, DEFAULT_DB, client_endpoints, prepare  # noqa: E402
 from bench.support import ensure_database  # noqa: E402
 
 # Each block a WAL record touches: its relation's file and whether the record
@@ -122,41 +120,15 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
 
-    client = Client()
-    bearer = f"Bearer {data['key']}"
-
-    def open_body(i: int) -> str:
-        return json.dumps(
-            {
-                "customer": {"id": f"cus_wal_{data['run']}_{i}"},
-                "subscription": {"id": f"sub_wal_{data['run']}_{i}", "plan": "Pro"},
-            }
-        )
-
-    endpoints: dict[str, Callable[[int], object]] = {
-        "write floor (bare txn)": lambda i: client.post(
-            f"/bench/write-floor/{data['write_floor'][i]}"
-        ),
-        "POST /api/v1/sessions": lambda i: client.post(
-            "/api/v1/sessions",
-            open_body(i),
-            content_type="application/json",
-            HTTP_AUTHORIZATION=bearer,
-        ),
-        "POST …/answer": lambda i: client.post(
-            f"/api/v1/flow/{data['answer'][i]}/answer",
-            '{"reason": "too_expensive"}',
-            content_type="application/json",
-        ),
-        "POST …/accept": lambda i: client.post(
-            f"/api/v1/flow/{data['accept'][i]}/accept",
-            json.dumps({"offer": data["offer"]}),
-            content_type="application/json",
-        ),
-        "POST …/cancel": lambda i: client.post(
-            f"/api/v1/flow/{data['cancel'][i]}/cancel", content_type="application/json"
-        ),
-    }
+    writes = (
+        "write floor (bare txn)",
+        "POST /api/v1/sessions",
+        "POST …/answer",
+        "POST …/accept",
+        "POST …/cancel",
+    )
+    calls = client_endpoints(Client(), data, "wal")
+    endpoints = {name: calls[name] for name in writes}
     print(f"\n{'endpoint':24} {'WAL B/req':>10} {'full pages B/req':>17}")
     details = []
     for name, call in endpoints.items():

@@ -93,6 +93,17 @@ def _softmax(scores: Sequence[float]) -> list[float]:
     return [v / total for v in exp]
 
 
+def calibrated_prediction(
+    labels: Sequence[str], raw: Sequence[float], temperature: float
+) -> tuple[str, float, dict[str, float]]:
+    """A model's raw class probabilities, softened by its fitted ``temperature``:
+    the most likely category, its probability, and every category's."""
+    calibrated = _softmax([math.log(max(p, 1e-12)) / temperature for p in raw])
+    probabilities = dict(zip(labels, calibrated, strict=True))
+    best = max(probabilities, key=lambda c: probabilities[c])
+    return best, probabilities[best], probabilities
+
+
 def _stratified_fifth(examples: Sequence[tuple[str, str]]) -> tuple[list[int], list[int]]:
     seen: Counter[str] = Counter()
     fit: list[int] = []
@@ -237,11 +248,7 @@ class LogisticModel:
         """The most likely category, its probability, and every category's."""
         if not self.labels:
             return "other", 0.0, {}
-        raw = self._probabilities(text)
-        calibrated = _softmax([math.log(max(p, 1e-12)) / self.temperature for p in raw])
-        probabilities = dict(zip(self.labels, calibrated, strict=True))
-        best = max(probabilities, key=lambda c: probabilities[c])
-        return best, probabilities[best], probabilities
+        return calibrated_prediction(self.labels, self._probabilities(text), self.temperature)
 
     def coverage(self, text: str) -> float:
         """Share of the text's pieces met in the texts it learnt from."""

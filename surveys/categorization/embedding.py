@@ -16,7 +16,6 @@ weight in the pipeline however confident the classifier is.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from surveys.categorization.classifier import (
     _softmax,
     _spread,
     _stratified_fifth,
+    calibrated_prediction,
     distinct_examples,
 )
 from surveys.categorization.text import normalize
@@ -189,10 +189,7 @@ class EmbeddingModel:
         if not self.labels:
             return "other", 0.0, {}
         raw = self._probabilities(encode([text])[0])
-        calibrated = _softmax([math.log(max(p, 1e-12)) / self.temperature for p in raw])
-        probabilities = dict(zip(self.labels, calibrated, strict=True))
-        best = max(probabilities, key=lambda c: probabilities[c])
-        return best, probabilities[best], probabilities
+        return calibrated_prediction(self.labels, raw, self.temperature)
 
     def coverage(self, text: str) -> float:
         """Share of the text's pieces met in the texts it learnt from."""

@@ -43,6 +43,10 @@ def test_save_in_chinese(live_server, shop, phone) -> None:
     assert phone.locator("h1").inner_text() == "您为什么要取消订阅？"
     phone.get_by_label("价格太贵了").check()
     phone.get_by_role("button", name="继续").click()
+    # Measured once the offer page and its style sheet have loaded (a loaded
+    # machine measured the buttons unstyled now and then).
+    phone.wait_for_url("**/offer/")
+    phone.wait_for_load_state("load")
     assert "接下来3个月减免30%" in phone.locator(".terms").inner_text()
     accept = phone.get_by_role("button", name="接受优惠")
     cancel = phone.get_by_role("button", name="不用了，取消我的订阅")
@@ -175,6 +179,8 @@ def test_compliance_mode_offer_is_optional_and_after_the_cancel_button(live_serv
     phone.goto(f"{live_server.url}/c/{session.token}/")
     phone.get_by_label("It's too expensive").check()
     phone.get_by_role("button", name="Continue").click()
+    phone.wait_for_url("**/offer/")
+    phone.wait_for_load_state("load")  # measured styled, as above
     confirm = phone.get_by_role("button", name="jetzt kündigen")
     accept = phone.get_by_role("button", name="Accept the discount")
     confirm_box, accept_box = confirm.bounding_box(), accept.bounding_box()
