@@ -131,6 +131,25 @@ def prepare(sessions_per_phase: int) -> dict:
     }
 
 
+def in_process(hosts: str = "testserver") -> str:
+    """Set up this process to drive the app through Django's test client
+    (``bench/profile_flow.py``, ``bench/wal.py``): the bench's settings, its
+    PostgreSQL database (created if missing) and Redis, no throttling. Returns
+    the database URL."""
+    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DB
+    ensure_database(database_url)
+    os.environ.update(
+        {
+            "DATABASE_URL": database_url,
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "ALLOWED_HOSTS": hosts,
+            "REDIS_URL": BENCH_REDIS,
+            "THROTTLE_ENABLED": "false",
+        }
+    )
+    return database_url
+
+
 def client_endpoints(client: Any, data: dict, label: str) -> dict[str, Callable[[int], Any]]:
     """The floors and the flow's endpoints as calls of Django's test client (one
     process, no server; ``bench/profile_flow.py``, ``bench/wal.py``): the i-th

@@ -25,8 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.flow import BENCH_REDIS, DEFAULT_DB, client_endpoints, prepare  # noqa: E402
-from bench.support import ensure_database  # noqa: E402
+from bench.flow import client_endpoints, in_process, prepare  # noqa: E402
 
 
 def main() -> None:
@@ -36,17 +35,7 @@ def main() -> None:
     parser.add_argument("--only", default="", help="profile only endpoints containing this")
     options = parser.parse_args()
 
-    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DB
-    ensure_database(database_url)
-    os.environ.update(
-        {
-            "DATABASE_URL": database_url,
-            "DJANGO_SETTINGS_MODULE": "bench.settings",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-            "REDIS_URL": BENCH_REDIS,
-            "THROTTLE_ENABLED": "false",
-        }
-    )
+    in_process("127.0.0.1,localhost,testserver")
     data = prepare(options.requests)
 
     from django.db import connection

@@ -24,15 +24,13 @@ postgres://postgres@127.0.0.1:5432/bench_flow. Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.flow import BENCH_REDIS, DEFAULT_DB, client_endpoints, prepare  # noqa: E402
-from bench.support import ensure_database  # noqa: E402
+from bench.flow import client_endpoints, in_process, prepare  # noqa: E402
 
 # Each block a WAL record touches: its relation's file and whether the record
 # carries the whole page (PostgreSQL 15's pg_get_wal_records_info block_ref).
@@ -93,17 +91,7 @@ def main() -> None:
     )
     options = parser.parse_args()
 
-    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DB
-    ensure_database(database_url)
-    os.environ.update(
-        {
-            "DATABASE_URL": database_url,
-            "DJANGO_SETTINGS_MODULE": "bench.settings",
-            "ALLOWED_HOSTS": "testserver",
-            "REDIS_URL": BENCH_REDIS,
-            "THROTTLE_ENABLED": "false",
-        }
-    )
+    in_process()
     n = options.requests
     data = prepare(n)
     if options.history:
