@@ -251,3 +251,26 @@ def test_tokens_and_event_ids_stay_unique_without_their_like_indexes() -> None:
             created_at=session.created_at,
         )
     assert CancelSession.objects.filter(token=session.token).count() == 1
+
+
+@postgres_only
+def test_dropping_a_like_index_again_changes_nothing() -> None:
+    """A migrate that stopped after the drop runs it again: the index is gone
+    already, and the second run neither fails nor touches the unique index."""
+    from django.db import models
+    from django.db.migrations.executor import MigrationExecutor
+
+    from config.migration_ops import UniqueWithoutPatternIndex
+
+    state = MigrationExecutor(connection).loader.project_state()
+    operation = UniqueWithoutPatternIndex(
+        model_name="cancelsession",
+        name="token",
+        field=models.CharField(max_length=64),
+        constraint_name="surveys_cancelsession_token_key",
+    )
+    for _ in range(2):
+        with connection.schema_editor(atomic=False) as editor:
+            operation.database_forwards("surveys", editor, state, state)
+    assert _pattern_indexes() == set()
+    assert pg_index_valid(connection.schema_editor(), "surveys_cancelsession_token_key") is True
