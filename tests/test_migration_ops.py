@@ -69,8 +69,8 @@ def test_upgrading_from_before_0005_fills_the_answers_columns_in_batches(capsys:
 def test_batches_cover_every_row_and_report_progress(capsys: Any, monkeypatch: Any) -> None:
     sessions = answered(9)
     Response.objects.update(plan="")
-    monkeypatch.setattr("config.migration_ops.BATCH_SIZE", 2)
-    monkeypatch.setattr("config.migration_ops.PROGRESS_EVERY_SECONDS", 0)
+    monkeypatch.setattr("config.migration_ops.batches.BATCH_SIZE", 2)
+    monkeypatch.setattr("config.migration_ops.batches.PROGRESS_EVERY_SECONDS", 0)
     with connection.schema_editor(atomic=False) as editor:
         changed = run_in_batches(
             editor,

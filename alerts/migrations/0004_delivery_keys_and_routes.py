@@ -6,7 +6,7 @@ The delivery's columns that pointed into alerts (alert, channel, endpoint) and
 their two unique constraints go; the outbox event's foreign key to its session
 is dropped (the column stays, as the event's subject).
 
-Safe on large tables (see ``config/migration_ops.py``): the key column is added
+Safe on large tables (see ``config/migration_ops/``): the key column is added
 with a constant default (nothing rewritten on PostgreSQL 11+), keys and routes
 are filled by id ranges, each its own short transaction, the unique index is
 built concurrently, and dropping columns and constraints only changes the

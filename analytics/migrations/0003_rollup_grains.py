@@ -3,7 +3,7 @@ beside those summed over all three (which ``totals`` marked): the summarised day
 of existing workspaces are added up into the new grains here, from their detail
 rows, so reads find them at once.
 
-Safe on a large rollup table (see ``config/migration_ops.py``): rows are marked
+Safe on a large rollup table (see ``config/migration_ops/``): rows are marked
 in batches, the new key is built concurrently on PostgreSQL, and the grains are
 added up one workspace at a time, each its own short transaction. Hence
 ``atomic = False``."""

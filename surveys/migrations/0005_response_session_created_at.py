@@ -1,7 +1,7 @@
 """Copy each session's start onto its answer, and index the customers' words by
 it (newest first, only answers with words in them).
 
-Safe on a large table (see ``config/migration_ops.py``): the column is added
+Safe on a large table (see ``config/migration_ops/``): the column is added
 empty, filled in batches of answers (each its own short transaction, so answers
 go on being written), made NOT NULL after a validated check, and indexed
 concurrently on PostgreSQL. Hence ``atomic = False``."""

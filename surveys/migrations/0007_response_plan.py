@@ -2,7 +2,7 @@
 (newest first, only answers with words in them), so the words of one plan are
 read without looking up every answer's session.
 
-Safe on a large table (see ``config/migration_ops.py``): adding the column with
+Safe on a large table (see ``config/migration_ops/``): adding the column with
 its constant default rewrites nothing (PostgreSQL 11+), the plans are copied in
 batches of answers, each its own short transaction, and the index is built
 concurrently on PostgreSQL. Hence ``atomic = False``."""

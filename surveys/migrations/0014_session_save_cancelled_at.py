@@ -2,7 +2,7 @@
 (``save_cancelled_at``), so the saves figure reads one index, index-only, rather
 than matching every save against the cancellations (``offers.saves``).
 
-Safe on a large table (see ``config/migration_ops.py``): the column is nullable
+Safe on a large table (see ``config/migration_ops/``): the column is nullable
 without a default (added without rewriting or scanning the table); the index of
 saved sessions by subscription is built concurrently first (the copy and every
 later cancellation find a subscription's saves through it); the cancellations are

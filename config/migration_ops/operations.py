@@ -1,45 +1,12 @@
-"""Migration operations that keep large tables writable while they change.
-
-On PostgreSQL a plain ``CREATE INDEX`` holds a lock that blocks every write to
-its table until the index is built, ``SET NOT NULL`` scans the table under an
-exclusive lock, and a data migration in one transaction keeps its locks (and
-those of every earlier operation of its migration) until it ends. The operations
-here do the same jobs without that:
-
-- ``AddIndexConcurrently`` / ``RemoveIndexConcurrently``: ``CREATE``/``DROP INDEX
-  CONCURRENTLY`` on PostgreSQL, a plain index elsewhere (SQLite);
-- ``AddForeignKeyConcurrently``: a foreign key column whose index is built
-  concurrently and whose constraint is added ``NOT VALID`` and then validated;
-- ``AddUniqueConstraintConcurrently``: the unique index built concurrently, then
-  attached as the constraint;
-- ``UniqueWithoutPatternIndex``: a unique CharField looked up by equality only
-  loses the ``_like`` index Django adds on PostgreSQL (dropped concurrently);
-- ``SetNotNullAfterCheck``: ``CHECK (col IS NOT NULL) NOT VALID``, ``VALIDATE``,
-  ``SET NOT NULL`` (PostgreSQL 12+ trusts the check and skips its scan), drop the
-  check;
-- ``AddFieldIfMissing``, ``RemoveFieldIfPresent``, ``RemoveConstraintIfPresent``,
-  ``CreateModelIfMissing``: the plain operations, skipped where already done, for
-  the quick steps before a long one in a non-atomic migration;
-- ``run_in_batches``: a data change by primary-key ranges, each range its own
-  short transaction, with progress; functions that use it are marked
-  ``@batched`` for ``config.migration_safety``.
-
-The schema they leave is the one the plain operations leave, and Django's state
-is the same (each subclasses the plain operation). The concurrent ones run only
-in migrations with ``atomic = False``, and every step can be run again: a
-migration stopped half-way (a lost connection, an invalid index left by a failed
-concurrent build) is finished by running ``migrate`` again.
-"""
+"""The operations themselves (see the package's docstring): each subclasses the
+plain Django operation, so the schema and the migration state they leave are
+the plain ones."""
 
 from __future__ import annotations
 
-import sys
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from django.db import NotSupportedError, transaction
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.operations import (
     AddConstraint,
@@ -55,68 +22,13 @@ from django.db.migrations.operations.base import Operation
 from django.db.migrations.state import ProjectState
 from django.db.models import UniqueConstraint
 
-Function = TypeVar("Function", bound=Callable[..., Any])
-
-BATCH_SIZE = 5000
-PROGRESS_EVERY_SECONDS = 5.0
-
-
-def batched(function: Function) -> Function:
-    """Mark a data migration function as working in short batches (it calls
-    ``run_in_batches`` or does the same); ``config.migration_safety`` lets only
-    such functions touch large tables, and only in non-atomic migrations."""
-    function.batched = True  # type: ignore[attr-defined]
-    return function
-
-
-def pg_editor(schema_editor: BaseDatabaseSchemaEditor) -> Any:
-    """The PostgreSQL schema editor, with the arguments and helpers the base
-    class's stubs do not list (``concurrently``, ``_create_index_sql``…)."""
-    return schema_editor
-
-
-def is_postgres(schema_editor: BaseDatabaseSchemaEditor) -> bool:
-    return schema_editor.connection.vendor == "postgresql"
-
-
-def _outside_transaction(schema_editor: BaseDatabaseSchemaEditor, what: str) -> None:
-    if schema_editor.connection.in_atomic_block:
-        raise NotSupportedError(
-            f"{what} cannot run inside a transaction: give its migration `atomic = False` "
-            "and do not wrap `migrate` in a transaction."
-        )
-
-
-def _fetch(schema_editor: BaseDatabaseSchemaEditor, sql: str, params: Sequence[Any]) -> list:
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
-
-
-def pg_index_valid(schema_editor: BaseDatabaseSchemaEditor, name: str) -> bool | None:
-    """True/False for an index of that name (valid or left invalid by a failed
-    concurrent build), None if there is none."""
-    rows = _fetch(
-        schema_editor,
-        "SELECT i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid "
-        "WHERE c.relname = %s AND pg_table_is_visible(c.oid)",
-        [name],
-    )
-    return rows[0][0] if rows else None
-
-
-def pg_create_index_concurrently(
-    schema_editor: BaseDatabaseSchemaEditor, name: str, create: Callable[[], None]
-) -> None:
-    """Run ``create`` (a ``CREATE INDEX CONCURRENTLY name …``) unless a valid index
-    of that name is there; an invalid one (a build that failed) is dropped first."""
-    _outside_transaction(schema_editor, f"CREATE INDEX CONCURRENTLY {name}")
-    valid = pg_index_valid(schema_editor, name)
-    if valid:
-        return
-    if valid is False:
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(name)}")
-    create()
+from config.migration_ops.postgres import (
+    fetch,
+    is_postgres,
+    outside_transaction,
+    pg_create_index_concurrently,
+    pg_editor,
+)
 
 
 class _SkipIfDone:
@@ -253,7 +165,7 @@ class AddIndexConcurrently(AddIndex):
         if not is_postgres(schema_editor):
             super().database_backwards(app_label, schema_editor, from_state, to_state)
             return
-        _outside_transaction(schema_editor, f"DROP INDEX CONCURRENTLY {self.index.name}")
+        outside_transaction(schema_editor, f"DROP INDEX CONCURRENTLY {self.index.name}")
         model = from_state.apps.get_model(app_label, self.model_name)
         if self.allow_migrate_model(schema_editor.connection.alias, model):
             pg_editor(schema_editor).remove_index(model, self.index, concurrently=True)
@@ -276,7 +188,7 @@ class RemoveIndexConcurrently(RemoveIndex):
         if not is_postgres(schema_editor):
             super().database_forwards(app_label, schema_editor, from_state, to_state)
             return
-        _outside_transaction(schema_editor, f"DROP INDEX CONCURRENTLY {self.name}")
+        outside_transaction(schema_editor, f"DROP INDEX CONCURRENTLY {self.name}")
         model = from_state.apps.get_model(app_label, self.model_name)
         if self.allow_migrate_model(schema_editor.connection.alias, model):
             index = from_state.models[app_label, self.model_name_lower].get_index_by_name(self.name)
@@ -324,7 +236,7 @@ class AddForeignKeyConcurrently(AddField):
         field = model._meta.get_field(self.name)
         if not field.null or not field.remote_field:
             raise ValueError(f"{self.name}: only a nullable foreign key is added this way")
-        _outside_transaction(schema_editor, f"Adding the foreign key {self.name}")
+        outside_transaction(schema_editor, f"Adding the foreign key {self.name}")
         qn = schema_editor.quote_name
         table = model._meta.db_table
         with schema_editor.connection.cursor() as cursor:
@@ -349,7 +261,7 @@ class AddForeignKeyConcurrently(AddField):
                 model, field, "_fk_%(to_table)s_%(to_column)s"
             )
             name = str(fk_sql.parts["name"]).strip('"')
-            exists = _fetch(
+            exists = fetch(
                 schema_editor,
                 "SELECT convalidated FROM pg_constraint WHERE conname = %s "
                 "AND conrelid = %s::regclass",
@@ -406,7 +318,7 @@ class AddUniqueConstraintConcurrently(AddConstraint):
                 ),
             )
             return
-        if _fetch(
+        if fetch(
             schema_editor,
             "SELECT 1 FROM pg_constraint WHERE conname = %s AND conrelid = %s::regclass",
             [name, table],
@@ -471,7 +383,7 @@ class SetNotNullAfterCheck(AlterField):
         qn = schema_editor.quote_name
         table = model._meta.db_table
         check = f"{table}_{new.column}_not_null"[:63]
-        found = _fetch(
+        found = fetch(
             schema_editor,
             "SELECT convalidated FROM pg_constraint WHERE conname = %s AND conrelid = %s::regclass",
             [check, table],
@@ -557,7 +469,7 @@ class UniqueWithoutPatternIndex(Operation):
         if not is_postgres(schema_editor):
             return  # no such index elsewhere; the column keeps its UNIQUE
         name, _table, _column = self._index(app_label, from_state, schema_editor)
-        _outside_transaction(schema_editor, f"DROP INDEX CONCURRENTLY {name}")
+        outside_transaction(schema_editor, f"DROP INDEX CONCURRENTLY {name}")
         schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(name)}")
 
     def database_backwards(
@@ -621,62 +533,3 @@ class RunDeferredSQL(Operation):
 
     def describe(self) -> str:
         return "Create the deferred foreign keys and indexes now"
-
-
-@contextmanager
-def progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
-    """Print ``label: done/total`` at most every few seconds while a long job runs."""
-    started = last = time.monotonic()
-    done = 0
-    if total > BATCH_SIZE:
-        print(file=sys.stdout)  # off the line of `migrate`'s "Applying …"
-
-    def advance(rows: int) -> None:
-        nonlocal done, last
-        done += rows
-        now = time.monotonic()
-        if total > BATCH_SIZE and now - last >= PROGRESS_EVERY_SECONDS:
-            last = now
-            share = min(done / total, 1.0) if total else 1.0
-            print(f"  {label}: {done:,} of ~{total:,} rows ({share:.0%})", file=sys.stdout)
-            sys.stdout.flush()
-
-    yield advance
-    if total > BATCH_SIZE:
-        print(f"  {label}: {done:,} rows in {time.monotonic() - started:.0f} s", file=sys.stdout)
-
-
-def run_in_batches(
-    schema_editor: BaseDatabaseSchemaEditor,
-    *,
-    table: str,
-    statement: str,
-    label: str,
-    batch_size: int = BATCH_SIZE,
-) -> int:
-    """Run ``statement`` once per range of ``table``'s integer primary key ``id``,
-    each range in its own short transaction; ``statement`` takes the range as two
-    parameters (``%s``: from, inclusive, and to, exclusive). Rows added while it
-    runs (above the highest id seen at the start) are done too. Returns the rows
-    changed."""
-    qn = schema_editor.quote_name
-    alias = schema_editor.connection.alias
-    low, high = _fetch(schema_editor, f"SELECT MIN(id), MAX(id) FROM {qn(table)}", [])[0]
-    if low is None:
-        return 0
-    changed = 0
-    with progress(label, high - low + 1) as advance:
-        start = low
-        while True:
-            while start <= high:
-                end = start + batch_size
-                with transaction.atomic(using=alias), schema_editor.connection.cursor() as cursor:
-                    cursor.execute(statement, [start, end])
-                    changed += max(cursor.rowcount, 0)
-                advance(min(end, high + 1) - start)
-                start = end
-            # Rows written meanwhile.
-            newest = _fetch(schema_editor, f"SELECT MAX(id) FROM {qn(table)}", [])[0][0]
-            if newest is None or newest <= high:
-                return changed
-            high = newest
