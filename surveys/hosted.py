@@ -17,6 +17,7 @@ a page pays no query and little time for it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -24,11 +25,13 @@ from typing import Any
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils import translation
 from django.utils.safestring import SafeString
 
 from config.csp import DEFAULT_POLICY, policy
+from config.lru import LRU
 from surveys.models import CancelSession, Outcome, SessionStatus
-from surveys.selectors import ReasonView
+from surveys.selectors import FlowState, ReasonView
 from workspaces.brand import workspace_brand
 from workspaces.config_cache import ConfigCache
 from workspaces.models import Workspace
@@ -131,3 +134,54 @@ def reason_choices(reasons: tuple[ReasonView, ...], checked: str) -> SafeString:
     never stale. The fragment holds no translated string of its own (the labels
     come localised), so the active language does not enter the key."""
     return render_to_string("surveys/_reasons.html", {"reasons": reasons, "checked": checked})
+
+
+# The survey page as every open, unanswered session of the same survey, locale,
+# brand and frame sees it, with the token marked: the one page of the flow each
+# customer loads first. Keyed by all that the page shows (the questions and
+# reasons as localised, the brand and frame script as configured, the active
+# language), so never stale; the token, the only per-session part, is put in
+# by replacing the mark (tokens and the mark are URL-safe: nothing to escape).
+_survey_pages: LRU[tuple[Any, ...], str] = LRU(512)
+
+
+def first_survey_page(
+    template: str, state: FlowState, context: dict[str, Any], *, token: str
+) -> str | None:
+    """The survey page of a session not yet answered, rendered once per what it
+    shows and reused (about a third of the page's cost); None when the page
+    shows something of the session's own (an answer, an error, text typed),
+    which the caller then renders itself."""
+    if state.answer is not None or set(context) != FIRST_SURVEY_PAGE_CONTEXT:
+        return None
+    embed = context["embed"]
+    key = (
+        template,
+        get_script_prefix(),
+        get_urlconf(),
+        translation.get_language(),
+        context["locale"],
+        state.question,
+        tuple(state.reasons),
+        context["compliance"],
+        context["step"],
+        context["brand"],
+        json.dumps(embed, sort_keys=True, default=str) if embed is not None else None,
+    )
+    page = _survey_pages.get(key)
+    if page is None:
+        marked = {**context, "urls": flow_urls(_TOKEN_MARK), "session": None}
+        page = render_to_string(template, marked)
+        _survey_pages.put(key, page)
+    return page.replace(_TOKEN_MARK, token)
+
+
+# What the first survey page's context holds (``surveys.views._page``): any other
+# entry (an error, text typed, a status) is the session's own.
+FIRST_SURVEY_PAGE_CONTEXT = frozenset(
+    {"state", "session", "locale", "brand", "embed", "urls", "compliance", "step"}
+)
+
+
+def first_survey_pages_clear() -> None:
+    _survey_pages.clear()

@@ -44,7 +44,7 @@ from django.views.decorators.http import (
 from config.csp import HEADER as CSP_HEADER
 from config.errors import Conflict, Gone, Invalid, NotFound, ServiceError
 from config.throttling import FlowTokenThrottle, page_throttle
-from surveys.hosted import DEMO_WORKSPACE_SLUG, hosted_context, hosted_frame
+from surveys.hosted import DEMO_WORKSPACE_SLUG, first_survey_page, hosted_context, hosted_frame
 from surveys.locales import locale_from_accept_language
 from surveys.models import CancelSession, Outcome, SessionStatus
 from surveys.presenters import accepted_text
@@ -164,8 +164,16 @@ def _guard_open(session: CancelSession) -> None:
 
 
 def _page(
-    request: HttpRequest, template: str, session: CancelSession, locale: str, **extra: Any
+    request: HttpRequest,
+    template: str,
+    session: CancelSession,
+    locale: str,
+    *,
+    reuse: bool = False,
+    **extra: Any,
 ) -> HttpResponse:
+    """A hosted page of ``session``; ``reuse``: the survey page may come from
+    the pages already rendered for other sessions (``first_survey_page``)."""
     status = extra.pop("status", 200)
     state = flow_state(session=session, locale=locale)
     done = template == "surveys/done.html"
@@ -176,7 +184,11 @@ def _page(
         **hosted_context(session, done=done),
         **extra,
     }
-    response = render(request, template, context, status=status)
+    shared = first_survey_page(template, state, context, token=session.token) if reuse else None
+    if shared is not None:
+        response = HttpResponse(shared, status=status)
+    else:
+        response = render(request, template, context, status=status)
     response["Cache-Control"] = "no-store"
     response["Content-Language"] = locale
     return response
@@ -203,6 +215,7 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
             locale,
             compliance=session.workspace.compliance_mode,
             step=1,
+            reuse=True,
         )
 
     reason = request.POST.get("reason", "").strip()

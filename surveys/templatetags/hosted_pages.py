@@ -17,6 +17,7 @@ from django.dispatch import receiver
 from django.templatetags.static import static
 from django.utils.safestring import SafeString
 
+from surveys.hosted import first_survey_pages_clear
 from surveys.hosted import reason_choices as _reason_choices
 from surveys.selectors import FlowState
 
@@ -43,3 +44,4 @@ def asset(path: str) -> str:
 def _static_settings_changed(*, setting: str, **kwargs: object) -> None:
     if setting in {"STATIC_URL", "STORAGES", "STATIC_ROOT", "STATICFILES_DIRS"}:
         _asset.cache_clear()
+        first_survey_pages_clear()  # they hold the assets' addresses
