@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from config.errors import NotFound, ServiceError
 from config.limits import datetime_in_range
 from config.openapi import error_response, error_responses, link, response_links
+from config.serializers import FlatInput
 from config.storable import has_unstorable_text
 from surveys.models import CancelSession, SessionStatus
 from surveys.selectors import sessions_for_workspace
@@ -44,13 +45,13 @@ def session_url(session: CancelSession) -> str:
 # --- Input --------------------------------------------------------------------------
 
 
-class CustomerIn(serializers.Serializer):
+class CustomerIn(FlatInput):
     id = serializers.CharField(max_length=200)
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-class SubscriptionIn(serializers.Serializer):
+class SubscriptionIn(FlatInput):
     id = serializers.CharField(max_length=200)
     plan = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     mrr_cents = serializers.IntegerField(min_value=0, max_value=10**12, required=False, default=0)
@@ -73,7 +74,7 @@ class HttpUrlField(serializers.URLField):
         return value
 
 
-class SessionIn(serializers.Serializer):
+class SessionIn(FlatInput):
     customer = CustomerIn()
     subscription = SubscriptionIn()
     locale = serializers.CharField(max_length=35, required=False, allow_blank=True, default="")
