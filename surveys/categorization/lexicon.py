@@ -2018,7 +2018,7 @@ _NO_THING = re.compile(
     r"(?:(?:there(?:'s| is) |there are |you have |it has )?no (?!reason|idea|comment|one\b|thanks"
     r"|time\b|need|longer|more\b|problem|issue|response|reply|answer|help\b|support\b|way\b"
     r"|particular|matter|clue|money|budget|use\b|thoughts?\b|opinion|phone\b|further|real\b"
-    r"|big deal|feelings?|complaints?|strong)[a-z0-9])"
+    r"|big deal|feelings?|complaints?|strong|specific)[a-z0-9])"
     r"|没有(?!原因|人|什么|啥|时间|必要|用|需要|钱|预算|问题|理由|了|特别|想象"
     r"|啦|呀|啊|吧|哦|呢|没有|补充|其他|别的|意见|想法|可说|要说|好说|感觉|$)"
 )

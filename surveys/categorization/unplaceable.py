@@ -43,7 +43,7 @@ _DAILY_LIFE = re.compile(
     r"|weather|sunny|traffic|train|bus|football|soccer|basketball|baseball|tennis|golf|fishing"
     r"|hiking|running|gym|movie|film|tv|show|season|episode|concert|wedding|birthday|haircut"
     r"|dentist|garden|homework|exams?|maths?|headache|flu|fever|plants?|flowers?|fish"
-    r"|hamster|rabbit|birds?|lottery)\b"
+    r"|hamster|rabbit|birds?|lottery|tooth|teeth)\b"
 )
 # Things of everyday life that are bought or break at home: when one of them is
 # named, a word of price, speed or breaking is about it, not about the product
@@ -51,7 +51,7 @@ _DAILY_LIFE = re.compile(
 # expensive").
 _EVERYDAY_THINGS = re.compile(
     r"外卖|快递|超市|菜市场|买菜|蔬菜|水果|猪肉|牛肉|鸡蛋|油价|加油站|电梯|空调|冰箱|洗衣机|热水器"
-    r"|鞋|衣服|裤子|雨伞|沙发|房价|股票|基金"
+    r"|电视(?!剧)|鞋|衣服|裤子|雨伞|沙发|房价|股票|基金"
     r"|\b(?:groceries|grocery|gas prices?|petrol|fuel|car|bike|elevator|lift|fridge|shoes?"
     r"|umbrella|washing machine|dishwasher|stocks?|house prices?|eggs|vegetables|restaurant)\b"
 )
@@ -62,7 +62,7 @@ _ABOUT_THE_PRODUCT = re.compile(
     r"|数据|团队|公司|项目|业务|店|生意|工作|客户|出生|怀孕|精力|没空|没时间|退休"
     r"|忙|需要|需求|预算|经费|收入|失业|学校|上学|毕业|课程|培训"
     r"|\b(?:you|your|it|this|app|tool|software|service|support|account|subscription|renewal"
-    r"|ticket|price|pay|team|company|business|project|product|data|customers?|clients?|work|job"
+    r"|ticket|team|company|business|project|product|data|customers?|clients?|work|job"
     r"|uses?|used|using|need|needed|shop|store|studio|closed|closing|shut|moved|moving"
     r"|retired|retiring|passed away|died|born|pregnan\w*|no time|busy|school)\b"
 )
@@ -70,7 +70,8 @@ _ABOUT_THE_PRODUCT = re.compile(
 # 好几次") unless an everyday thing is named.
 _COMPLAINT = re.compile(
     r"价|钱|费|贵|便宜|涨|慢|卡|闪退|崩|停机|宕机|掉线|打不开|登录|加载|同步|报错"
-    r"|\b(?:expensive|cheap\w*|slow|crash\w*|bugs?|outages?|downtime|sync\w*)\b"
+    r"|\b(?:pric\w*|pay\w*|costs?|fees?|expensive|cheap\w*|slow|crash\w*|bugs?|outages?"
+    r"|downtime|sync\w*)\b"
 )
 # A sports team is not the customer's team.
 _SPORTS_TEAM = re.compile(
@@ -104,13 +105,15 @@ _WHOLE_NON_ANSWERS = frozenset(
         "its complicated", "it's complicated", "just because", "idk", "no idea", "pass",
         "skip", "next", "nvm", "nevermind", "never mind", "mood", "vibes", "bored",
         "其他", "其他原因", "别的", "略", "如题", "无", "没", "不", "懒", "你猜", "秘密",
-        "emmm", "em", "嗯", "哦", "额", "呃", "唉", "done", "all done", "累了", "好累", "困了",
+        "emmm", "em", "嗯", "哦", "额", "呃", "唉", "done", "all done",
+        "累了", "好累", "困了", "心累",
     }
 )  # fmt: skip
 _NO_WORD = re.compile(r"[\W\d_]*")
 # Praise and nothing else ("挺好的", "很满意", "great", "five stars"): no reason to leave in it.
 _PRAISE_ONLY = re.compile(
-    r"(?:都|还|也|真的?|非常|很|挺|蛮|特别|超级?|太)*(?:好|不错|满意|好用|棒|赞|可以|完美)"
+    r"(?:整体|总体|总的来说|其实|都|还|也|真的?|非常|很|挺|蛮|特别|超级?|太)*"
+    r"(?:好|不错|满意|好用|棒|赞|可以|完美)"
     r"(?:的|啊|呀|哦|吧|了|啦)*"
     r"|(?:(?:it'?s|it was|all|very|really|pretty|so|just) )*(?:great|good|nice|awesome|amazing"
     r"|excellent|perfect|fantastic|love it|loved it|five stars|5 stars|10/10|no complaints)"
@@ -127,6 +130,14 @@ _FILLER = re.compile(
     r"|e+r+m*|h+m+|m{2,}|e+m+|h{2,}|lol|ha|he|hi|xd|233+|6{2,}|8{2,}|0+|1+"
     r"|[\s\W_])+"
 )
+# Not being able to say or think of it, and nothing else ("说不上来", "暂时想不到",
+# "想了半天也没想出来", "很难讲", "记不清了", "不用问了"); "想不到这么贵" says more.
+_CANNOT_SAY = re.compile(
+    r"(?:我|也|还|就|真|真的|实在|暂时|目前|一时|一下子|现在|想了半天|半天|这个|其实)*"
+    r"(?:(?:想|说|讲|写|记|形容|描述)(?:不|没)太?(?:出|起|上|清|好|到|来)"
+    r"|没有?(?:想|说|记)(?:出|起|好|清|到)?|很?难(?:讲|说)|不好(?:讲|说)|不用问)"
+    r"(?:来|了|啦|呢|吧|楚|什么|啥|原因|理由|的)*"
+)
 # One short piece repeated: "啦啦啦", "abcabc", "jjjj", "哈哈哈哈".
 _REPEATED = re.compile(r"(.{1,3}?)\1{2,}")
 NON_ANSWER_WEIGHT = 6.0
@@ -140,6 +151,7 @@ def non_answer_weight(normalized: str) -> float:
         or _NO_WORD.fullmatch(normalized)
         or _FILLER.fullmatch(normalized)
         or _PRAISE_ONLY.fullmatch(bare)
+        or _CANNOT_SAY.fullmatch(re.sub(r"[\s\W_]+", "", bare))
     ):
         return NON_ANSWER_WEIGHT
     return 0.0
