@@ -15,7 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from surveys.categorization.text import LATIN_CHAR, LATIN_END, LATIN_START, clauses, normalize
-from surveys.categorization.unplaceable import STORY_STRONG, non_answer_weight, story_weight
+from surveys.categorization.unplaceable import (
+    STORY_STRONG,
+    non_answer_weight,
+    repeated_weight,
+    story_weight,
+)
 
 # category -> locale -> {phrase: weight}. Phrases are matched on normalised text
 # (lower case, half-width); Latin phrases on word boundaries, a trailing "*"
@@ -40,7 +45,8 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "not worth": 2,
             "worth it": 1,
             "too much": 1.5,
-            "fee*": 1.5,
+            "fee": 1.5,
+            "fees": 1.5,
             "cheaper": 1,
             "pay*": 1,
             "paying": 1,
@@ -983,7 +989,9 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "we need*": 1.5,
             "we needed": 1.5,
             "need*": 0.75,
-            "wish*": 1.5,
+            "wish": 1.5,
+            "wished": 1.5,
+            "wishes": 1.5,
             "if you had": 2.5,
             "if it had": 2.5,
             "doesn't handle": 2,
@@ -1000,7 +1008,10 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "template*": 1.5,
             "automation*": 2,
             "webhook*": 2.5,
-            "import*": 1,
+            "import": 1,
+            "imports": 1,
+            "importing": 1,
+            "imported": 1,
             "two-factor": 2,
             "2fa": 2,
             "compliance": 1.5,
@@ -1868,6 +1879,26 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "are you a robot": 4,
             "are you a bot": 4,
             "are you human": 4,
+            # not knowing or not saying, in other words
+            "hard to say": 3,
+            "can't say": 3,
+            "can't really say": 3,
+            "no real reason": 3,
+            "no further comment": 3,
+            "who knows": 3,
+            "beats me": 3,
+            "no clue": 3,
+            "let me think": 3,
+            "what should i write": 3,
+            "no big deal": 3,
+            "no complaints": 2,
+            # about the survey, or good wishes: no reason in them
+            "this survey": 2.5,
+            "questionnaire": 2.5,
+            "do i have to": 2.5,
+            "wishing you": 3,
+            "best wishes": 3,
+            "keep it up": 3,
         },
         "zh-hans": {
             "个人原因": 3,
@@ -1931,6 +1962,43 @@ DEFAULT_LEXICON: dict[str, dict[str, dict[str, float]]] = {
             "你猜": 3,
             "帮忙": 1,
             "以后再说": 3,
+            # not knowing how to say it, not having thought about it
+            "不知道怎么说": 4,
+            "不知道该怎么说": 4,
+            "不知道说什么": 4,
+            "不知道写什么": 4,
+            "不知道为什么": 2,
+            "不知道为啥": 2,
+            "说不上来": 3,
+            "想不出": 3,
+            "想不起": 3,
+            "没想好": 3,
+            "不记得": 3,
+            "看心情": 3,
+            "心情不好": 2,
+            # a mood or internet slang for one, not a reason
+            "摆烂": 3,
+            "躺平": 3,
+            "我太难了": 3,
+            # about the survey itself
+            "问卷": 2.5,
+            "必须填": 3,
+            "一定要写": 3,
+            "要填这个": 3,
+            "要写多少": 3,
+            # praise or good wishes with no reason in them
+            "好评": 3,
+            "点赞": 2.5,
+            "加油": 2.5,
+            "支持一下": 3,
+            "支持你们": 3,
+            "越来越好": 3,
+            "身体健康": 3,
+            "万事如意": 3,
+            "恭喜发财": 3,
+            "生意兴隆": 3,
+            "快乐": 2,
+            "辛苦了": 3,
         },
     },
 }
@@ -1949,8 +2017,10 @@ _LATIN = re.compile(r"[a-z0-9]")
 _NO_THING = re.compile(
     r"(?:(?:there(?:'s| is) |there are |you have |it has )?no (?!reason|idea|comment|one\b|thanks"
     r"|time\b|need|longer|more\b|problem|issue|response|reply|answer|help\b|support\b|way\b"
-    r"|particular|matter|clue|money|budget|use\b|thoughts?\b|opinion|phone\b)[a-z0-9])"
-    r"|没有(?!原因|人|什么|啥|时间|必要|用|需要|钱|预算|问题|理由|了|特别|想象)"
+    r"|particular|matter|clue|money|budget|use\b|thoughts?\b|opinion|phone\b|further|real\b"
+    r"|big deal|feelings?|complaints?|strong|specific)[a-z0-9])"
+    r"|没有(?!原因|人|什么|啥|时间|必要|用|需要|钱|预算|问题|理由|了|特别|想象"
+    r"|啦|呀|啊|吧|哦|呢|没有|补充|其他|别的|意见|想法|可说|要说|好说|感觉|$)"
 )
 
 
@@ -2069,6 +2139,9 @@ def rule_scores(text: str, lexicon: Lexicon) -> dict[str, float]:
     # strong phrase for a reason: not an answer.
     strongest = max((v for c, v in scores.items() if c != "other"), default=0.0)
     if strongest < STORY_STRONG and (weight := story_weight(normalized)):
+        scores["other"] = scores.get("other", 0.0) + weight
+    # One short piece said over and over ("啦啦啦", "abcabc"), unless it is a reason.
+    if strongest < STORY_STRONG and (weight := repeated_weight(normalized)):
         scores["other"] = scores.get("other", 0.0) + weight
     # The whole answer says nothing ("other", "其他", "...", "🙂", "123").
     if weight := non_answer_weight(normalized):

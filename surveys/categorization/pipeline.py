@@ -200,9 +200,15 @@ def decide(
     def confidence_of(share: float) -> float:
         return round(calibrated(share, knots) if calibrate else share, 3)
 
+    # Ties (two phrases of the same weight, a model with nothing seen) go to the
+    # model's own preference, then by name: never to the order of a set, which
+    # changes from one process to the next.
+    def rank(category: str) -> tuple[float, float, str]:
+        return mixed[category], evidence.model_probabilities.get(category, 0.0), category
+
     placeable = [c for c in mixed if c != "other"]
-    runner = max(placeable, key=lambda c: mixed[c]) if placeable else ""
-    best = max(mixed, key=lambda c: mixed[c])
+    runner = max(placeable, key=rank) if placeable else ""
+    best = max(mixed, key=rank)
     if best != "other":
         confidence = confidence_of(mixed[best])
         from_rules, from_model = parts[best]

@@ -24,8 +24,10 @@ from surveys.categorization.kinds import train_model
 from surveys.categorization.pipeline import (
     REVIEW_BELOW,
     Categorizer,
+    Evidence,
     build_categorizer,
     calibrated,
+    decide,
 )
 from surveys.categorization.text import content_grams, normalize
 from surveys.categorization.unplaceable import NON_ANSWERS
@@ -219,6 +221,99 @@ def test_answers_that_say_nothing_and_stories_by_meaning(text: str, category: st
     found = LEXICON_ONLY.categorize(text)
     assert found.category == category, found
     assert found.needs_review == (category == "other")
+
+
+# Non-answers in phrasings of their own (none of them in the training file or
+# the built-in non-answers): filler, not knowing how to say it, praise alone, a
+# mood, the survey itself, good wishes, everyday things whose price or breaking
+# is theirs, one piece repeated.
+NEW_NON_ANSWERS = [
+    "嗯嗯好吧",
+    "对对对",
+    "没有啦",
+    "暂时没有",
+    "说不清楚",
+    "我也说不上来",
+    "一时想不起来了",
+    "不知道怎么说",
+    "很满意",
+    "挺好的",
+    "摆烂",
+    "这问卷好长",
+    "祝你们生意兴隆",
+    "猪肉又涨价了",
+    "外卖送得太慢了",
+    "电梯坏了",
+    "孩子作业太难了",
+    "啦啦啦啦",
+    "yeah nah",
+    "hard to say",
+    "no real reason",
+    "no further comment",
+    "five stars",
+    "wishing you success",
+    "my kid lost a tooth",
+    "abcabcabc",
+]
+
+
+@pytest.mark.parametrize("text", NEW_NON_ANSWERS)
+def test_new_non_answers_go_to_other_and_review(text: str, trained: Categorizer) -> None:
+    assert normalize(text) not in {normalize(e.text) for e in load_examples(TRAINING)}
+    for categorizer in (LEXICON_ONLY, trained):
+        found = categorizer.categorize(text)
+        assert (found.category, found.needs_review) == ("other", True), (text, found)
+
+
+@pytest.mark.parametrize(
+    "text", ["feeling tired", "groceries are so expensive these days", "the elevator is broken"]
+)
+def test_the_rules_read_everyday_complaints_as_stories(text: str) -> None:
+    """The rules say "other" (the trained model, sure of its price and breaking
+    words, still outvotes them on these three)."""
+    found = LEXICON_ONLY.categorize(text)
+    assert (found.category, found.needs_review) == ("other", True), (text, found)
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # short reasons next to the same words stay placed
+        ("不满意", "product_quality"),
+        ("太贵", "price"),
+        ("没有导出", "missing_features"),
+        ("想不到这么贵", "price"),
+        ("用起来太难", "too_complex"),
+        ("客服不回复", "customer_service"),
+        ("不需要了", "not_needed"),
+        ("贵贵贵", "price"),
+        ("not good, too buggy", "product_quality"),
+        ("great tool but too expensive", "price"),
+        ("no dark mode", "missing_features"),
+        ("fees went up", "price"),
+        ("the app is slow today", "product_quality"),
+        ("we switched to Asana", "competitor"),
+    ],
+)
+def test_short_reasons_next_to_non_answer_words_stay_placed(
+    text: str, category: str, trained: Categorizer
+) -> None:
+    for categorizer in (LEXICON_ONLY, trained):
+        found = categorizer.categorize(text)
+        assert (found.category, found.needs_review) == (category, False), (text, found)
+
+
+def test_ties_do_not_depend_on_the_order_of_a_set() -> None:
+    """Two phrases of the same weight: the model's preference, then the name."""
+    evidence = Evidence({"product_quality": 1.5, "customer_service": 1.5}, {}, 0.0, 0)
+    assert decide(evidence, False)[0] == "product_quality"
+    leaning = Evidence(
+        {"product_quality": 1.5, "customer_service": 1.5},
+        {"customer_service": 0.6, "product_quality": 0.1, "other": 0.3},
+        0.0,
+        1000,
+    )
+    assert decide(leaning, True)[0] == "customer_service"
 
 
 def test_a_whole_non_answer_is_not_put_to_the_model(trained: Categorizer) -> None:

@@ -17,21 +17,23 @@ def test_categorize_texts_like_the_flow(api, workspace) -> None:
     workspace_config_bump(workspace_id=workspace.pk)
     response = api.post(
         "/api/v1/categorize",
-        {"texts": ["Too pricey for what we use", "太贵了,用不起", "we moved to Acme", "hm"]},
+        {"texts": ["Too pricey for what we use", "太贵了,用不起", "we moved to Acme", "hm", "zxq"]},
         format="json",
     )
     assert response.status_code == 200
     body = response.json()
-    assert [r["category"] for r in body] == ["price", "price", "competitor", "other"]
+    assert [r["category"] for r in body] == ["price", "price", "competitor", "other", "other"]
     assert body[2]["competitors"] == ["Acme"]
     assert body[0]["source"] == "rule" and 0 < body[0]["confidence"] <= 1
+    # "hm" is filler (a rule knows it), "zxq" nothing knows: both other, to review
     assert body[3] == {
         "category": "other",
         "confidence": 0.0,
-        "source": "none",
+        "source": "rule",
         "needs_review": True,
         "competitors": [],
     }
+    assert body[4] == {**body[3], "source": "none"}
 
 
 @pytest.mark.parametrize(
