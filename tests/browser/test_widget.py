@@ -6,6 +6,7 @@ becomes a full-page visit."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -71,6 +72,20 @@ def _open(page: Any, host: HostSite, options: dict[str, Any]) -> Any:
     return next(frame for frame in page.frames if "/c/" in frame.url)
 
 
+def _sized(page: Any, frame: Any, timeout: float = 10.0) -> None:
+    """Wait until the host has sized the frame to the page it shows: each page
+    posts its height once loaded and the frame (and the modal around it) then
+    changes size, so a click aimed before that could land beside its button."""
+    deadline = time.monotonic() + timeout
+    while True:
+        content = frame.evaluate("() => Math.ceil(document.body.getBoundingClientRect().height)")
+        box = page.locator("iframe.cf-frame").bounding_box()
+        if box is not None and abs(box["height"] - content) <= 1:
+            return
+        assert time.monotonic() < deadline, f"the frame stays {box} for a page of {content}px"
+        page.wait_for_timeout(50)
+
+
 def _messages(page: Any) -> list[dict[str, Any]]:
     return list(page.evaluate("() => window.received"))
 
@@ -114,6 +129,7 @@ def test_a_signed_customer_saves_in_the_modal_and_the_host_hears_it(
     frame.get_by_role("button", name="Continue").click()
     frame.wait_for_url("**/offer/")
     assert frame.locator(".step").inner_text() == "Step 2 of 2"
+    _sized(page, frame)
     frame.get_by_role("button", name="Accept the discount").click()
     frame.wait_for_url("**/done/")
     page.wait_for_function("() => window.calls.some((c) => c[0] === 'saved')")
