@@ -122,13 +122,21 @@ _PRAISE_ONLY = re.compile(
 # "nothing (more)" in any order and number ("嗯嗯好吧", "哦哦哦", "好好好", "没有啦",
 # "暂时没有", "对对对", "不不不", "ok ok", "yeah nah"), Chinese numerals, laughter
 # in letters ("hhh", "233") or a keyboard's repeated key.
+#
+# Read as words taken longest first, each once (possessive ``++``, ``*+``): where
+# a word could also be read as shorter ones ("okk" as "ok" + "k", "1111" as
+# "11" + "11"), trying every reading costs time exponential in the answer's
+# length (30 ones: minutes), and an answer is a customer's input. Longer words
+# therefore come before the words they start with ("没有" before "没"), and
+# laughter is read a syllable at a time ("h", "ha", "he", "hi": "hhha", "hehe").
 _FILLER = re.compile(
-    r"(?:嗯|哦|噢|喔|啊|呀|哈|嘿|嘻|呵|额|呃|唉|哎|哟|唔|咦|哇|啦|吧|呢|嘛|么|吗|了|的|哒|滴"
-    r"|好|行|对|是|不|没|没有|无|暂无|暂时|目前|就|就是|这样|那样|可以|收到|了解|知道|明白"
-    r"|还行|一般般|一般|凑合|马马虎虎|都|也|还|啥|什么|[一二三四五六七八九十零]"
-    r"|ok|okk|okay|k|yes|yeah|yep|yup|ya|no|nah|nope|sure|alright|cool|fine|so|well|um+|u+h+"
-    r"|e+r+m*|h+m+|m{2,}|e+m+|h{2,}|lol|ha|he|hi|xd|233+|6{2,}|8{2,}|0+|1+"
-    r"|[\s\W_])+"
+    r"(?:没有|暂无|暂时|目前|就是|就|这样|那样|可以|收到|了解|知道|明白|还行|一般般|一般"
+    r"|凑合|马马虎虎|什么"
+    r"|嗯|哦|噢|喔|啊|呀|哈|嘿|嘻|呵|额|呃|唉|哎|哟|唔|咦|哇|啦|吧|呢|嘛|么|吗|了|的|哒|滴"
+    r"|好|行|对|是|不|没|无|都|也|还|啥|[一二三四五六七八九十零]"
+    r"|okay|okk|ok|k|yes|yeah|yep|yup|ya|nope|nah|no|sure|alright|cool|fine|so|well"
+    r"|um++|u++h|e++r++m*+|e++m++|h++m++|h[aei]?|m{2,}+|lol|xd|233++|6{2,}+|8{2,}+"
+    r"|0++|1++|[\s\W_])++"
 )
 # Not being able to say or think of it, and nothing else ("说不上来", "暂时想不到",
 # "想了半天也没想出来", "很难讲", "记不清了", "不用问了"); "想不到这么贵" says more.

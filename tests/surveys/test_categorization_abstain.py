@@ -466,3 +466,51 @@ def test_categorize_eval_prints_the_figures_per_language(tmp_path: Path) -> None
         call_command("categorize_eval", "--dataset", str(dataset), "--folds", "1")
     with pytest.raises(CommandError, match="No such file"):
         call_command("categorize_eval", "--dataset", str(tmp_path / "missing.csv"))
+
+
+# Answers built to make a backtracking pattern try every reading: 30 ones took
+# minutes with the filler pattern of before (each "1+" of a repeated group could
+# take any share of the run). Each must come back at once, filler or not.
+ADVERSARIAL = [
+    "1" * 30 + "x",
+    "0" * 2000 + "!x",
+    "okk" * 700 + "x",
+    "h" * 2000 + "x",
+    "哈" * 2000 + "x",
+    "ab" * 1000 + "c",
+    "没有" * 1000 + "贵",
+]
+
+
+@pytest.mark.parametrize("text", ADVERSARIAL, ids=lambda t: f"{t[:4]}x{len(t)}")
+def test_no_answer_makes_the_rules_backtrack_without_end(text: str) -> None:
+    """A hang guard, not a speed target: the alarm is thousands of times the
+    few milliseconds these take; the pattern of before never finished."""
+    import signal
+
+    def hung(signum: int, frame: object) -> None:
+        raise AssertionError(f"categorising {text[:12]!r}… did not finish in 20 s")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)
+    try:
+        result = LEXICON_ONLY.categorize(text)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert result.category in {"other", "price"}
+    if text.endswith("x") and set(text[:-1]) <= set("10hok"):
+        assert result.needs_review  # a key held down is nonsense
+
+
+def test_filler_words_are_read_whole_and_nothing_more_is_filler() -> None:
+    """The filler pattern reads each word once, longest first ("没有" before
+    "没", "okk" before "ok"): whole answers of filler still match, and an answer
+    with anything more does not."""
+    from surveys.categorization import unplaceable
+
+    for text in ("好的好的", "okk ok", "hhha", "hehe", "yeah nah", "暂时没有", "没有啦", "嗯嗯好"):
+        assert unplaceable._FILLER.fullmatch(text), text
+        assert unplaceable.non_answer_weight(text), text
+    for text in ("ok but too expensive", "没有导出功能", "hm, slow", "一般般吧,太贵"):
+        assert not unplaceable._FILLER.fullmatch(text), text
