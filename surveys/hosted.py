@@ -144,6 +144,12 @@ def reason_choices(reasons: tuple[ReasonView, ...], checked: str) -> SafeString:
 # by replacing the mark (tokens and the mark are URL-safe: nothing to escape).
 _survey_pages: LRU[tuple[Any, ...], str] = LRU(512)
 
+# What the first survey page's context holds (``surveys.views._page``): any other
+# entry (an error, text typed, a status) is the session's own.
+FIRST_SURVEY_PAGE_CONTEXT = frozenset(
+    {"state", "session", "locale", "brand", "embed", "urls", "compliance", "step"}
+)
+
 
 def first_survey_page(
     template: str, state: FlowState, context: dict[str, Any], *, token: str
@@ -174,13 +180,6 @@ def first_survey_page(
         page = render_to_string(template, marked)
         _survey_pages.put(key, page)
     return page.replace(_TOKEN_MARK, token)
-
-
-# What the first survey page's context holds (``surveys.views._page``): any other
-# entry (an error, text typed, a status) is the session's own.
-FIRST_SURVEY_PAGE_CONTEXT = frozenset(
-    {"state", "session", "locale", "brand", "embed", "urls", "compliance", "step"}
-)
 
 
 def first_survey_pages_clear() -> None:

@@ -67,12 +67,17 @@ def test_nested_flat_input_validates_as_drf_does_and_shares_no_bound_field() -> 
         assert plain.is_valid() == flat.is_valid(), body
         assert plain.errors == flat.errors
         assert plain.validated_data == flat.validated_data
+    # A nested field whose own declared instance has built its fields (a schema
+    # generator reading it, say) still gives each body its own copies.
+    assert FlatBody._declared_fields["customer"].fields["id"]
     one, two = FlatBody(data=bodies[0]), FlatBody(data=bodies[1])
     assert one.is_valid() and not two.is_valid()
     inner_one, inner_two = one.fields["customer"], two.fields["customer"]
     assert inner_one is not inner_two and inner_one.parent is one and inner_two.parent is two
     assert inner_one.fields["id"] is not inner_two.fields["id"]
     assert inner_one.fields["id"].parent is inner_one
+    declared = FlatBody._declared_fields["customer"]
+    assert inner_one.fields["id"] is not declared.fields["id"]
     assert one.validated_data["customer"]["id"] == "c1"  # the other's errors left it alone
 
 

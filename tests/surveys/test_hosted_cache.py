@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse, set_script_prefix
 
 from surveys import views
@@ -139,3 +139,17 @@ def test_what_the_customer_typed_or_an_error_is_never_shared(client: Client, wor
     html = client.get(f"/c/{fresh.token}/").content.decode()
     assert "my own words" not in html and "quite private" not in html
     assert 'role="alert"' not in html
+
+
+def test_a_new_static_address_reaches_the_shared_page(client: Client, workspace) -> None:
+    """The shared page holds the assets' addresses: a change of STATIC_URL (a
+    test's, or a new deployment's setting) empties it."""
+    first_survey_pages_clear()
+    session = make_session(workspace, locale="en")
+    assert 'href="/static/css/flow.css"' in client.get(f"/c/{session.token}/").content.decode()
+    with override_settings(STATIC_URL="/assets/"):
+        later = make_session(workspace, locale="en")
+        html = client.get(f"/c/{later.token}/").content.decode()
+        assert 'href="/assets/css/flow.css"' in html and "/static/" not in html
+    again = make_session(workspace, locale="en")
+    assert 'href="/static/css/flow.css"' in client.get(f"/c/{again.token}/").content.decode()
